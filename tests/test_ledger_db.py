@@ -1,0 +1,34 @@
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from wsync.errors import ConfigError
+from wsync.ledger import Ledger
+from wsync.ledger.db import SCHEMA_VERSION
+
+
+def test_new_ledger_is_private_wal_and_migrated(tmp_path):
+    path = tmp_path / "sub" / "wsync.db"
+    ledger = Ledger(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert ledger.schema_version == SCHEMA_VERSION
+    assert ledger.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"background_jobs", "job_errors", "items", "images", "terms", "feed_state"} <= set(ledger.db.table_names())
+    ledger.close()
+    # Re-opening does not migrate again or lose data.
+    again = Ledger(path)
+    again.db["terms"].insert({"kind": "tag", "key": "x", "store_id": 3})
+    again.close()
+    assert Ledger(path).db["terms"].count == 1
+
+
+def test_ledger_from_newer_wsync_is_refused(tmp_path):
+    path = tmp_path / "wsync.db"
+    Ledger(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(ConfigError, match="newer than this wsync"):
+        Ledger(path)

@@ -1,0 +1,96 @@
+"""The `wsync` command line: a thin layer that parses options and renders results.
+
+Each area registers its commands from its own module; `main()` turns every WsyncError into a
+clear message (and a JSON error document under --json) with a stable exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+
+from wsync import __version__
+from wsync.cli import common
+from wsync.errors import EXIT_USAGE, WsyncError
+from wsync.redact import redact
+
+app = typer.Typer(
+    name="wsync",
+    help="Keep a WooCommerce store in sync with wholesaler feeds.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wsync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", envvar="WSYNC_CONFIG",
+                                          help="Path to wsync.toml (default: ./wsync.toml)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request and retry to stderr."),
+    insecure: bool = typer.Option(False, "--insecure", help="Skip TLS certificate verification (never by default)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    common.STATE.config = config
+    common.STATE.verbose = verbose
+    common.STATE.insecure = insecure
+    common.setup_logging(verbose)
+
+
+def _register_all() -> None:
+    from wsync.cli import feed_cmd, images_cmd, jobs_cmd, sandbox_cmd, store_cmd, sync_cmd
+
+    for module in (store_cmd, sandbox_cmd, feed_cmd, sync_cmd, images_cmd, jobs_cmd):
+        module.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    wants_json = "--json" in args
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="wsync", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        common.err.print("aborted")
+        code = 130
+    except click.ClickException as exc:
+        if wants_json:
+            common.emit_json({"success": False, "message": exc.format_message(), "exit_code": EXIT_USAGE})
+        exc.show()
+        code = EXIT_USAGE
+    except WsyncError as exc:
+        message = redact(str(exc))
+        if wants_json:
+            common.emit_json({"success": False, "message": redact(exc.message), "hint": exc.hint,
+                              "error": type(exc).__name__, "exit_code": exc.exit_code})
+        sys.stderr.write(f"error: {message}\n")
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        code = 130
+    except Exception as exc:  # a bug: say so plainly, keep secrets out, show the trace only with -v
+        if common.STATE.verbose:
+            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+        sys.stderr.write(redact(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)\n"))
+        if wants_json:
+            common.emit_json({"success": False, "message": redact(f"internal error: {type(exc).__name__}: {exc}"),
+                              "exit_code": 70})
+        code = 70
+    sys.exit(code)

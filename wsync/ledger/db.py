@@ -1,0 +1,226 @@
+"""The SQLite ledger: one file that remembers what wsync did to a store.
+
+WAL mode and a busy timeout let a monitoring loop read while a worker writes without ever
+seeing "database is locked". The file is created 0600 because it names the store and holds
+job configurations. Schema changes are numbered migrations tracked in PRAGMA user_version;
+a ledger written by a newer wsync is refused rather than damaged.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import sqlite_utils
+
+from wsync.errors import ConfigError
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def now_iso() -> str:
+    """ISO 8601 with offset, second precision: what every JSON output shows."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it would COMMIT the migration's transaction half way.
+    for statement in script.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        CREATE TABLE background_jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL DEFAULT 'import',          -- import | images
+            feed TEXT,
+            job_data TEXT NOT NULL DEFAULT '{}',           -- the job's configuration (JSON, no secrets)
+            status TEXT NOT NULL DEFAULT 'scheduled',      -- scheduled|running|processing_stuck|completed|failed|cancelled
+            progress REAL NOT NULL DEFAULT 0,              -- 0..100
+            estimated_total INTEGER,
+            total_processed INTEGER NOT NULL DEFAULT 0,
+            total_created INTEGER NOT NULL DEFAULT 0,
+            total_updated INTEGER NOT NULL DEFAULT 0,
+            total_unchanged INTEGER NOT NULL DEFAULT 0,
+            total_errors INTEGER NOT NULL DEFAULT 0,
+            images_scheduled INTEGER NOT NULL DEFAULT 0,
+            error_messages TEXT NOT NULL DEFAULT '[]',     -- JSON list of job-level messages
+            result TEXT,                                   -- JSON: the final result document
+            checkpoint TEXT,                               -- JSON: what is finished, for resume
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            worker_pid INTEGER,
+            worker_host TEXT,
+            heartbeat_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            completed_at TEXT,
+            updated_at TEXT
+        );
+        CREATE INDEX background_jobs_status ON background_jobs(status);
+
+        CREATE TABLE job_errors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id INTEGER NOT NULL REFERENCES background_jobs(id),
+            sku TEXT,
+            stage TEXT NOT NULL,                           -- feed | product | variation | image | taxonomy | job
+            code TEXT,
+            message TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX job_errors_job ON job_errors(job_id);
+
+        -- feed key -> store id, and what was last pushed (for field-level diffs)
+        CREATE TABLE items (
+            feed TEXT NOT NULL,
+            kind TEXT NOT NULL,                            -- product | variation
+            key TEXT NOT NULL,
+            sku TEXT,
+            store_id INTEGER,
+            parent_key TEXT,
+            parent_id INTEGER,
+            pushed TEXT,                                   -- JSON of the last pushed payload fields
+            hash TEXT,                                     -- content hash of `pushed`
+            images TEXT,                                   -- JSON: attachment ids last attached, in order
+            images_hash TEXT,                              -- hash of the wanted image URLs last attached
+            missing_action TEXT,                           -- what --missing last did to it, if anything
+            updated_at TEXT,
+            PRIMARY KEY (feed, kind, key)
+        );
+        CREATE INDEX items_sku ON items(sku);
+        CREATE INDEX items_store_id ON items(store_id);
+
+        -- normalised source URL -> attachment on the store (dedupe: never download twice)
+        CREATE TABLE images (
+            url TEXT PRIMARY KEY,
+            attachment_id INTEGER NOT NULL,
+            store_src TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE image_failures (
+            url TEXT PRIMARY KEY,
+            code TEXT,
+            message TEXT,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            failed_at TEXT NOT NULL
+        );
+
+        -- categories, tags, global attributes and their terms, by normalised name/path
+        CREATE TABLE terms (
+            kind TEXT NOT NULL,                            -- category | tag | attribute | attribute_term
+            key TEXT NOT NULL,
+            store_id INTEGER NOT NULL,
+            PRIMARY KEY (kind, key)
+        );
+
+        -- conditional fetch and the "feed shrank" guard
+        CREATE TABLE feed_state (
+            feed TEXT PRIMARY KEY,
+            source TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_count INTEGER,
+            last_success_at TEXT
+        );
+        """
+    )
+
+
+# Append only: a migration, once released, never changes.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _create_private(path: Path) -> None:
+    """Create the file 0600 before SQLite opens it; SQLite gives -wal/-shm the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+class Ledger:
+    """A handle on the ledger file. One sqlite3 connection per thread, all in WAL mode."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._local = threading.local()
+        if str(self.path) != ":memory:":
+            if not self.path.exists():
+                _create_private(self.path)
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"cannot open the ledger: {exc}", path=str(self.path),
+                              hint="point `ledger` in wsync.toml at a writable file") from exc
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(self.conn)
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: take the write lock up front, so a claim or a checkpoint is atomic."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+            self._local.db = None
+
+    # -- schema ------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        conn = self.conn
+        with self.transaction():
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"the ledger has schema version {version}, newer than this wsync knows ({SCHEMA_VERSION})",
+                    path=str(self.path), hint="upgrade wsync, or use another ledger file")
+            for number in range(version, SCHEMA_VERSION):
+                MIGRATIONS[number](conn)
+                conn.execute(f"PRAGMA user_version={number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
