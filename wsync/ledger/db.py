@@ -93,6 +93,8 @@ def _v1(conn: sqlite3.Connection) -> None:
             images TEXT,                                   -- JSON: attachment ids last attached, in order
             images_hash TEXT,                              -- hash of the wanted image URLs last attached
             missing_action TEXT,                           -- what --missing last did to it, if anything
+            last_job_id INTEGER,                           -- the job that last wrote it, and what it did:
+            last_action TEXT,                              -- lets a resumed job count its own earlier work
             updated_at TEXT,
             PRIMARY KEY (feed, kind, key)
         );

@@ -1,0 +1,105 @@
+"""The planner with plain data: no store, no HTTP."""
+
+from wsync.catalogue import Attribute, Image, Product, Variation
+from wsync.ledger.items import ItemRecord
+from wsync.sync.images import basename_key, match_by_basename, normalise_url, rename_chain
+from wsync.sync.options import ImportOptions
+from wsync.sync.payload import content_hash, product_payload
+from wsync.sync.plan import complete_variation_attributes, plan_missing, plan_products, plan_variations
+
+
+class Resolver:
+    def category_ids(self, paths):
+        return [len(p) * 100 for p in paths]
+
+    def attribute_id(self, name):
+        return 7 if name == "Color" else None
+
+
+def shirt(price="10.00"):
+    return Product(key="S1", sku="S1", name="Shirt", regular_price=price, categories=[["Clothing", "Shirts"]],
+                   tags=["cotton"], images=[Image("https://cdn.example/s1.jpg")])
+
+
+def test_new_product_is_created_with_full_payload_and_meta():
+    plans = plan_products([shirt()], {}, {}, "feed", Resolver(), ImportOptions(), job_id=1)
+    assert [p.action for p in plans] == ["create"]
+    send = plans[0].send
+    assert send["sku"] == "S1" and send["regular_price"] == "10.00" and send["sale_price"] == ""
+    assert send["categories"] == [{"id": 200}]
+    assert {"key": "_wsync_key", "value": "S1"} in send["meta_data"]
+    assert "images" not in send  # images have their own phase
+
+
+def test_unchanged_item_sends_nothing_and_price_change_sends_only_price():
+    desired = product_payload(shirt(), "feed", Resolver())
+    rec = ItemRecord("product", "S1", sku="S1", store_id=11, pushed=desired, hash=content_hash(desired))
+    same = plan_products([shirt()], {("product", "S1"): rec}, {}, "feed", Resolver(), ImportOptions(), 2)
+    assert same[0].action == "unchanged" and same[0].send == {}
+    changed = plan_products([shirt("12.00")], {("product", "S1"): rec}, {}, "feed", Resolver(), ImportOptions(), 2)
+    assert changed[0].action == "update" and changed[0].send == {"regular_price": "12.00"}
+
+
+def test_adopted_product_is_updated_not_created():
+    plans = plan_products([shirt()], {}, {"S1": {"id": 99, "sku": "S1", "type": "simple"}}, "feed", Resolver(),
+                          ImportOptions(), 1)
+    assert plans[0].action == "update" and plans[0].store_id == 99 and plans[0].adopted
+
+
+def test_sku_held_by_a_variation_is_not_adopted_as_product():
+    plans = plan_products([shirt()], {}, {"S1": {"id": 99, "sku": "S1", "type": "variation"}}, "feed", Resolver(),
+                          ImportOptions(), 1)
+    assert plans[0].action == "create"
+
+
+def test_modes_skip_what_they_exclude():
+    opts = ImportOptions(create_new=False)
+    assert plan_products([shirt()], {}, {}, "feed", Resolver(), opts, 1)[0].action == "skip"
+    desired = product_payload(shirt(), "feed", Resolver())
+    rec = ItemRecord("product", "S1", sku="S1", store_id=11, pushed=desired, hash="old")
+    only = plan_products([shirt("9.00")], {("product", "S1"): rec}, {}, "feed", Resolver(),
+                         ImportOptions(only=["price"]), 1)
+    assert only[0].send == {"regular_price": "9.00"}
+
+
+def test_variable_parent_gets_every_variation_attribute_marked():
+    p = Product(key="T", sku="T", name="Tee", type="variable", attributes=[Attribute("Size", ["S"], variation=True)],
+                variations=[Variation("T-S", "T-S", {"Size": "S"}), Variation("T-M", "T-M", {"Size": "M", "Color": "Red"})])
+    complete_variation_attributes(p)
+    attrs = {a.name: a for a in p.attributes}
+    assert attrs["Size"].options == ["S", "M"] and attrs["Color"].variation and attrs["Color"].options == ["Red"]
+    payload = product_payload(p, "feed", Resolver())
+    assert "regular_price" not in payload  # variable parents carry no price
+
+
+def test_variations_match_store_by_sku_and_stale_ones_are_removed():
+    p = Product(key="T", sku="T", name="Tee", type="variable",
+                variations=[Variation("T-S", "T-S", {"Size": "S"}, regular_price="5.00")])
+    complete_variation_attributes(p)
+    store = [{"id": 5, "sku": "T-S", "attributes": []}, {"id": 6, "sku": "T-XL", "attributes": []}]
+    plans = plan_variations(p, 40, {}, store, Resolver(), ImportOptions(), 1)
+    actions = {(pl.sku, pl.action, pl.store_id) for pl in plans}
+    assert ("T-S", "update", 5) in actions and ("T-XL", "remove", 6) in actions
+    kept = plan_variations(p, 40, {}, store, Resolver(), ImportOptions(stale_variations="keep"), 1)
+    assert all(pl.action != "remove" for pl in kept)
+
+
+def test_missing_products_respect_the_mode():
+    rec = ItemRecord("product", "GONE", sku="GONE", store_id=3)
+    assert plan_missing([shirt()], {("product", "GONE"): rec}, ImportOptions()) == []
+    out = plan_missing([shirt()], {("product", "GONE"): rec}, ImportOptions(missing="draft"))
+    assert [(m.key, m.action) for m in out] == [("GONE", "remove")]
+
+
+def test_image_url_normalisation_and_basename_matching():
+    assert normalise_url(" HTTPS://CDN.Example/a/B.jpg#x ") == "https://cdn.example/a/B.jpg"
+    assert basename_key("https://cdn.example/x/Shirt-Blue.JPEG") == "shirt-blue.jpg"
+    assert "shirt-blue.jpg" in rename_chain("http://store/wp-content/uploads/2026/11/shirt-blue-1-scaled.jpg")
+    assert "shirt-blue.jpg" in rename_chain("shirt-blue-300x300.jpeg")
+
+
+def test_basename_matching_never_confuses_numbered_siblings():
+    store = [{"id": 1, "src": "http://s/u/shoe-2-1.jpg"}, {"id": 2, "src": "http://s/u/shoe-1-scaled.jpg"},
+             {"id": 3, "src": "http://s/u/other.png"}]
+    got = match_by_basename(["https://cdn/shoe-1.jpg", "https://cdn/shoe-2.JPG", "https://cdn/missing.jpg"], store)
+    assert {u: i["id"] for u, i in got.items()} == {"https://cdn/shoe-1.jpg": 2, "https://cdn/shoe-2.JPG": 1}

@@ -1,0 +1,182 @@
+"""What the ledger knows about the store: feed key -> store id, source URL -> attachment, term ids.
+
+These maps are what make a second run cheap: an item whose content hash matches what was last
+pushed sends nothing, an image URL seen before is referenced by attachment id, a category path
+resolved once is never looked up again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from wsync.ledger.db import Ledger, now_iso
+from wsync.redact import redact
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    kind: str  # product | variation
+    key: str
+    sku: str | None = None
+    store_id: int | None = None
+    parent_key: str | None = None
+    parent_id: int | None = None
+    pushed: dict[str, Any] = field(default_factory=dict)
+    hash: str | None = None
+    images: list[int] | None = None
+    images_hash: str | None = None
+    missing_action: str | None = None
+    last_job_id: int | None = None
+    last_action: str | None = None
+
+
+class ItemMap:
+    """The items of one feed, loaded once per job and written back batch by batch."""
+
+    def __init__(self, ledger: Ledger, feed: str):
+        self.ledger = ledger
+        self.feed = feed
+
+    def load(self) -> dict[tuple[str, str], ItemRecord]:
+        rows = self.ledger.conn.execute("SELECT * FROM items WHERE feed = ?", (self.feed,)).fetchall()
+        out: dict[tuple[str, str], ItemRecord] = {}
+        for row in rows:
+            rec = ItemRecord(
+                kind=row["kind"], key=row["key"], sku=row["sku"], store_id=row["store_id"],
+                parent_key=row["parent_key"], parent_id=row["parent_id"],
+                pushed=json.loads(row["pushed"]) if row["pushed"] else {},
+                hash=row["hash"], images=json.loads(row["images"]) if row["images"] else None,
+                images_hash=row["images_hash"], missing_action=row["missing_action"],
+                last_job_id=row["last_job_id"], last_action=row["last_action"],
+            )
+            out[(rec.kind, rec.key)] = rec
+        return out
+
+    def save(self, records: Iterable[ItemRecord]) -> None:
+        now = now_iso()
+        rows = [
+            (self.feed, r.kind, r.key, r.sku, r.store_id, r.parent_key, r.parent_id,
+             json.dumps(r.pushed, sort_keys=True) if r.pushed else None, r.hash,
+             json.dumps(r.images) if r.images is not None else None, r.images_hash,
+             r.missing_action, r.last_job_id, r.last_action, now)
+            for r in records
+        ]
+        if not rows:
+            return
+        with self.ledger.transaction() as conn:
+            conn.executemany(
+                """INSERT INTO items (feed, kind, key, sku, store_id, parent_key, parent_id, pushed, hash,
+                                      images, images_hash, missing_action, last_job_id, last_action, updated_at)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   ON CONFLICT (feed, kind, key) DO UPDATE SET
+                     sku=excluded.sku, store_id=excluded.store_id, parent_key=excluded.parent_key,
+                     parent_id=excluded.parent_id, pushed=excluded.pushed, hash=excluded.hash,
+                     images=excluded.images, images_hash=excluded.images_hash,
+                     missing_action=excluded.missing_action, last_job_id=excluded.last_job_id,
+                     last_action=excluded.last_action, updated_at=excluded.updated_at""",
+                rows,
+            )
+
+    def delete(self, kind: str, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        if not keys:
+            return
+        with self.ledger.transaction() as conn:
+            conn.executemany("DELETE FROM items WHERE feed=? AND kind=? AND key=?",
+                             [(self.feed, kind, k) for k in keys])
+
+    def count(self, kind: str = "product") -> int:
+        return self.ledger.conn.execute(
+            "SELECT COUNT(*) FROM items WHERE feed=? AND kind=? AND store_id IS NOT NULL", (self.feed, kind)
+        ).fetchone()[0]
+
+
+class ImageMap:
+    """Normalised source URL -> attachment id on the store, and URLs that failed to download."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+
+    def load(self) -> dict[str, tuple[int, str | None]]:
+        rows = self.ledger.conn.execute("SELECT url, attachment_id, store_src FROM images").fetchall()
+        return {r["url"]: (r["attachment_id"], r["store_src"]) for r in rows}
+
+    def save(self, entries: Iterable[tuple[str, int, str | None]]) -> None:
+        now = now_iso()
+        rows = [(url, att, src, now) for url, att, src in entries]
+        if not rows:
+            return
+        with self.ledger.transaction() as conn:
+            conn.executemany(
+                """INSERT INTO images (url, attachment_id, store_src, created_at) VALUES (?,?,?,?)
+                   ON CONFLICT (url) DO UPDATE SET attachment_id=excluded.attachment_id,
+                   store_src=excluded.store_src""",
+                rows,
+            )
+            conn.executemany("DELETE FROM image_failures WHERE url=?", [(r[0],) for r in rows])
+
+    def forget(self, urls: Iterable[str]) -> None:
+        with self.ledger.transaction() as conn:
+            conn.executemany("DELETE FROM images WHERE url=?", [(u,) for u in urls])
+
+    def failures(self) -> dict[str, dict[str, Any]]:
+        rows = self.ledger.conn.execute("SELECT * FROM image_failures").fetchall()
+        return {r["url"]: dict(r) for r in rows}
+
+    def record_failure(self, url: str, code: str | None, message: str) -> None:
+        with self.ledger.transaction() as conn:
+            conn.execute(
+                """INSERT INTO image_failures (url, code, message, attempts, failed_at) VALUES (?,?,?,1,?)
+                   ON CONFLICT (url) DO UPDATE SET code=excluded.code, message=excluded.message,
+                   attempts=image_failures.attempts+1, failed_at=excluded.failed_at""",
+                (url, code, redact(message)[:1000], now_iso()),
+            )
+
+
+class TermCache:
+    """Category paths, tag names and global attributes/terms already resolved to store ids."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+
+    def load(self, kind: str) -> dict[str, int]:
+        rows = self.ledger.conn.execute("SELECT key, store_id FROM terms WHERE kind=?", (kind,)).fetchall()
+        return {r["key"]: r["store_id"] for r in rows}
+
+    def save(self, kind: str, key: str, store_id: int) -> None:
+        with self.ledger.transaction() as conn:
+            conn.execute(
+                "INSERT INTO terms (kind, key, store_id) VALUES (?,?,?) "
+                "ON CONFLICT (kind, key) DO UPDATE SET store_id=excluded.store_id",
+                (kind, key, store_id),
+            )
+
+    def forget(self, kind: str, key: str) -> None:
+        with self.ledger.transaction() as conn:
+            conn.execute("DELETE FROM terms WHERE kind=? AND key=?", (kind, key))
+
+
+class FeedStateStore:
+    """Conditional-fetch validators and the last good record count of each feed."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+
+    def get(self, feed: str) -> dict[str, Any] | None:
+        row = self.ledger.conn.execute("SELECT * FROM feed_state WHERE feed=?", (feed,)).fetchone()
+        return dict(row) if row else None
+
+    def record_success(self, feed: str, *, source: str | None, etag: str | None,
+                       last_modified: str | None, count: int | None) -> None:
+        with self.ledger.transaction() as conn:
+            conn.execute(
+                """INSERT INTO feed_state (feed, source, etag, last_modified, last_count, last_success_at)
+                   VALUES (?,?,?,?,?,?)
+                   ON CONFLICT (feed) DO UPDATE SET source=excluded.source, etag=excluded.etag,
+                   last_modified=excluded.last_modified,
+                   last_count=COALESCE(excluded.last_count, feed_state.last_count),
+                   last_success_at=excluded.last_success_at""",
+                (feed, redact(source) if source else None, etag, last_modified, count, now_iso()),
+            )

@@ -1,0 +1,426 @@
+"""The image phase: attach images after products have landed, never downloading one twice.
+
+wc/v3 downloads every `{src}` it is sent and remembers no source URL, so dedupe is ours:
+- the ledger maps each normalised source URL to the attachment it became; a URL seen before
+  (for any product or variation) is sent as `{"id": N}`;
+- products synced by another tool are adopted: their current attachments are matched to the
+  wanted URLs by basename (ignoring WordPress's -1, -scaled, -WxH suffixes);
+- a URL new to the store is sent as `{src}` by exactly one item at a time ("waves"): items that
+  want a URL another item is already bringing in wait for the next wave and get its id;
+- new URLs are probed first (HEAD), so a dead link is recorded and skipped instead of making the
+  store reject the product and leave orphan attachments behind;
+- an item still refused for an image is sent again without the failing URL, and the URL is not
+  tried again before `image_retry_after_s` (or --retry-failed-images).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import posixpath
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import requests
+
+from wsync.catalogue import Product
+from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
+from wsync.redact import redact
+from wsync.sync.options import ImportOptions
+from wsync.sync.push import BatchPusher, Op, OpResult
+
+log = logging.getLogger("wsync.sync.images")
+
+IMAGE_ERROR_CODES = {"woocommerce_product_image_upload_error", "woocommerce_variation_image_upload_error",
+                     "woocommerce_product_invalid_image_id"}
+# One WordPress rename step: a clash counter (-1), a big-image copy (-scaled), a size (-300x300).
+_ONE_SUFFIX = re.compile(r"-(?:scaled|rotated|\d+x\d+|e\d{10,}|\d{1,3})$")
+
+
+def normalise_url(url: str) -> str:
+    """One spelling per image: scheme and host lower-cased, fragment dropped, query kept (it may
+    select a different image on a CDN)."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
+def _split_name(url_or_name: str) -> tuple[str, str]:
+    path = urlsplit(url_or_name).path if "://" in url_or_name else url_or_name
+    name = unquote(posixpath.basename(path)).strip().lower()
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    return stem, ("jpg" if ext == "jpeg" else ext)
+
+
+def basename_key(url_or_name: str) -> str:
+    """The file name as wanted, compared without case and with .jpeg = .jpg."""
+    stem, ext = _split_name(url_or_name)
+    return f"{stem}.{ext}" if ext else stem
+
+
+def rename_chain(url_or_name: str) -> list[str]:
+    """What a stored file may have been called before WordPress renamed it, most specific first:
+    `shoe-1-1-scaled.jpg` -> shoe-1-1-scaled.jpg, shoe-1-1.jpg, shoe-1.jpg, shoe.jpg."""
+    stem, ext = _split_name(url_or_name)
+    chain = []
+    while True:
+        chain.append(f"{stem}.{ext}" if ext else stem)
+        shorter = _ONE_SUFFIX.sub("", stem)
+        if shorter == stem or not shorter:
+            return chain
+        stem = shorter
+
+
+def match_by_basename(urls: list[str], store_images: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Pair wanted URLs with a product's existing attachments. Each attachment is used once, and
+    the least-renamed candidate wins, so `shoe-1.jpg` and `shoe-2.jpg` are never confused."""
+    chains = []
+    for img in store_images:
+        name = img.get("src") or img.get("name") or ""
+        chains.append(rename_chain(name) if name else [])
+    used: set[int] = set()
+    out: dict[str, dict[str, Any]] = {}
+    for url in urls:
+        wanted = basename_key(url)
+        best: tuple[int, int] | None = None
+        for index, chain in enumerate(chains):
+            if index in used or wanted not in chain:
+                continue
+            level = chain.index(wanted)
+            if best is None or level < best[0]:
+                best = (level, index)
+        if best is not None:
+            used.add(best[1])
+            out[url] = store_images[best[1]]
+    return out
+
+
+def urls_hash(urls: list[str]) -> str:
+    return hashlib.sha1(json.dumps(urls).encode()).hexdigest()
+
+
+@dataclass
+class ImageTask:
+    kind: str  # product | variation
+    key: str
+    store_id: int
+    parent_id: int | None
+    urls: list[str]  # wanted, normalised, in order (first = featured)
+    record: ItemRecord
+    sku: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class ImageReport:
+    scheduled: int = 0  # image slots in items that needed an image request
+    items: int = 0
+    attached: int = 0
+    reused: int = 0  # sent as {id}: no download
+    sent_src: int = 0  # sent as {src}: the store downloaded it
+    failed_urls: dict[str, str] = field(default_factory=dict)
+    failed_items: int = 0
+    skipped_items: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scheduled": self.scheduled, "items": self.items, "attached": self.attached, "reused": self.reused,
+                "downloaded": self.sent_src, "failed_urls": len(self.failed_urls), "failed_items": self.failed_items}
+
+
+def wanted_urls(images: list[Any]) -> list[str]:
+    out: list[str] = []
+    for image in images:
+        src = image.src if hasattr(image, "src") else str(image)
+        url = normalise_url(src)
+        if url not in out:
+            out.append(url)
+    return out
+
+
+class ImagePhase:
+    def __init__(self, client: Any, item_map: ItemMap, image_map: ImageMap, opts: ImportOptions, *,
+                 on_error: Callable[[str, str | None, str, str | None, str], None],
+                 should_stop: Callable[[], bool] = lambda: False, settle_s: float = 0.0,
+                 session: requests.Session | None = None):
+        self.client = client
+        self.item_map = item_map
+        self.image_map = image_map
+        self.opts = opts
+        self.on_error = on_error  # (stage, sku, message, code, key)
+        self.should_stop = should_stop
+        self.settle_s = settle_s
+        self.known = image_map.load()
+        self.failures = image_map.failures()
+        self.report = ImageReport()
+        self.session = session or requests.Session()
+
+    # -- planning ----------------------------------------------------------------------
+    def tasks(self, products: list[Product], records: dict[tuple[str, str], ItemRecord],
+              created_now: set[tuple[str, str]]) -> list[ImageTask]:
+        tasks: list[ImageTask] = []
+        adopt: list[ImageTask] = []
+        for product in products:
+            rec = records.get(("product", product.key))
+            if rec and rec.store_id:
+                t = self._task("product", product.key, rec, wanted_urls(product.images), None, product.sku)
+                if t:
+                    tasks.append(t)
+                    if rec.images is None and ("product", product.key) not in created_now:
+                        adopt.append(t)
+            for variation in product.variations:
+                vrec = records.get(("variation", variation.key))
+                if vrec and vrec.store_id and rec and rec.store_id:
+                    urls = wanted_urls([variation.image]) if variation.image else []
+                    t = self._task("variation", variation.key, vrec, urls, rec.store_id, variation.sku)
+                    if t:
+                        tasks.append(t)
+        if adopt:
+            self._adopt_store_images(adopt)
+        return [t for t in tasks if not self._already_attached(t)]
+
+    def _task(self, kind: str, key: str, rec: ItemRecord, urls: list[str], parent_id: int | None,
+              sku: str | None) -> ImageTask | None:
+        if rec.images_hash == urls_hash(urls) and rec.images is not None:
+            return None  # the store already has exactly these, in this order
+        if not urls and not rec.images:
+            return None  # nothing wanted, nothing of ours attached
+        return ImageTask(kind, key, rec.store_id or 0, parent_id, urls, rec, sku=sku or key)
+
+    def _already_attached(self, task: ImageTask) -> bool:
+        """After adoption, an item whose store images already equal the wanted ones needs no request."""
+        ids = [self.known[u][0] for u in task.urls if u in self.known]
+        if len(ids) == len(task.urls) and task.record.images is not None and task.record.images == ids:
+            task.record.images_hash = urls_hash(task.urls)
+            self.item_map.save([task.record])
+            return True
+        return False
+
+    def _adopt_store_images(self, tasks: list[ImageTask]) -> None:
+        """Match wanted URLs to attachments the store already has on these products, by basename."""
+        by_id = {t.store_id: t for t in tasks if t.kind == "product"}
+        ids = sorted(by_id)
+        adopted: list[tuple[str, int, str | None]] = []
+        for start in range(0, len(ids), 100):
+            chunk = ids[start:start + 100]
+            response = self.client.get("products", params={
+                "include": ",".join(map(str, chunk)), "per_page": 100, "_fields": "id,images", "orderby": "id",
+                "order": "asc"})
+            for obj in response.data or []:
+                task = by_id.get(int(obj["id"]))
+                if task is None:
+                    continue
+                store_images = obj.get("images") or []
+                matches = match_by_basename([u for u in task.urls if u not in self.known], store_images)
+                for url, img in matches.items():
+                    if img.get("id"):
+                        self.known[url] = (int(img["id"]), img.get("src"))
+                        adopted.append((url, int(img["id"]), img.get("src")))
+                task.record.images = [int(i["id"]) for i in store_images if i.get("id")]
+        if adopted:
+            log.info("adopted %d images already on the store", len(adopted))
+            self.image_map.save(adopted)
+
+    # -- sending -----------------------------------------------------------------------
+    def _may_try(self, url: str) -> bool:
+        failure = self.failures.get(url)
+        if failure is None or self.opts.retry_failed_images:
+            return True
+        try:
+            failed_at = datetime.fromisoformat(failure["failed_at"])
+        except (TypeError, ValueError):
+            return True
+        return (datetime.now(timezone.utc) - failed_at).total_seconds() >= self.opts.image_retry_after_s
+
+    def _probe(self, urls: list[str]) -> None:
+        """HEAD each new URL: a dead or non-image link is recorded here, not discovered by the store
+        after it has already saved the product's other images as orphans."""
+        if not self.opts.probe_images or not urls:
+            return
+
+        def check(url: str) -> tuple[str, str | None]:
+            try:
+                r = self.session.head(url, timeout=(10, 30), allow_redirects=True)
+                if r.status_code in (405, 501, 403):
+                    r = self.session.get(url, timeout=(10, 30), stream=True)
+                    r.close()
+                if r.status_code >= 400:
+                    return url, f"Error getting remote image {url}. Error: HTTP {r.status_code}."
+                ctype = (r.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+                if ctype and not (ctype.startswith("image/") or ctype in ("application/octet-stream", "binary/octet-stream")):
+                    return url, f"Invalid image: {url} is {ctype}, not an image."
+                return url, None
+            except requests.RequestException as exc:
+                return url, f"Error getting remote image {url}. Error: {type(exc).__name__}."
+
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="wsync-probe") as pool:
+            for url, problem in pool.map(check, urls):
+                if problem:
+                    self._fail_url(url, "wsync_image_unreachable", problem)
+
+    def _fail_url(self, url: str, code: str | None, message: str) -> None:
+        message = redact(message)
+        self.report.failed_urls[url] = message
+        self.failures[url] = {"failed_at": datetime.now(timezone.utc).isoformat(), "message": message}
+        self.image_map.record_failure(url, code, message)
+
+    def _slots(self, task: ImageTask) -> list[tuple[str, dict[str, Any]]]:
+        slots = []
+        for url in task.urls:
+            if url in self.report.failed_urls:
+                continue
+            if url in self.known:
+                slots.append((url, {"id": self.known[url][0]}))
+            elif self._may_try(url):
+                slots.append((url, {"src": url}))
+        return slots
+
+    def run(self, tasks: list[ImageTask]) -> ImageReport:
+        self.report.items = len(tasks)
+        self.report.scheduled = sum(len(t.urls) for t in tasks)
+        new = sorted({u for t in tasks for u in t.urls if u not in self.known and self._may_try(u)})
+        self._probe(new)
+        pending = [t for t in tasks if t.kind == "product"] + [t for t in tasks if t.kind == "variation"]
+        while pending and not self.should_stop():
+            wave, deferred, claimed = [], [], set()
+            for task in pending:
+                fresh = [u for u, slot in self._slots(task) if "src" in slot]
+                if any(u in claimed for u in fresh):
+                    deferred.append(task)  # another item brings that URL in: reuse its id next wave
+                    continue
+                claimed.update(fresh)
+                wave.append(task)
+            retry = self._run_wave(wave)
+            pending = retry + deferred
+        return self.report
+
+    def _run_wave(self, wave: list[ImageTask]) -> list[ImageTask]:
+        groups: dict[str, list[Op]] = {}
+        for task in wave:
+            slots = self._slots(task)
+            body: dict[str, Any] = {"id": task.store_id}
+            if task.kind == "product":
+                body["images"] = [s for _, s in slots]
+                endpoint = "products/batch"
+            else:
+                body["image"] = slots[0][1] if slots else None
+                slots = slots[:1]
+                endpoint = f"products/{task.parent_id}/variations/batch"
+            groups.setdefault(endpoint, []).append(Op("update", body, ref=(task, slots), sku=task.sku))
+        retry: list[ImageTask] = []
+        for endpoint, ops in groups.items():
+            pusher = BatchPusher(self.client, endpoint, size=self.opts.images_per_batch,
+                                 concurrency=self.opts.concurrency, reconcile=self._reconcile_factory(endpoint),
+                                 reconcile_updates=True, idempotent=False, should_stop=self.should_stop,
+                                 settle_s=self.settle_s)
+            for results in pusher.run(ops):
+                retry.extend(self._record(results))
+        return retry
+
+    def _reconcile_factory(self, endpoint: str) -> Callable[[list[Op]], dict[int, dict[str, Any]]]:
+        """After an ambiguous image request, read the items back: those already showing the sent
+        images are done (re-sending {src} would download them again)."""
+
+        def reconcile(ops: list[Op]) -> dict[int, dict[str, Any]]:
+            base = endpoint.removesuffix("/batch")
+            ids = [op.body["id"] for op in ops]
+            response = self.client.get(base, params={"include": ",".join(map(str, ids)), "per_page": 100,
+                                                     "_fields": "id,images,image"})
+            current = {int(o["id"]): o for o in response.data or []}
+            done: dict[int, dict[str, Any]] = {}
+            for index, op in enumerate(ops):
+                obj = current.get(op.body["id"])
+                if obj is not None and self._matches(op, obj):
+                    done[index] = obj
+            return done
+
+        return reconcile
+
+    @staticmethod
+    def _store_images(obj: dict[str, Any]) -> list[dict[str, Any]]:
+        if "images" in obj:
+            return list(obj.get("images") or [])
+        image = obj.get("image")
+        return [image] if image else []
+
+    def _matches(self, op: Op, obj: dict[str, Any]) -> bool:
+        task, slots = op.ref
+        have = self._store_images(obj)
+        if len(have) != len(slots):
+            return False
+        for (url, slot), img in zip(slots, have):
+            if "id" in slot and int(img.get("id") or 0) != slot["id"]:
+                return False
+            if "src" in slot and basename_key(url) not in rename_chain(img.get("src") or img.get("name") or ""):
+                return False
+        return True
+
+    def _record(self, results: list[OpResult]) -> list[ImageTask]:
+        retry: list[ImageTask] = []
+        learned: list[tuple[str, int, str | None]] = []
+        records: list[ItemRecord] = []
+        for result in results:
+            task, slots = result.op.ref
+            if result.ok and result.data is not None and self._matches(result.op, result.data):
+                have = self._store_images(result.data)
+                for (url, slot), img in zip(slots, have):
+                    att = int(img["id"])
+                    if "src" in slot:
+                        self.report.sent_src += 1
+                        self.known[url] = (att, img.get("src"))
+                        learned.append((url, att, img.get("src")))
+                    else:
+                        self.report.reused += 1
+                self.report.attached += len(slots)
+                task.record.images = [int(i["id"]) for i in have]
+                sent_urls = [u for u, _ in slots]
+                # Hash what is wanted, so a URL that failed is tried again once it may be retried.
+                task.record.images_hash = urls_hash(task.urls) if sent_urls == task.urls else None
+                records.append(task.record)
+                continue
+            error = result.error
+            if error is not None and error.code in IMAGE_ERROR_CODES and task.attempts < len(task.urls) + 1:
+                bad = [u for u, slot in slots if "src" in slot and u in error.message]
+                if not bad and error.code == "woocommerce_product_invalid_image_id":
+                    bad = [u for u, slot in slots if "id" in slot and f"#{slot['id']}" in error.message]
+                    for url in bad:  # the attachment was deleted on the store: forget it, download again
+                        self.known.pop(url, None)
+                        self.image_map.forget([url])
+                    if bad:
+                        task.attempts += 1
+                        retry.append(task)
+                        continue
+                for url in bad or [u for u, s in slots if "src" in s][:1]:
+                    self._fail_url(url, error.code, error.message)
+                    self.on_error("image", task.sku, f"{url}: {error.message}", error.code, task.key)
+                task.attempts += 1
+                retry.append(task)
+                continue
+            self.report.failed_items += 1
+            message = error.message if error else "the store answered, but without the images sent"
+            self.on_error("image", task.sku, message, error.code if error else None, task.key)
+        if learned:
+            self.image_map.save(learned)
+        if records:
+            self.item_map.save(records)
+        return retry
+
+
+def count_distinct(products: list[Product]) -> int:
+    urls = set()
+    for p in products:
+        urls.update(wanted_urls(p.images))
+        for v in p.variations:
+            if v.image:
+                urls.update(wanted_urls([v.image]))
+    return len(urls)
+
+
+def _now() -> float:
+    return time.time()

@@ -1,0 +1,65 @@
+"""Import options: what a job was asked to do. Stored in the job's `job_data`, so a resumed job
+does exactly what the original was asked to."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from wsync.errors import UsageError
+
+MISSING_ACTIONS = ("keep", "outofstock", "draft", "trash")
+ONLY_FIELDS = ("price", "stock")
+STORE_BATCH_LIMIT = 100  # woocommerce_rest_batch_items_limit: over it the whole request is refused (413)
+
+
+@dataclass
+class ImportOptions:
+    products_per_batch: int = 50
+    variations_per_batch: int = 25
+    images_per_batch: int = 5
+    concurrency: int = 2
+    process_images: bool = True
+    update_existing: bool = True
+    create_new: bool = True
+    force: bool = False
+    only: list[str] = field(default_factory=list)  # [] = all fields; else subset of ONLY_FIELDS
+    missing: str = "keep"
+    allow_mass_change: bool = False
+    stale_variations: str = "delete"
+    total_batches: int | None = None  # limit the job to the first N product batches of the feed
+    max_errors: int | None = None
+    retry_failed_images: bool = False
+    image_retry_after_s: int = 86_400  # a URL that failed is tried again after a day
+    probe_images: bool = True  # check new image URLs before the store downloads them
+    settle_s: float | None = None  # wait before reconciling an ambiguous write (default: read timeout)
+
+    def validate(self) -> "ImportOptions":
+        for name, limit in (("products_per_batch", STORE_BATCH_LIMIT), ("variations_per_batch", STORE_BATCH_LIMIT),
+                            ("images_per_batch", STORE_BATCH_LIMIT)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 1 <= value <= limit:
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(f"{flag} must be between 1 and {limit} (WooCommerce refuses larger batches), got {value}")
+        if not 1 <= self.concurrency <= 16:
+            raise UsageError(f"--concurrency must be between 1 and 16, got {self.concurrency}")
+        if self.missing not in MISSING_ACTIONS:
+            raise UsageError(f"--missing must be one of {', '.join(MISSING_ACTIONS)}, got {self.missing!r}")
+        if self.stale_variations not in ("delete", "keep"):
+            raise UsageError(f"--stale-variations must be delete or keep, got {self.stale_variations!r}")
+        bad = [f for f in self.only if f not in ONLY_FIELDS]
+        if bad:
+            raise UsageError(f"--only takes {', '.join(ONLY_FIELDS)}; unknown: {', '.join(bad)}")
+        if self.total_batches is not None and self.total_batches < 1:
+            raise UsageError("--total-batches must be at least 1")
+        if not self.update_existing and not self.create_new:
+            raise UsageError("--no-update-existing with --no-create-new leaves nothing to do")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ImportOptions":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

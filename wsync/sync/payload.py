@@ -1,0 +1,162 @@
+"""Catalogue model -> WooCommerce payload fields, content hashes and field-level diffs.
+
+The payload built here is the *desired state* of an item, images excluded (they have a phase
+of their own). It is stored in the ledger after a successful push, so the next run can send
+only the fields that changed, or nothing at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable, Protocol
+
+from wsync.catalogue import Attribute, Dimensions, Product, Variation
+
+META_FEED = "_wsync_feed"
+META_KEY = "_wsync_key"
+
+PRICE_FIELDS = ("regular_price", "sale_price")
+STOCK_FIELDS = ("manage_stock", "stock_quantity", "stock_status")
+
+
+class TermResolver(Protocol):
+    def category_ids(self, paths: list[list[str]]) -> list[int | str]: ...
+    def attribute_id(self, name: str) -> int | None: ...
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _dims(d: Dimensions | None) -> dict[str, str] | None:
+    if d is None or d.is_empty():
+        return None
+    return {"length": d.length or "", "width": d.width or "", "height": d.height or ""}
+
+
+def _common(item: Product | Variation, out: dict[str, Any]) -> None:
+    """Fields products and variations share. None means "the feed does not say": not sent."""
+    if item.regular_price is not None:
+        out["regular_price"] = item.regular_price
+        # A feed that gives a regular price owns the sale price too: no sale means clear it.
+        out["sale_price"] = item.sale_price or ""
+    elif item.sale_price is not None:
+        out["sale_price"] = item.sale_price
+    if item.stock_quantity is not None:
+        out["manage_stock"] = True if item.manage_stock is None else item.manage_stock
+        out["stock_quantity"] = item.stock_quantity
+    elif item.manage_stock is not None:
+        out["manage_stock"] = item.manage_stock
+    if item.stock_status is not None and not (out.get("manage_stock") and item.stock_quantity is not None):
+        # With stock managed the store recomputes the status from the quantity; sending both
+        # would make every run look changed.
+        out["stock_status"] = item.stock_status
+    for name in ("weight", "status", "description"):
+        value = getattr(item, name)
+        if value is not None:
+            out[name] = value
+    dims = _dims(item.dimensions)
+    if dims:
+        out["dimensions"] = dims
+
+
+def _attributes(attrs: list[Attribute], brand: str | None, resolver: TermResolver) -> list[dict[str, Any]]:
+    out = []
+    names = set()
+    for position, attr in enumerate(attrs):
+        entry: dict[str, Any] = {"position": position, "visible": attr.visible, "variation": attr.variation,
+                                 "options": list(attr.options)}
+        attr_id = resolver.attribute_id(attr.name) if attr.taxonomy else None
+        if attr_id is not None:
+            entry["id"] = attr_id
+        else:
+            entry["name"] = attr.name
+        names.add(attr.name.lower())
+        out.append(entry)
+    if brand and "brand" not in names:
+        out.append({"name": "Brand", "position": len(out), "visible": True, "variation": False, "options": [brand]})
+    return out
+
+
+def product_payload(product: Product, feed: str, resolver: TermResolver) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": product.name, "type": product.type, "sku": product.sku or product.key}
+    _common(product, out)
+    if product.type == "variable":
+        # Variable parents have no prices of their own: the store blanks them anyway.
+        out.pop("regular_price", None)
+        out.pop("sale_price", None)
+    if product.short_description is not None:
+        out["short_description"] = product.short_description
+    if product.tax_class is not None:
+        out["tax_class"] = product.tax_class
+    if product.categories:
+        out["categories"] = [{"id": cid} for cid in resolver.category_ids(product.categories)]
+    if product.tags:
+        out["tags"] = [{"name": t} for t in product.tags]
+    attrs = _attributes(product.attributes, product.brand, resolver)
+    if attrs:
+        out["attributes"] = attrs
+    if product.type == "variable":
+        defaults = _default_attributes(product, resolver)
+        if defaults:
+            out["default_attributes"] = defaults
+    meta = [{"key": META_FEED, "value": feed}, {"key": META_KEY, "value": product.key}]
+    meta += [{"key": k, "value": v} for k, v in sorted(product.meta.items())]
+    out["meta_data"] = meta
+    return out
+
+
+def _default_attributes(product: Product, resolver: TermResolver) -> list[dict[str, Any]]:
+    return []
+
+
+def variation_attributes(variation: Variation, parent: Product, resolver: TermResolver) -> list[dict[str, Any]]:
+    by_name = {a.name.lower(): a for a in parent.attributes}
+    out = []
+    for name, option in variation.attributes.items():
+        attr = by_name.get(name.lower())
+        attr_id = resolver.attribute_id(attr.name) if (attr and attr.taxonomy) else None
+        # A global attribute must be referenced by id: "Color" does not match pa_color.
+        out.append({"id": attr_id, "option": option} if attr_id is not None else {"name": name, "option": option})
+    return out
+
+
+def variation_payload(variation: Variation, parent: Product, resolver: TermResolver) -> dict[str, Any]:
+    out: dict[str, Any] = {"sku": variation.sku or variation.key}
+    _common(variation, out)
+    out["attributes"] = variation_attributes(variation, parent, resolver)
+    meta = [{"key": META_KEY, "value": variation.key}]
+    meta += [{"key": k, "value": v} for k, v in sorted(variation.meta.items())]
+    out["meta_data"] = meta
+    return out
+
+
+def restrict(payload: dict[str, Any], only: list[str]) -> dict[str, Any]:
+    """The --only fast path: keep just price and/or stock fields."""
+    if not only:
+        return payload
+    keep: set[str] = set()
+    if "price" in only:
+        keep.update(PRICE_FIELDS)
+    if "stock" in only:
+        keep.update(STOCK_FIELDS)
+    return {k: v for k, v in payload.items() if k in keep}
+
+
+def diff(desired: dict[str, Any], pushed: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `desired` whose value differs from what was last pushed."""
+    return {k: v for k, v in desired.items() if pushed.get(k, _MISSING) != v}
+
+
+_MISSING = object()
+
+
+def merge_pushed(pushed: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(pushed)
+    merged.update(sent)
+    merged.pop("id", None)
+    return merged
+
+
+ResolverFn = Callable[[list[list[str]]], list[int]]

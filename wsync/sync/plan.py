@@ -1,0 +1,195 @@
+"""The changeset: which products and variations to create, update (which fields), leave alone or
+remove. Pure data in, pure data out, so it is testable without a store, and `wsync plan` shows
+exactly what `wsync import` would do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wsync.catalogue import Attribute, Product
+from wsync.ledger.items import ItemRecord
+from wsync.sync.options import ImportOptions
+from wsync.sync.payload import TermResolver, content_hash, diff, product_payload, restrict, variation_payload
+
+
+@dataclass
+class ItemPlan:
+    kind: str  # product | variation
+    key: str
+    sku: str | None
+    action: str  # create | update | unchanged | remove | skip
+    store_id: int | None = None
+    desired: dict[str, Any] = field(default_factory=dict)  # the full desired state (for the ledger)
+    send: dict[str, Any] = field(default_factory=dict)  # what goes over the wire
+    parent_key: str | None = None
+    adopted: bool = False
+    reason: str = ""
+    # A resumed job counts items it already wrote in its earlier attempt as that attempt did.
+    done_earlier: str | None = None
+
+    @property
+    def changed(self) -> list[str]:
+        return sorted(k for k in self.send if k != "id")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "key": self.key, "sku": self.sku, "action": self.action}
+        if self.store_id:
+            out["id"] = self.store_id
+        if self.action == "update":
+            out["fields"] = self.changed
+        if self.parent_key:
+            out["parent"] = self.parent_key
+        if self.adopted:
+            out["adopted"] = True
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass
+class Plan:
+    products: list[ItemPlan] = field(default_factory=list)
+    missing: list[ItemPlan] = field(default_factory=list)
+
+    def counts(self, variations: list[ItemPlan] | None = None) -> dict[str, int]:
+        out = {"create": 0, "update": 0, "unchanged": 0, "remove": 0, "skip": 0}
+        for item in self.products + self.missing + (variations or []):
+            out[item.action] = out.get(item.action, 0) + 1
+        return out
+
+
+def complete_variation_attributes(product: Product) -> None:
+    """Make sure every attribute a variation uses is on the parent with `variation: true` and all
+    options in use; otherwise WooCommerce silently turns those variations into "Any"."""
+    if product.type != "variable":
+        return
+    by_name = {a.name.casefold(): a for a in product.attributes}
+    for variation in product.variations:
+        for name, option in variation.attributes.items():
+            attr = by_name.get(name.casefold())
+            if attr is None:
+                attr = Attribute(name=name, options=[], variation=True)
+                product.attributes.append(attr)
+                by_name[name.casefold()] = attr
+            attr.variation = True
+            if option not in attr.options:
+                attr.options.append(option)
+
+
+def plan_item(kind: str, key: str, sku: str | None, desired: dict[str, Any], record: ItemRecord | None,
+              adopted_id: int | None, opts: ImportOptions, job_id: int | None,
+              parent_key: str | None = None) -> ItemPlan:
+    full = desired
+    wanted = restrict(desired, opts.only)
+    store_id = record.store_id if record and record.store_id else adopted_id
+    plan = ItemPlan(kind, key, sku, "unchanged", store_id=store_id, desired=full, parent_key=parent_key,
+                    adopted=bool(adopted_id and not (record and record.store_id)))
+    if store_id is None:
+        if not opts.create_new:
+            plan.action, plan.reason = "skip", "new item, and --no-create-new"
+        elif opts.only:
+            plan.action, plan.reason = "skip", "new item, and --only sends updates only"
+        else:
+            plan.action, plan.send = "create", dict(full)
+        return plan
+    if not opts.update_existing:
+        plan.action, plan.reason = "skip", "exists, and --no-update-existing"
+        return plan
+    if opts.force or plan.adopted or record is None:
+        # Adopted items: what the store holds is unknown to us, so send the whole state once.
+        plan.action, plan.send = "update", dict(wanted)
+        return plan
+    if not opts.only and record.hash == content_hash(full):
+        if record.last_job_id == job_id and record.last_action in ("created", "updated") and job_id is not None:
+            plan.done_earlier = record.last_action
+        return plan
+    changed = diff(wanted, record.pushed)
+    if changed:
+        plan.action, plan.send = "update", changed
+    elif record.last_job_id == job_id and job_id is not None and record.last_action in ("created", "updated"):
+        plan.done_earlier = record.last_action
+    return plan
+
+
+def plan_products(products: list[Product], records: dict[tuple[str, str], ItemRecord],
+                  adopted: dict[str, dict[str, Any]], feed: str, resolver: TermResolver,
+                  opts: ImportOptions, job_id: int | None) -> list[ItemPlan]:
+    plans = []
+    for product in products:
+        complete_variation_attributes(product)
+        sku = product.sku or product.key
+        desired = product_payload(product, feed, resolver)
+        record = records.get(("product", product.key))
+        found = adopted.get(sku)
+        adopted_id = None
+        if found and found.get("type") != "variation":
+            adopted_id = int(found["id"])
+        plans.append(plan_item("product", product.key, sku, desired, record, adopted_id, opts, job_id))
+    return plans
+
+
+def plan_missing(products: list[Product], records: dict[tuple[str, str], ItemRecord],
+                 opts: ImportOptions) -> list[ItemPlan]:
+    """Products the ledger knows for this feed that the feed no longer lists."""
+    if opts.missing == "keep" or opts.only:
+        return []
+    present = {p.key for p in products}
+    out = []
+    for (kind, key), record in records.items():
+        if kind != "product" or key in present or not record.store_id:
+            continue
+        if record.missing_action == opts.missing:
+            continue  # already done on an earlier run
+        out.append(ItemPlan("product", key, record.sku, "remove", store_id=record.store_id,
+                            reason=f"left the feed (--missing {opts.missing})"))
+    return out
+
+
+def plan_variations(product: Product, parent_id: int | None, records: dict[tuple[str, str], ItemRecord],
+                    store_variations: list[dict[str, Any]] | None, resolver: TermResolver,
+                    opts: ImportOptions, job_id: int | None) -> list[ItemPlan]:
+    """Variations of one parent, matched by SKU or, when the feed gives none, by attributes."""
+    from wsync.sync.adopt import attribute_signature
+
+    by_sku: dict[str, dict[str, Any]] = {}
+    by_sig: dict[tuple, dict[str, Any]] = {}
+    for sv in store_variations or []:
+        if sv.get("sku"):
+            by_sku[sv["sku"]] = sv
+        by_sig.setdefault(attribute_signature(sv.get("attributes")), sv)
+    plans: list[ItemPlan] = []
+    matched_ids: set[int] = set()
+    for variation in product.variations:
+        sku = variation.sku or variation.key
+        desired = variation_payload(variation, product, resolver)
+        record = records.get(("variation", variation.key))
+        if record and record.parent_id and parent_id and record.parent_id != parent_id:
+            record = None  # the parent was replaced: the old id belongs to another product
+        found = by_sku.get(sku)
+        if found is None and not variation.sku:
+            found = by_sig.get(attribute_signature(variation.attributes))
+        adopted_id = int(found["id"]) if found else None
+        if record and record.store_id:
+            matched_ids.add(record.store_id)
+        if adopted_id:
+            matched_ids.add(adopted_id)
+        if parent_id is None:
+            record, adopted_id = None, None
+        plans.append(plan_item("variation", variation.key, sku, desired, record, adopted_id, opts, job_id,
+                               parent_key=product.key))
+    if opts.stale_variations == "delete" and not opts.only and parent_id is not None:
+        wanted = {v.key for v in product.variations}
+        for (kind, key), record in records.items():
+            if (kind == "variation" and record.parent_key == product.key and key not in wanted
+                    and record.store_id and record.store_id not in matched_ids):
+                plans.append(ItemPlan("variation", key, record.sku, "remove", store_id=record.store_id,
+                                      parent_key=product.key, reason="left the feed"))
+                matched_ids.add(record.store_id)
+        for sv in store_variations or []:
+            if int(sv["id"]) not in matched_ids:
+                plans.append(ItemPlan("variation", f"store:{sv['id']}", sv.get("sku") or None, "remove",
+                                      store_id=int(sv["id"]), parent_key=product.key,
+                                      reason="on the store, not in the feed"))
+    return plans

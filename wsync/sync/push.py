@@ -1,0 +1,216 @@
+"""Batched writes with fallbacks: the part that makes "exactly once" true against real hosting.
+
+A batch endpoint has no transaction, and a request that dies mid-way (5xx, timeout, dropped
+connection) leaves some items saved and no answer. So when a whole request fails:
+1. creates in it are reconciled by SKU first (the store tells which ones were in fact saved;
+   those become updates), so an outcome-unknown create is never sent again blindly;
+2. the rest is retried in halves, down to single items, so one poisoned row cannot sink the
+   other 99;
+3. a single item that still fails is reported with the store's code and message.
+Authentication failures and a store that cannot be reached at all end the job instead: the
+ledger keeps what was done and a re-run (or `wsync recover`) finishes the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from wsync.errors import StoreUnavailable
+from wsync.store.errors import OutcomeUnknown, StoreAuthError, StoreConnectionError, StoreError
+
+log = logging.getLogger("wsync.sync.push")
+
+# After this many whole requests in a row fail to reach the store, stop the job: the store is down.
+MAX_CONSECUTIVE_UNREACHABLE = 4
+
+
+@dataclass
+class Op:
+    action: str  # create | update | delete
+    body: dict[str, Any]  # for delete: {"id": N}
+    ref: Any = None  # the caller's handle on the item (a key, a record)
+    sku: str | None = None
+    origin: str | None = None  # "create" when a create was found saved and is re-sent as an update
+    attempts: int = 0
+
+
+@dataclass
+class OpResult:
+    op: Op
+    ok: bool
+    data: dict[str, Any] | None = None
+    error: StoreError | None = None
+    reconciled: bool = False  # a create found saved after an ambiguous failure
+
+    @property
+    def code(self) -> str | None:
+        return self.error.code if self.error else None
+
+
+# Given the creates of a failed request, return {index in that list: store object} for the saved ones.
+Reconciler = Callable[[list[Op]], dict[int, dict[str, Any]]]
+
+
+@dataclass
+class PushStats:
+    requests: int = 0
+    failed_requests: int = 0
+    splits: int = 0
+    reconciled: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+
+class BatchPusher:
+    def __init__(self, client: Any, endpoint: str, *, size: int, concurrency: int,
+                 reconcile: Reconciler | None = None, should_stop: Callable[[], bool] | None = None,
+                 settle_s: float = 0.0, reconcile_updates: bool = False, idempotent: bool | None = None):
+        self.client = client
+        self.endpoint = endpoint
+        self.size = size
+        self.concurrency = max(1, concurrency)
+        self.reconcile = reconcile
+        self.should_stop = should_stop or (lambda: False)
+        self.settle_s = settle_s
+        # Image updates carry {src}: repeating one downloads the image again, so they are not
+        # idempotent, and after an ambiguous failure they are checked on the store, not re-sent.
+        self.reconcile_updates = reconcile_updates
+        self.idempotent = idempotent
+        self.stats = PushStats()
+        self._unreachable = 0
+        self._lock = threading.Lock()
+
+    # -- public ------------------------------------------------------------------------
+    def run(self, ops: Iterable[Op], *, max_chunks: int | None = None) -> Iterator[list[OpResult]]:
+        """Send `ops` in chunks, `concurrency` requests at a time; yield each chunk's results as it
+        completes (the caller persists them, so a crash loses at most the requests in flight)."""
+        chunks = self._chunks(list(ops))
+        if max_chunks is not None:
+            chunks = chunks[:max_chunks]
+        pending: set[Future[list[OpResult]]] = set()
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="wsync-push") as pool:
+            it = iter(chunks)
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < self.concurrency and not self.should_stop():
+                    chunk = next(it, None)
+                    if chunk is None:
+                        exhausted = True
+                        break
+                    pending.add(pool.submit(self._send, chunk))
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        yield future.result()
+                    except BaseException:
+                        for other in pending:
+                            other.cancel()
+                        raise
+                if self.should_stop():
+                    exhausted = True
+
+    # -- internals ---------------------------------------------------------------------
+    def _chunks(self, ops: list[Op]) -> list[list[Op]]:
+        return [ops[i:i + self.size] for i in range(0, len(ops), self.size)]
+
+    def _payload(self, chunk: list[Op]) -> dict[str, list[Any]]:
+        payload: dict[str, list[Any]] = {}
+        for op in chunk:
+            if op.action == "delete":
+                payload.setdefault("delete", []).append(op.body["id"])
+            else:
+                payload.setdefault(op.action, []).append(op.body)
+        return payload
+
+    def _send(self, chunk: list[Op]) -> list[OpResult]:
+        if not chunk:
+            return []
+        try:
+            self.stats.add(requests=1)
+            if self.idempotent is False:
+                answer = self.client.post(self.endpoint, self._payload(chunk), idempotent=False).data or {}
+            else:
+                answer = self.client.batch(self.endpoint, self._payload(chunk))
+        except StoreAuthError:
+            raise
+        except (OutcomeUnknown, StoreError, StoreConnectionError) as exc:
+            self.stats.add(failed_requests=1)
+            return self._fallback(chunk, exc)
+        with self._lock:
+            self._unreachable = 0
+        return self._align(chunk, answer)
+
+    def _align(self, chunk: list[Op], answer: dict[str, Any]) -> list[OpResult]:
+        """Match answer slots to ops: the store answers creates, updates, deletes in input order."""
+        slots = {k: list(answer.get(k) or []) for k in ("create", "update", "delete")}
+        results = []
+        for op in chunk:
+            queue = slots.get(op.action) or []
+            item = queue.pop(0) if queue else None
+            if item is None:
+                err = StoreError("the store's batch answer has no slot for this item", code="wsync_missing_slot",
+                                 status=200)
+                results.append(OpResult(op, False, error=err))
+            elif isinstance(item, dict) and item.get("error"):
+                err = StoreError.from_body(item["error"] or {}, endpoint=self.endpoint)
+                results.append(OpResult(op, False, data=item, error=err))
+            else:
+                results.append(OpResult(op, True, data=item))
+        return results
+
+    def _fallback(self, chunk: list[Op], exc: Exception) -> list[OpResult]:
+        unreachable = isinstance(exc, StoreConnectionError) and not isinstance(exc, OutcomeUnknown)
+        with self._lock:
+            self._unreachable = self._unreachable + 1 if unreachable else 0
+            if self._unreachable >= MAX_CONSECUTIVE_UNREACHABLE:
+                raise StoreUnavailable(f"the store stopped answering: {exc}",
+                                       hint="the ledger keeps what was done; run the import again (or `wsync recover`)")
+        log.warning("batch of %d to %s failed (%s); reconciling and retrying in smaller requests",
+                    len(chunk), self.endpoint, exc)
+        remaining: list[Op] = []
+        creates = [op for op in chunk if op.action == "create" or self.reconcile_updates]
+        saved: dict[int, dict[str, Any]] = {}
+        if creates and self.reconcile is not None:
+            if self.settle_s:
+                # A write that timed out may still be running on the store: let it land first.
+                time.sleep(self.settle_s)
+            saved = self.reconcile(creates)
+            self.stats.add(reconciled=len(saved))
+        create_index = {id(op): i for i, op in enumerate(creates)}
+        done: list[OpResult] = []
+        for op in chunk:
+            i = create_index.get(id(op))
+            if i is not None and i in saved and self.reconcile_updates:
+                done.append(OpResult(op, True, data=saved[i], reconciled=True))
+            elif i is not None and i in saved:
+                # It exists, but a request that died mid-way may have saved it half-done: send the
+                # same fields again as an update, which is safe to repeat.
+                remaining.append(Op("update", {**op.body, "id": saved[i]["id"]}, ref=op.ref, sku=op.sku,
+                                    origin="create", attempts=op.attempts))
+            else:
+                remaining.append(op)
+        if not remaining:
+            return done
+        if len(remaining) > 1:
+            self.stats.add(splits=1)
+            half = len(remaining) // 2
+            return done + self._send(remaining[:half]) + self._send(remaining[half:])
+        op = remaining[0]
+        if op.attempts < 1:
+            # A lone item gets one more request of its own (a create only once reconciliation
+            # showed it unsaved): transient trouble should not cost an item.
+            op.attempts += 1
+            return done + self._send([op])
+        error = exc if isinstance(exc, StoreError) else StoreError(str(exc), code="wsync_request_failed")
+        return done + [OpResult(op, False, error=error)]

@@ -1,0 +1,160 @@
+"""Categories and global attributes: resolved to store ids once, cached in the ledger.
+
+WooCommerce has no create-by-name for categories (a product's `categories` takes ids only), so
+each path is created parents first. A `term_exists` answer carries the existing term's id in
+`data.resource_id`: that is adopted rather than treated as a failure, which also makes two
+concurrent imports safe. Tags need no resolution: a product's `tags: [{name}]` creates them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+from wsync.ledger.items import TermCache
+from wsync.store.errors import StoreError
+
+log = logging.getLogger("wsync.sync.taxonomy")
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def path_key(path: list[str]) -> str:
+    return " > ".join(_norm(p) for p in path)
+
+
+def _slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:28] or "attr"
+
+
+class Taxonomy:
+    """Resolves category paths and attribute names to ids; `dry_run` never writes."""
+
+    def __init__(self, client: Any, cache: TermCache, *, dry_run: bool = False):
+        self.client = client
+        self.cache = cache
+        self.dry_run = dry_run
+        self._lock = threading.Lock()
+        self._categories = cache.load("category")
+        self._attributes = cache.load("attribute")
+        self._store_categories: dict[tuple[int, str], int] | None = None
+        self._store_attributes: dict[str, int] | None = None
+        self.created = 0
+        self.planned: set[str] = set()
+
+    # -- categories --------------------------------------------------------------------
+    def _load_store_categories(self) -> dict[tuple[int, str], int]:
+        if self._store_categories is None:
+            found: dict[tuple[int, str], int] = {}
+            for term in self.client.iter_pages("products/categories", fields=["id", "name", "parent"]):
+                found[(int(term.get("parent") or 0), _norm(_unescape(term.get("name", ""))))] = int(term["id"])
+            self._store_categories = found
+        return self._store_categories
+
+    def category_ids(self, paths: list[list[str]]) -> list[int | str]:
+        ids: list[int | str] = []
+        for path in paths:
+            cid = self.category_id(path)
+            if cid is not None and cid not in ids:
+                ids.append(cid)
+        return ids
+
+    def category_id(self, path: list[str]) -> int | str | None:
+        path = [p.strip() for p in path if p and p.strip()]
+        if not path:
+            return None
+        key = path_key(path)
+        cached = self._categories.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._categories.get(key)
+            if cached is not None:
+                return cached
+            parent = 0
+            for depth in range(1, len(path) + 1):
+                sub_key = path_key(path[:depth])
+                known = self._categories.get(sub_key)
+                if known is None:
+                    store = self._load_store_categories()
+                    known = store.get((parent, _norm(path[depth - 1])))
+                    if known is None:
+                        if self.dry_run:
+                            self.planned.add(" > ".join(path[:depth]))
+                            return f"new:{' > '.join(path)}"
+                        known = self._create_category(path[depth - 1], parent)
+                        store[(parent, _norm(path[depth - 1]))] = known
+                    self._categories[sub_key] = known
+                    self.cache.save("category", sub_key, known)
+                parent = known
+            return parent
+
+    def _create_category(self, name: str, parent: int) -> int:
+        body: dict[str, Any] = {"name": name}
+        if parent:
+            body["parent"] = parent
+        try:
+            response = self.client.post("products/categories", body, idempotent=True)
+            self.created += 1
+            return int(response.data["id"])
+        except StoreError as exc:
+            resource = (exc.data or {}).get("resource_id") if isinstance(exc.data, dict) else None
+            if exc.code == "term_exists" and resource:
+                return int(resource)
+            raise
+
+    # -- global attributes -------------------------------------------------------------
+    def attribute_id(self, name: str) -> int | None:
+        key = _norm(name)
+        cached = self._attributes.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            if key in self._attributes:
+                return self._attributes[key]
+            store = self._load_store_attributes()
+            found = store.get(key) or store.get("slug:" + _slugify(name))
+            if found is None:
+                if self.dry_run:
+                    self.planned.add(f"attribute {name}")
+                    return None
+                found = self._create_attribute(name)
+            self._attributes[key] = found
+            self.cache.save("attribute", key, found)
+            return found
+
+    def _load_store_attributes(self, refresh: bool = False) -> dict[str, int]:
+        if self._store_attributes is None or refresh:
+            found: dict[str, int] = {}
+            # No paging here: the endpoint returns every global attribute at once.
+            for attr in self.client.get("products/attributes").data or []:
+                found[_norm(_unescape(attr.get("name", "")))] = int(attr["id"])
+                slug = str(attr.get("slug", "")).removeprefix("pa_")
+                found["slug:" + slug] = int(attr["id"])
+            self._store_attributes = found
+        return self._store_attributes
+
+    def _create_attribute(self, name: str) -> int:
+        try:
+            response = self.client.post("products/attributes", {"name": name, "slug": _slugify(name)}, idempotent=True)
+            self.created += 1
+            return int(response.data["id"])
+        except StoreError as exc:
+            # 'Slug "x" is already in use' carries no id: read the list again and take it from there.
+            if exc.code == "woocommerce_rest_cannot_create":
+                store = self._load_store_attributes(refresh=True)
+                found = store.get(_norm(name)) or store.get("slug:" + _slugify(name))
+                if found is not None:
+                    return found
+            raise
+
+
+def _unescape(text: str) -> str:
+    # The store answers names HTML-escaped ("A &amp; B").
+    import html
+
+    return html.unescape(text)
