@@ -1,0 +1,172 @@
+import os
+import socket
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from wsync.ledger import Ledger
+from wsync.ledger.jobs import MAX_ATTEMPTS, MAX_MESSAGE_CHARS, JobStore, parse_iso
+from wsync.redact import register_secret
+
+HOST = socket.gethostname()
+
+
+def _ago(seconds):
+    return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).replace(microsecond=0).isoformat()
+
+
+def test_create_get_list_decode_json_and_use_iso_timestamps(store):
+    job_id = store.create(feed="acme", job_data={"only": ["price", "stock"], "preset": "csv"}, estimated_total=40)
+    job = store.get(job_id)
+    assert job["status"] == "scheduled" and job["kind"] == "import" and job["feed"] == "acme"
+    assert job["job_data"] == {"only": ["price", "stock"], "preset": "csv"}
+    assert job["error_messages"] == [] and job["estimated_total"] == 40
+    created = datetime.fromisoformat(job["created_at"])
+    assert created.utcoffset() is not None
+    other = store.create(kind="images", feed=None, job_data={})
+    assert [j["id"] for j in store.list()] == [other, job_id]
+    assert [j["id"] for j in store.list(status="scheduled", limit=1)] == [other]
+    assert store.get(9999) is None
+    with pytest.raises(ValueError):
+        store.create(feed="x", job_data={}, status="bogus")
+
+
+def test_claim_is_exclusive_and_records_the_worker(store):
+    first = store.create(feed="a", job_data={})
+    second = store.create(feed="b", job_data={})
+    job = store.claim(worker_pid=os.getpid(), worker_host=HOST)
+    assert job["id"] == first and job["status"] == "running" and job["attempts"] == 1
+    assert job["worker_pid"] == os.getpid() and job["worker_host"] == HOST and job["started_at"]
+    assert store.claim(first, worker_pid=1, worker_host=HOST) is None
+    assert store.claim(worker_pid=1, worker_host=HOST)["id"] == second
+    assert store.claim(worker_pid=1, worker_host=HOST) is None
+
+
+def test_claims_from_many_threads_never_share_a_job(ledger_path, store):
+    ids = [store.create(feed=f"f{i}", job_data={}) for i in range(30)]
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def grab(n):
+        ledger = Ledger(ledger_path)
+        mine = JobStore(ledger)
+        while (job := mine.claim(worker_pid=1000 + n, worker_host=HOST)) is not None:
+            with lock:
+                claimed.append(job["id"])
+        ledger.close()
+
+    threads = [threading.Thread(target=grab, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == ids
+
+
+def test_heartbeat_reports_cancel_and_lost_ownership(store):
+    job_id = store.create(feed="a", job_data={})
+    store.claim(job_id, worker_pid=42, worker_host=HOST)
+    assert store.heartbeat(job_id, 42) is False
+    assert store.heartbeat(job_id, 43) is True  # another worker holds it now
+    assert store.request_cancel(job_id) is True
+    assert store.get(job_id)["status"] == "running"  # a running job stops after its batch
+    assert store.heartbeat(job_id) is True and store.cancel_requested(job_id)
+
+
+def test_cancel_scheduled_at_once_and_finished_not_at_all(store):
+    job_id = store.create(feed="a", job_data={})
+    assert store.request_cancel(job_id) is True
+    job = store.get(job_id)
+    assert job["status"] == "cancelled" and job["completed_at"]
+    assert store.request_cancel(job_id) is False
+    assert store.request_cancel(12345) is False
+    assert store.claim(job_id, worker_pid=1, worker_host=HOST) is None
+
+
+def test_progress_errors_messages_and_checkpoint(store):
+    register_secret("cs_verysecretvalue123")
+    job_id = store.create(feed="a", job_data={})
+    store.update_progress(job_id, progress=150, processed=20, created=5, updated=10, unchanged=5, errors=1,
+                          images_scheduled=3)
+    store.update_progress(job_id, processed=30)
+    job = store.get(job_id)
+    assert (job["progress"], job["total_processed"], job["total_created"], job["total_updated"],
+            job["total_unchanged"], job["total_errors"], job["images_scheduled"]) == (100, 30, 5, 10, 5, 1, 3)
+    store.add_error(job_id, sku="A-1", stage="product", code="bad",
+                    message="rejected https://shop/wp-json?consumer_secret=cs_verysecretvalue123 " + "x" * 5000)
+    error = store.errors(job_id)[0]
+    assert "cs_verysecretvalue123" not in error["message"] and len(error["message"]) <= MAX_MESSAGE_CHARS
+    assert store.get(job_id)["total_errors"] == 1  # add_error bumps nothing
+    store.add_message(job_id, "key cs_verysecretvalue123 refused")
+    assert "cs_verysecretvalue123" not in store.get(job_id)["error_messages"][0]
+    assert store.get_checkpoint(job_id) is None
+    store.save_checkpoint(job_id, {"done": [0, 1], "cursor": "p3"})
+    assert store.get_checkpoint(job_id) == {"done": [0, 1], "cursor": "p3"}
+
+
+def test_finish_only_by_the_worker_that_holds_the_job(store):
+    job_id = store.create(feed="a", job_data={})
+    store.claim(job_id, worker_pid=7, worker_host=HOST)
+    assert store.finish(job_id, "completed", {"n": 1}, only_if_pid=8) is False
+    assert store.finish(job_id, "completed", {"n": 1}, only_if_pid=7) is True
+    job = store.get(job_id)
+    assert job["status"] == "completed" and job["result"] == {"n": 1} and job["progress"] == 100
+    assert parse_iso(job["completed_at"]) is not None
+    with pytest.raises(ValueError):
+        store.finish(job_id, "running")
+
+
+def test_find_stuck_scheduled_dead_and_silent_but_not_live(store):
+    fresh = store.create(feed="fresh", job_data={})
+    old = store.create(feed="old", job_data={})
+    store.ledger.conn.execute("UPDATE background_jobs SET created_at=? WHERE id=?", (_ago(600), old))
+    dead_proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_proc.wait()
+    dead = store.create(feed="dead", job_data={})
+    store.claim(dead, worker_pid=dead_proc.pid, worker_host=HOST)
+    live = store.create(feed="live", job_data={})
+    store.claim(live, worker_pid=os.getpid(), worker_host=HOST)
+    silent = store.create(feed="silent", job_data={})
+    store.claim(silent, worker_pid=4242, worker_host="elsewhere")
+    store.ledger.conn.execute("UPDATE background_jobs SET heartbeat_at=? WHERE id=?", (_ago(900), silent))
+    far_alive = store.create(feed="far", job_data={})
+    store.claim(far_alive, worker_pid=4243, worker_host="elsewhere")
+
+    stuck = {job["id"]: job["stuck_reason"] for job in store.find_stuck(300)}
+    assert set(stuck) == {old, dead, silent}
+    assert "no longer running" in stuck[dead] and "scheduled" in stuck[old] and "last reported" in stuck[silent]
+    assert fresh not in stuck and live not in stuck and far_alive not in stuck
+
+    assert store.mark_stuck(dead, stuck[dead]) is True
+    job = store.get(dead)
+    assert job["status"] == "processing_stuck" and stuck[dead] in job["error_messages"]
+    assert store.claim(dead, worker_pid=os.getpid(), worker_host=HOST)["id"] == dead  # stuck jobs are claimable
+    assert store.get(dead)["attempts"] == 2
+
+
+def test_a_job_that_keeps_killing_workers_is_given_up(store):
+    job_id = store.create(feed="a", job_data={})
+    store.ledger.conn.execute("UPDATE background_jobs SET status='processing_stuck', attempts=? WHERE id=?",
+                              (MAX_ATTEMPTS, job_id))
+    other = store.create(feed="b", job_data={})
+    assert store.claim(worker_pid=1, worker_host=HOST)["id"] == other
+    job = store.get(job_id)
+    assert job["status"] == "failed" and "gave up after" in job["error_messages"][-1]
+
+
+def test_stats_count_states_and_products(store):
+    a = store.create(feed="a", job_data={})
+    b = store.create(feed="b", job_data={})
+    store.create(feed="c", job_data={})
+    store.claim(a, worker_pid=1, worker_host=HOST)
+    store.update_progress(a, processed=10, created=4, updated=6)
+    store.finish(a, "completed")
+    store.claim(b, worker_pid=1, worker_host=HOST)
+    store.update_progress(b, processed=5, created=1, updated=2)
+    stats = store.stats()
+    assert stats["total_jobs"] == 3 and stats["scheduled"] == 1 and stats["running"] == 1
+    assert stats["completed"] == 1 and stats["failed"] == 0
+    assert (stats["total_products_processed"], stats["total_products_created"], stats["total_products_updated"]) == (15, 5, 8)

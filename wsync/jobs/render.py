@@ -1,0 +1,84 @@
+"""Human-readable views of jobs: a status summary, the jobs table, a live progress bar."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from wsync.ledger.jobs import TERMINAL
+
+FOLLOW_INTERVAL_S = 0.5
+
+_STYLE = {"completed": "green", "failed": "red", "cancelled": "yellow", "running": "cyan",
+          "processing_stuck": "magenta", "scheduled": "blue"}
+
+
+def _fmt(value: object) -> str:
+    return "-" if value is None else escape(str(value))
+
+
+def print_summary(console: Console, job: dict) -> None:
+    style = _STYLE.get(job["status"], "")
+    console.print(f"job {job['id']} ({job['kind']}, feed {_fmt(job['feed'])}): [{style}]{job['status']}[/]"
+                  f"  {job['progress']:.1f}%")
+    console.print(f"  processed {job['total_processed']}"
+                  + (f" of ~{job['estimated_total']}" if job.get("estimated_total") else "")
+                  + f": created {job['total_created']}, updated {job['total_updated']},"
+                  f" unchanged {job['total_unchanged']}, errors {job['total_errors']}")
+    console.print(f"  started {_fmt(job['started_at'])}, ended {_fmt(job['completed_at'])}"
+                  + (f", {job['duration']:.0f} s" if job.get("duration") is not None else "")
+                  + (f", {job['rate_per_min']}/min" if job.get("rate_per_min") else ""))
+    for message in job["error_messages"][-5:]:
+        console.print(f"  [red]![/] {escape(message)}")
+    errors = job.get("errors") or []
+    if errors:
+        console.print(f"  first item errors ({len(errors)} of {job['total_errors']}):")
+        for error in errors:
+            console.print(f"    {_fmt(error['sku'])} [{escape(error['stage'])}] {_fmt(error['code'])}: "
+                          f"{escape(error['message'])}")
+
+
+def print_table(console: Console, doc: dict) -> None:
+    table = Table(title="wsync jobs", title_justify="left")
+    for column, justify in (("id", "right"), ("kind", "left"), ("feed", "left"), ("status", "left"),
+                            ("progress", "right"), ("processed", "right"), ("created", "right"),
+                            ("updated", "right"), ("errors", "right"), ("duration", "right"),
+                            ("per min", "right"), ("started", "left")):
+        table.add_column(column, justify=justify)
+    for job in doc["jobs"]:
+        style = _STYLE.get(job["status"], "")
+        table.add_row(str(job["id"]), job["kind"], _fmt(job["feed"]), f"[{style}]{job['status']}[/]",
+                      f"{job['progress']:.0f}%", str(job["total_processed"]), str(job["total_created"]),
+                      str(job["total_updated"]), str(job["total_errors"]),
+                      "-" if job["duration"] is None else f"{job['duration']:.0f} s",
+                      _fmt(job["rate_per_min"]), _fmt(job["started_at"]))
+    console.print(table)
+    s = doc["stats"]
+    console.print(f"{s['total_jobs']} jobs: {s['scheduled']} scheduled, {s['running']} running, "
+                  f"{s['completed']} completed, {s['failed']} failed; products processed "
+                  f"{s['total_products_processed']}, created {s['total_products_created']}, "
+                  f"updated {s['total_products_updated']}")
+
+
+def follow(console: Console, poll: Callable[[], dict], interval_s: float | None = None) -> dict:
+    """Poll the job until it ends, showing a progress bar; returns the last job document."""
+    job = poll()
+    columns = (TextColumn("job {task.fields[job_id]} {task.fields[status]}"), BarColumn(),
+               TextColumn("{task.percentage:>5.1f}%"),
+               TextColumn("{task.fields[processed]} done, {task.fields[errors]} errors"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("job", total=100, job_id=job["id"], status=job["status"],
+                                 processed=job["total_processed"], errors=job["total_errors"])
+        while True:
+            progress.update(task, completed=job["progress"], status=job["status"],
+                            processed=job["total_processed"], errors=job["total_errors"])
+            if job["status"] in TERMINAL:
+                break
+            time.sleep(interval_s or FOLLOW_INTERVAL_S)
+            job = poll()
+    return job

@@ -1,0 +1,89 @@
+"""The JSON documents `wsync status` and `wsync jobs` print (stable shapes scripts rely on)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from wsync.errors import UsageError
+from wsync.ledger.jobs import JobStore, parse_iso
+
+STATUS_ERRORS_SHOWN = 20
+
+
+def duration_s(job: dict) -> float | None:
+    """Seconds from start to end (or to now, while it runs); None before it starts."""
+    started = parse_iso(job.get("started_at"))
+    if started is None:
+        return None
+    ended = parse_iso(job.get("completed_at"))
+    if ended is None:
+        ended = datetime.now(timezone.utc) if job.get("status") == "running" else parse_iso(job.get("updated_at"))
+    if ended is None:
+        return None
+    return max(0.0, (ended - started).total_seconds())
+
+
+def rate_per_min(job: dict) -> float | None:
+    seconds = duration_s(job)
+    if not seconds:
+        return None
+    return round(job.get("total_processed", 0) * 60.0 / seconds, 1)
+
+
+def job_doc(job: dict, error_count: int | None = None) -> dict:
+    total_errors = int(job.get("total_errors") or 0)
+    if error_count is not None:
+        # The per-item error rows are the ground truth when an engine reports fewer.
+        total_errors = max(total_errors, error_count)
+    return {
+        "id": job["id"],
+        "kind": job["kind"],
+        "feed": job["feed"],
+        "status": job["status"],
+        "progress": round(float(job.get("progress") or 0), 1),
+        "estimated_total": job.get("estimated_total"),
+        "total_processed": job.get("total_processed", 0),
+        "total_created": job.get("total_created", 0),
+        "total_updated": job.get("total_updated", 0),
+        "total_unchanged": job.get("total_unchanged", 0),
+        "total_errors": total_errors,
+        "images_scheduled": job.get("images_scheduled", 0),
+        "error_messages": job.get("error_messages") or [],
+        "created_at": job.get("created_at"),
+        "started_at": job.get("started_at"),
+        "completed_at": job.get("completed_at"),
+        "heartbeat_at": job.get("heartbeat_at"),
+        "duration": None if duration_s(job) is None else round(duration_s(job), 1),
+        "rate_per_min": rate_per_min(job),
+        "attempts": job.get("attempts", 0),
+        "cancel_requested": bool(job.get("cancel_requested")),
+        "worker_pid": job.get("worker_pid"),
+        "worker_host": job.get("worker_host"),
+        "configuration": job.get("job_data") or {},
+        "result": job.get("result"),
+    }
+
+
+def load_job(jobs: JobStore, job_id: int) -> dict:
+    job = jobs.get(job_id)
+    if job is None:
+        raise UsageError(f"job {job_id} does not exist in the ledger {jobs.ledger.path}",
+                         hint="`wsync jobs` lists the jobs this ledger knows")
+    return job
+
+
+def status_doc(jobs: JobStore, job_id: int) -> dict:
+    job = load_job(jobs, job_id)
+    doc = job_doc(job, jobs.error_count(job_id))
+    doc["errors"] = jobs.errors(job_id, limit=STATUS_ERRORS_SHOWN)
+    return {"success": True, "job": doc}
+
+
+def list_doc(jobs: JobStore, status: str | None = None, limit: int = 20) -> dict:
+    return {"success": True, "jobs": [job_doc(job) for job in jobs.list(status=status, limit=limit)],
+            "stats": jobs.stats()}
+
+
+def outcome_exit_code(doc: dict) -> int:
+    """0 for a job that completed with no item errors, 1 for anything else."""
+    return 0 if doc["status"] == "completed" and not doc["total_errors"] else 1
