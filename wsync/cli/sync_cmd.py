@@ -1,7 +1,278 @@
-"""Commands of this area are registered on the root app."""
+"""`wsync plan`, `wsync import` and `wsync demo`: options in, results out; the work is in wsync.sync."""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
+from wsync.cli import common
+from wsync.errors import (EXIT_FEED, EXIT_ITEM_ERRORS, EXIT_OK, EXIT_STORE, EXIT_USAGE, ConfigError, UsageError,
+                          WsyncError)
+from wsync.sync.options import ImportOptions
+
+FEED_HELP = "A feed name from wsync.toml, or a path / URL (with --preset or --format, or detected)."
+
+# Exit codes for a job that ended "failed", by the kind of error that ended it.
+_FAILED_EXIT = {
+    "StoreAuthError": EXIT_STORE, "StoreConnectionError": EXIT_STORE, "StoreUnavailable": EXIT_STORE,
+    "StoreServerError": EXIT_STORE, "OutcomeUnknown": EXIT_STORE, "NotWooCommerce": EXIT_STORE,
+    "PlainHttpRefused": EXIT_USAGE, "FeedRefused": EXIT_FEED, "UsageError": EXIT_USAGE, "ConfigError": EXIT_USAGE,
+}
+
+
+def load_settings(require_store: bool = True) -> Any:
+    from wsync.config import load_settings as _load
+
+    return _load(common.STATE.config, require_store=require_store)
+
+
+def job_data_for(feed: str, settings: Any, preset: str | None, fmt: str | None, opts: ImportOptions) -> dict[str, Any]:
+    """What a job needs to run again anywhere: the feed's name or source, never a secret."""
+    data: dict[str, Any] = {"options": opts.to_dict()}
+    if feed in (settings.feeds or {}) and not (preset or fmt):
+        data["feed"] = feed
+    else:
+        # A local file is named by its absolute path: the worker may run from another directory,
+        # and the ledger keeps each source's items apart.
+        source = feed
+        if "://" not in feed and Path(feed).expanduser().exists():
+            source = str(Path(feed).expanduser().resolve())
+        data.update({"source": source, "preset": preset, "format": fmt, "feed_name": source})
+    return data
+
+
+def build_options(settings: Any, **given: Any) -> ImportOptions:
+    """Command-line values over wsync.toml's [import] defaults over built-in defaults."""
+    defaults = getattr(settings, "import_defaults", None)
+    values: dict[str, Any] = dict(defaults.__dict__) if defaults is not None else {}
+    for name, value in given.items():
+        if value is not None:
+            values[name] = value
+    if isinstance(values.get("only"), str):
+        values["only"] = [v.strip() for v in values["only"].split(",") if v.strip()]
+    return ImportOptions.from_dict(values).validate()
+
+
+def _feed_name(feed: str, settings: Any) -> str:
+    return feed if feed in (settings.feeds or {}) else feed
+
+
+def _open_ledger(settings: Any):
+    from wsync.ledger import Ledger
+
+    return Ledger(settings.ledger_path)
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("plan")
+    def plan_cmd(
+        feed: str = typer.Argument(..., help=FEED_HELP),
+        preset: Optional[str] = typer.Option(None, "--preset", help="woocommerce-csv, google-merchant, shopify-json"),
+        fmt: Optional[str] = typer.Option(None, "--format", help="csv, tsv, json, jsonl, xml"),
+        only: Optional[str] = typer.Option(None, "--only", help="price,stock: plan only these fields"),
+        missing: Optional[str] = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
+        force: bool = typer.Option(False, "--force", help="Plan every item as changed."),
+        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing"),
+        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new"),
+        allow_mass_change: bool = typer.Option(False, "--allow-mass-change"),
+        as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    ) -> None:
+        """Show what an import would change (create / update with fields / unchanged / remove): zero writes."""
+        from wsync.sync.engine import feed_spec_for, plan_only
+
+        settings = load_settings()
+        opts = build_options(settings, only=only, missing=missing, force=force or None,
+                             update_existing=update_existing, create_new=create_new,
+                             allow_mass_change=allow_mass_change or None)
+        spec = feed_spec_for(job_data_for(feed, settings, preset, fmt, opts), settings)
+        doc = plan_only(spec, ledger=_open_ledger(settings), settings=settings, options=opts)
+        if as_json:
+            common.emit_json(doc)
+        else:
+            _render_plan(doc)
+
+    @app.command("import")
+    def import_cmd(
+        feed: str = typer.Argument(..., help=FEED_HELP),
+        preset: Optional[str] = typer.Option(None, "--preset"),
+        fmt: Optional[str] = typer.Option(None, "--format"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Plan only: print the changeset, write nothing."),
+        background: bool = typer.Option(False, "--background", help="Run in a detached worker; print the job id."),
+        products_per_batch: Optional[int] = typer.Option(None, "--products-per-batch", help="1-100, default 50"),
+        variations_per_batch: Optional[int] = typer.Option(None, "--variations-per-batch", help="1-100, default 25"),
+        images_per_batch: Optional[int] = typer.Option(None, "--images-per-batch", help="default 5"),
+        concurrency: Optional[int] = typer.Option(None, "--concurrency", help="requests in flight, default 2"),
+        total_batches: Optional[int] = typer.Option(None, "--total-batches", help="only the first N product batches"),
+        process_images: Optional[bool] = typer.Option(None, "--process-images/--no-process-images"),
+        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing"),
+        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new"),
+        only: Optional[str] = typer.Option(None, "--only", help="price,stock: the fast path for frequent syncs"),
+        missing: Optional[str] = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
+        allow_mass_change: bool = typer.Option(False, "--allow-mass-change"),
+        stale_variations: Optional[str] = typer.Option(None, "--stale-variations", help="delete|keep"),
+        force: bool = typer.Option(False, "--force", help="Re-send every field, and ignore an unchanged feed (304)."),
+        max_errors: Optional[int] = typer.Option(None, "--max-errors", help="refuse a feed with more record errors"),
+        retry_failed_images: bool = typer.Option(False, "--retry-failed-images"),
+        as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    ) -> None:
+        """Make the store match the feed, as a job recorded in the ledger."""
+        settings = load_settings()
+        opts = build_options(
+            settings, products_per_batch=products_per_batch, variations_per_batch=variations_per_batch,
+            images_per_batch=images_per_batch, concurrency=concurrency, total_batches=total_batches,
+            process_images=process_images, update_existing=update_existing, create_new=create_new, only=only,
+            missing=missing, allow_mass_change=allow_mass_change or None, stale_variations=stale_variations,
+            force=force or None, max_errors=max_errors, retry_failed_images=retry_failed_images or None)
+        if dry_run:
+            from wsync.sync.engine import feed_spec_for, plan_only
+
+            spec = feed_spec_for(job_data_for(feed, settings, preset, fmt, opts), settings)
+            doc = plan_only(spec, ledger=_open_ledger(settings), settings=settings, options=opts)
+            doc["dry_run"] = True
+            common.emit_json(doc) if as_json else _render_plan(doc)
+            return
+        data = job_data_for(feed, settings, preset, fmt, opts)
+        if background:
+            raise typer.Exit(_background(settings, feed, data, opts, as_json))
+        raise typer.Exit(run_foreground(settings, data, as_json=as_json))
+
+    @app.command("demo")
+    def demo_cmd(
+        workdir: Path = typer.Option(Path("wsync-demo"), "--dir", help="Where the demo keeps its store and ledger."),
+        reset: bool = typer.Option(False, "--reset", help="Start from an empty store and ledger."),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Import the example wholesaler feed into an embedded sandbox store (offline), and report."""
+        from wsync.demo import run_demo
+
+        raise typer.Exit(run_demo(workdir, reset=reset, as_json=as_json))
+
+
+def _background(settings: Any, feed: str, data: dict[str, Any], opts: ImportOptions, as_json: bool) -> int:
+    from wsync.jobs.detached import schedule_import, start_detached_worker
+    from wsync.ledger.items import FeedStateStore
+    from wsync.sync.engine import feed_spec_for
+
+    ledger = _open_ledger(settings)
+    spec = feed_spec_for(data, settings)
+    state = FeedStateStore(ledger).get(spec.name) or {}
+    estimated = state.get("last_count")
+    if estimated is None:
+        # Read the feed once now: the estimate is honest, and a broken feed fails here, not at night.
+        from wsync.feeds import load_catalogue
+
+        estimated = len(load_catalogue(spec).products)
+    if opts.total_batches:
+        estimated = min(estimated, opts.total_batches * opts.products_per_batch)
+    job_id = schedule_import(ledger, spec.name, data, estimated_total=estimated)
+    pid = start_detached_worker(common.STATE.config or getattr(settings, "path", None), settings.ledger_path, job_id)
+    batches = max(1, -(-estimated // opts.products_per_batch)) if estimated else 0
+    doc = {"success": True,
+           "message": f"Background import scheduled for {batches} batches with {opts.products_per_batch} products each",
+           "job_id": job_id, "total_products_estimated": estimated, "process_images": opts.process_images,
+           "update_existing": opts.update_existing, "scheduled": True, "fallbacks_enabled": True, "worker_pid": pid}
+    if as_json:
+        common.emit_json(doc)
+    else:
+        common.out.print(doc["message"])
+        common.out.print(f"job {job_id}: follow it with `wsync status {job_id} --follow`")
+    return EXIT_OK
+
+
+def execute_job(settings: Any, data: dict[str, Any], *, show_progress: bool) -> tuple[int, dict[str, Any], Any]:
+    """Run an import job in this process, claimed like any job. Returns (job id, final row, JobStore)."""
+    from wsync.jobs.runner import run_claimed, worker_identity
+    from wsync.ledger.jobs import JobStore
+    from wsync.sync.engine import run_import
+
+    ledger = _open_ledger(settings)
+    jobs = JobStore(ledger)
+    job_id = jobs.create(kind="import", feed=data.get("feed") or data.get("source"), job_data=data)
+    pid, host = worker_identity()
+    job = jobs.claim(job_id, worker_pid=pid, worker_host=host)
+    progress_bar = _progress_bar() if show_progress else None
+    try:
+        engine = functools.partial(run_import, progress=progress_bar.update if progress_bar else None)
+        row = run_claimed(jobs, job, settings, engine)
+    finally:
+        if progress_bar:
+            progress_bar.close()
+    return job_id, row, jobs
+
+
+def run_foreground(settings: Any, data: dict[str, Any], *, as_json: bool) -> int:
+    """Run an import job in this process, with a progress bar on a terminal; print its result."""
+    job_id, row, jobs = execute_job(settings, data, show_progress=not as_json and common.err.is_terminal)
+    result = row.get("result") or {}
+    if row.get("status") == "failed":
+        error_type = result.get("error_type", "")
+        message = result.get("error") or "the job failed"
+        code = _FAILED_EXIT.get(error_type, EXIT_ITEM_ERRORS)
+        if as_json:
+            common.emit_json({"success": False, "message": message, "job_id": job_id, "error": error_type,
+                              "exit_code": code})
+        common.err.print(f"error: {message}", markup=False)
+        return code
+    result.setdefault("job_id", job_id)
+    if as_json:
+        common.emit_json(result)
+    else:
+        _render_result(result, jobs.errors(job_id, limit=10))
+    return EXIT_OK if result.get("success") else EXIT_ITEM_ERRORS
+
+
+class _progress_bar:
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=common.err, transient=True)
+        self.task = self.progress.add_task("reading feed", total=None)
+        self.progress.start()
+
+    def update(self, event: dict[str, Any]) -> None:
+        self.progress.update(self.task, description=event.get("phase", ""), completed=event.get("processed", 0),
+                             total=event.get("total") or None)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def _render_result(result: dict[str, Any], errors: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    common.out.print(result.get("message", ""), markup=False)
+    table = Table(show_header=False, box=None)
+    for key in ("job_id", "created", "updated", "unchanged", "failed", "images_scheduled", "total_processed",
+                "duration_s"):
+        table.add_row(key.replace("_", " "), str(result.get(key)))
+    requests = result.get("requests") or {}
+    table.add_row("requests", f"{requests.get('read', 0)} read, {requests.get('write', 0)} write")
+    if "images" in result:
+        img = result["images"]
+        table.add_row("images", f"{img.get('attached', 0)} attached, {img.get('downloaded', 0)} downloaded, "
+                                f"{img.get('reused', 0)} reused, {img.get('failed_urls', 0)} URLs failed")
+    common.out.print(table)
+    for err in errors:
+        common.out.print(f"  {err.get('stage')} {err.get('sku') or ''}: {err.get('message')}", markup=False)
+
+
+def _render_plan(doc: dict[str, Any]) -> None:
+    counts = doc["counts"]
+    common.out.print(f"plan for {doc['feed']}: create {counts['create']}, update {counts['update']}, "
+                     f"unchanged {counts['unchanged']}, remove {counts['remove']}, skip {counts['skip']}", markup=False)
+    for item in doc["items"][:50]:
+        fields = f" ({', '.join(item['fields'])})" if item.get("fields") else ""
+        common.out.print(f"  {item['action']:7} {item['kind']:9} {item.get('sku') or item['key']}{fields}",
+                         markup=False)
+    if len(doc["items"]) > 50:
+        common.out.print(f"  … and {len(doc['items']) - 50} more (use --json for all)")
+    for term in doc.get("new_terms", [])[:20]:
+        common.out.print(f"  create term: {term}", markup=False)
+    for err in doc.get("feed_errors", [])[:10]:
+        common.out.print(f"  feed error: {err.get('where')}: {err.get('reason')}", markup=False)

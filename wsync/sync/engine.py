@@ -82,8 +82,12 @@ def feed_spec_for(job_data: dict[str, Any], settings: Any) -> Any:
 
 
 def make_client(settings: Any) -> Any:
+    from wsync.errors import ConfigError
     from wsync.store import StoreClient
 
+    if getattr(settings, "store", None) is None:
+        raise ConfigError("no store is configured", key="store.url",
+                          hint="set [store] url in wsync.toml, or WSYNC_STORE_URL and the key variables")
     return StoreClient(settings.store)
 
 
