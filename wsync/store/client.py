@@ -20,8 +20,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 from wsync.redact import redact, register_secret
 from wsync.store import errors as E
 from wsync.store.response import Counters, StoreResponse
-from wsync.store.retry import Transient, backoff_wait, classify_exception, classify_status, is_dns_failure, \
-    is_tls_failure
+from wsync.store.retry import Transient, backoff_wait, classify_exception, classify_status, is_connect_failure, \
+    is_dns_failure, is_tls_failure
 from wsync.store.settings import StoreSettings
 from wsync.store.signing import endpoint_url, normalize_params, route_url, sign, split_url
 from wsync.store.skus import chunk_skus
@@ -228,7 +228,7 @@ class StoreClient:
             )
         except requests.RequestException as exc:
             transient = classify_exception(exc)
-            if transient is None or not transient.provably_not_run:
+            if not _never_sent(exc):
                 self.counters.count(method)
             log.debug(redact(f"{label} {full_url} -> {type(exc).__name__}"))
             if transient is not None:
@@ -363,6 +363,12 @@ def _auth_kind(status: int, code: str | None, message: str) -> tuple[str, str | 
     if status == 403:
         return "capability", "the key's user lacks the capability; the key needs a shop manager or administrator"
     return "auth", None
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """The request never reached the store: it does not count as a request sent."""
+    return (isinstance(exc, requests.exceptions.ConnectTimeout) or is_dns_failure(exc) or is_connect_failure(exc)
+            or is_tls_failure(exc))
 
 
 def _decode(raw: requests.Response) -> tuple[Any, bool]:
