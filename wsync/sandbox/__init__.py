@@ -1,1 +1,12 @@
+"""A WooCommerce-compatible REST store (wc/v3) for tests, demos and benchmarks.
 
+    from wsync.sandbox import SandboxServer, Faults, LatencyModel
+    with SandboxServer(faults=Faults(error_rate=0.1, seed=1)) as store:
+        store.url, store.consumer_key, store.consumer_secret, store.stats()
+"""
+
+from wsync.sandbox.faults import Faults, LatencyModel
+from wsync.sandbox.imagehost import ImageHost
+from wsync.sandbox.server import SandboxServer
+
+__all__ = ["SandboxServer", "Faults", "LatencyModel", "ImageHost"]

@@ -1,0 +1,517 @@
+"""The wc/v3 routes: which handler answers which path and method, and the capability each needs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from wsync.sandbox.catalog import PRODUCT_TYPES, Catalog
+from wsync.sandbox.listing import Paging, id_list, order_clause, trim_fields
+from wsync.sandbox.rest_error import RestError, invalid_param
+from wsync.sandbox.taxonomy import CATEGORY, TAG, Taxonomy, attr_taxonomy
+
+BATCH_LIMIT = 100
+WC_VERSION = "9.4.0"
+WP_VERSION = "6.7.1"
+
+
+@dataclass
+class Request:
+    method: str
+    route: str                 # e.g. /wc/v3/products/12
+    params: dict               # query parameters (last value wins; `x[]` lists kept as lists)
+    pairs: list                # query parameters in order, for Link headers
+    body: dict
+    link_base: str             # URL of the route as the client reached it
+    counters: dict = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: object
+    headers: list = field(default_factory=list)
+
+
+class ItemCounter:
+    """Items written by one request, for stats."""
+
+    def __init__(self):
+        self.written = 0
+
+
+def _too_large() -> RestError:
+    return RestError("woocommerce_rest_request_entity_too_large", "Unable to accept more than 100 items for this request.", 413)
+
+
+def batch_size(body: dict) -> int:
+    return sum(len(body.get(k) or []) for k in ("create", "update", "delete") if isinstance(body.get(k), list))
+
+
+def run_batch(body: dict, create, update, delete, counter: ItemCounter) -> dict:
+    """Creates, then updates, then deletes, each in input order; a failing item does not stop the
+    others (no transaction). Only non-empty keys are answered."""
+    if not isinstance(body, dict):
+        raise RestError("rest_invalid_json", "Invalid JSON body passed.", 400)
+    if batch_size(body) > BATCH_LIMIT:
+        raise _too_large()
+    answer: dict = {}
+    for key, fn in (("create", create), ("update", update), ("delete", delete)):
+        items = body.get(key)
+        if not isinstance(items, list) or not items:
+            continue
+        out = []
+        for item in items:
+            if key == "create":
+                item_id = 0
+            elif key == "update":
+                item_id = item.get("id", 0) if isinstance(item, dict) else 0
+            else:
+                item_id = item.get("id", 0) if isinstance(item, dict) else item
+            try:
+                out.append(fn(item))
+                counter.written += 1
+            except RestError as err:
+                out.append({"id": _as_int(item_id), "error": {"code": err.code, "message": err.message,
+                                                              "data": {"status": err.status, **err.data}}})
+        answer[key] = out
+    return answer
+
+
+def _as_int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+_PRODUCT_ORDER = {"date": "date_created", "id": "id", "title": "name", "slug": "slug", "modified": "date_modified",
+                  "menu_order": "menu_order"}
+_TERM_ORDER = {"name": "name", "id": "id", "slug": "slug"}
+
+
+class Router:
+    def __init__(self, catalog: Catalog, taxonomy: Taxonomy, base_url):
+        self.cat = catalog
+        self.tax = taxonomy
+        self.base_url = base_url
+        self.routes = [
+            (r"/wc/v3/system_status", {"GET": (self.system_status, "view")}, "system_status"),
+            (r"/wc/v3/products", {"GET": (self.list_products, "view_list"), "POST": (self.create_product, "create")}, "products"),
+            (r"/wc/v3/products/batch", _batch_methods(self.batch_products), "products/batch"),
+            (r"/wc/v3/products/(?P<id>\d+)", _item_methods(self.get_product, self.update_product, self.delete_product), "products/{id}"),
+            (r"/wc/v3/products/(?P<pid>\d+)/variations",
+             {"GET": (self.list_variations, "view_list"), "POST": (self.create_variation, "create")}, "variations"),
+            (r"/wc/v3/products/(?P<pid>\d+)/variations/batch", _batch_methods(self.batch_variations), "variations/batch"),
+            (r"/wc/v3/products/(?P<pid>\d+)/variations/(?P<id>\d+)",
+             _item_methods(self.get_variation, self.update_variation, self.delete_variation), "variations/{id}"),
+            (r"/wc/v3/products/attributes", {"GET": (self.list_attributes, "view_list"),
+                                             "POST": (self.create_attribute, "create")}, "attributes"),
+            (r"/wc/v3/products/attributes/batch", _batch_methods(self.batch_attributes), "attributes/batch"),
+            (r"/wc/v3/products/attributes/(?P<id>\d+)",
+             _item_methods(self.get_attribute, self.update_attribute, self.delete_attribute), "attributes/{id}"),
+        ]
+        for name, taxonomy in (("categories", CATEGORY), ("tags", TAG)):
+            self.routes += self._term_routes(rf"/wc/v3/products/{name}", name, lambda _req, t=taxonomy: t)
+        self.routes += self._term_routes(r"/wc/v3/products/attributes/(?P<aid>\d+)/terms", "attribute_terms",
+                                         self._attr_taxonomy)
+        self.compiled = [(re.compile(pattern + r"/?\Z"), methods, name) for pattern, methods, name in self.routes]
+
+    def _term_routes(self, prefix: str, name: str, taxonomy_of):
+        return [
+            (prefix, {"GET": (lambda r, m: self.list_terms(r, m, taxonomy_of(m)), "view_list"),
+                      "POST": (lambda r, m: self.create_term(r, m, taxonomy_of(m)), "create")}, name),
+            (prefix + "/batch", _batch_methods(lambda r, m: self.batch_terms(r, m, taxonomy_of(m))), f"{name}/batch"),
+            (prefix + r"/(?P<id>\d+)", _item_methods(
+                lambda r, m: self.get_term(r, m, taxonomy_of(m)), lambda r, m: self.update_term(r, m, taxonomy_of(m)),
+                lambda r, m: self.delete_term(r, m, taxonomy_of(m))), f"{name}/{{id}}"),
+        ]
+
+    def match(self, method: str, route: str):
+        """-> (handler, capability action, route class, path args) or raise rest_no_route."""
+        for pattern, methods, name in self.compiled:
+            m = pattern.match(route)
+            if m:
+                if method in methods:
+                    handler, action = methods[method]
+                    return handler, action, name, m.groupdict()
+                break
+        raise RestError("rest_no_route", "No route was found matching the URL and request method.", 404)
+
+    def route_class(self, route: str) -> str:
+        for pattern, _methods, name in self.compiled:
+            if pattern.match(route):
+                return name
+        return "other"
+
+    # ------------------------------------------------------------------ system status
+    def system_status(self, req: Request, m: dict) -> Answer:
+        return Answer(200, {
+            "environment": {"home_url": self.base_url(), "site_url": self.base_url(), "version": WC_VERSION,
+                            "wp_version": WP_VERSION, "wp_multisite": False, "wp_memory_limit": 268435456,
+                            "wp_debug_mode": False, "language": "en_US", "server_info": "wsync-sandbox",
+                            "php_version": "8.2.0", "php_max_execution_time": 30, "max_upload_size": 67108864},
+            "database": {"wc_database_version": WC_VERSION},
+            "active_plugins": [{"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce", "version": WC_VERSION,
+                                "version_latest": WC_VERSION, "url": "https://woocommerce.com/", "author_name": "Automattic"}],
+            "settings": {"api_enabled": True, "currency": "USD", "currency_symbol": "&#36;", "decimal_separator": ".",
+                         "thousand_separator": ",", "number_of_decimals": 2},
+        })
+
+    # ------------------------------------------------------------------ products
+    def list_products(self, req: Request, m: dict) -> Answer:
+        p = req.params
+        paging = Paging(p)
+        where, args = ["kind = 'product'"], []
+        skus = [s for s in str(p.get("sku") or "").split(",") if s] if p.get("sku") else []
+        if skus:
+            # Exact match on any listed SKU, products and variations alike.
+            where = [f"kind IN ('product','variation') AND sku IN ({','.join('?' * len(skus))})"]
+            args += skus
+        status = p.get("status") or "any"
+        if status == "any":
+            where.append("status != 'trash'")
+        else:
+            if status not in ("any", "future", "trash", "draft", "pending", "private", "publish"):
+                raise invalid_param("status", "status is not one of any, future, trash, draft, pending, private, and publish.",
+                                    "rest_not_in_enum")
+            where.append("status = ?")
+            args.append(status)
+        if p.get("type"):
+            if p["type"] not in PRODUCT_TYPES:
+                raise invalid_param("type", "type is not one of simple, grouped, external, and variable.", "rest_not_in_enum")
+            where.append("type = ?")
+            args.append(p["type"])
+        include, exclude = id_list(p.get("include")), id_list(p.get("exclude"))
+        if include:
+            where.append(f"id IN ({','.join(str(i) for i in include)})")
+        if exclude:
+            where.append(f"id NOT IN ({','.join(str(i) for i in exclude)})")
+        if p.get("parent"):
+            where.append(f"parent_id IN ({','.join(str(i) for i in id_list(p['parent'])) or '-1'})")
+        if p.get("search"):
+            where.append("(name LIKE ? OR json_extract(doc, '$.description') LIKE ? OR json_extract(doc, '$.short_description') LIKE ?)")
+            args += [f"%{p['search']}%"] * 3
+        if p.get("search_sku"):
+            where.append("sku LIKE ?")
+            args.append(f"%{p['search_sku']}%")
+        for key, column in (("category", "categories"), ("tag", "tags")):
+            if p.get(key):
+                ids = ",".join(str(i) for i in id_list(p[key])) or "-1"
+                where.append(f"EXISTS (SELECT 1 FROM json_each(posts.doc, '$.{column}') WHERE value IN ({ids}))")
+        for key, op, column in (("modified_after", ">", "date_modified"), ("modified_before", "<", "date_modified"),
+                                ("after", ">", "date_created"), ("before", "<", "date_created")):
+            if p.get(key):
+                where.append(f"{column} {op} ?")
+                args.append(str(p[key])[:19])
+        order = order_clause(p, _PRODUCT_ORDER, "date", unstable_seed=paging.offset, include=include)
+        clause = " AND ".join(where)
+        with self.cat.db.lock:
+            total = self.cat.db.count_posts(clause, tuple(args))
+            posts = self.cat.db.query_posts(clause, tuple(args), order, paging.per_page, paging.offset)
+            items = [self._trim(self.cat.render_product(post, fresh_read=True), p) for post in posts]
+        return Answer(200, items, paging.headers(total, req.link_base, req.pairs))
+
+    @staticmethod
+    def _trim(doc: dict, params: dict) -> dict:
+        if params.get("_fields"):
+            doc = trim_fields(doc, params["_fields"])
+            doc.pop("_links", None)
+        return doc
+
+    def get_product(self, req: Request, m: dict) -> Answer:
+        with self.cat.db.lock:
+            post = self.cat.get_product_post(m["id"])
+            doc = self.cat.render_product(post, fresh_read=True)
+        return Answer(200, trim_fields(doc, req.params.get("_fields")) if req.params.get("_fields") else doc)
+
+    def create_product(self, req: Request, m: dict) -> Answer:
+        self.cat.validate_single(req.body)
+        with self.cat.db.lock:
+            post = self.cat.create_product(req.body)
+            doc = self.cat.render_product(post)
+        req.counters["written"] = 1
+        return Answer(201, doc, [("Location", f"{self.base_url()}/wp-json/wc/v3/products/{post['id']}")])
+
+    def update_product(self, req: Request, m: dict) -> Answer:
+        self.cat.validate_single(req.body)
+        with self.cat.db.lock:
+            post = self.cat.update_product(m["id"], req.body)
+            doc = self.cat.render_product(post)
+        req.counters["written"] = 1
+        return Answer(200, doc)
+
+    def delete_product(self, req: Request, m: dict) -> Answer:
+        force = str(req.params.get("force", "")).lower() in ("1", "true", "yes")
+        with self.cat.db.lock:
+            doc = self.cat.delete_product(m["id"], force)
+        req.counters["written"] = 1
+        return Answer(200, doc)
+
+    def batch_products(self, req: Request, m: dict) -> Answer:
+        counter = ItemCounter()
+        cat = self.cat
+
+        def update(item):
+            if not isinstance(item, dict):
+                raise RestError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
+            return cat.render_product(cat.update_product(item.get("id", 0), item))
+
+        def delete(item):
+            item_id = item.get("id") if isinstance(item, dict) else item
+            return cat.delete_product(item_id, force=True)
+
+        with cat.db.lock:
+            answer = run_batch(req.body, lambda item: cat.render_product(cat.create_product(_item(item))), update,
+                               delete, counter)
+        req.counters["written"] = counter.written
+        return Answer(200, answer)
+
+    # ------------------------------------------------------------------ variations
+    def list_variations(self, req: Request, m: dict) -> Answer:
+        p = req.params
+        paging = Paging(p)
+        with self.cat.db.lock:
+            parent = self.cat.parent_for_variations(m["pid"])
+            where, args = ["kind = 'variation' AND parent_id = ?"], [parent["id"]]
+            status = p.get("status") or "any"
+            where.append("status != 'trash'" if status == "any" else "status = ?")
+            if status != "any":
+                args.append(status)
+            if p.get("sku"):
+                skus = [s for s in str(p["sku"]).split(",") if s]
+                where.append(f"sku IN ({','.join('?' * len(skus))})")
+                args += skus
+            include, exclude = id_list(p.get("include")), id_list(p.get("exclude"))
+            if include:
+                where.append(f"id IN ({','.join(str(i) for i in include)})")
+            if exclude:
+                where.append(f"id NOT IN ({','.join(str(i) for i in exclude)})")
+            order = order_clause(p, _PRODUCT_ORDER, "date", include=include)
+            clause = " AND ".join(where)
+            total = self.cat.db.count_posts(clause, tuple(args))
+            posts = self.cat.db.query_posts(clause, tuple(args), order, paging.per_page, paging.offset)
+            items = [self._trim(self.cat.render_variation(post, parent, fresh_read=True), p) for post in posts]
+        return Answer(200, items, paging.headers(total, req.link_base, req.pairs))
+
+    def get_variation(self, req: Request, m: dict) -> Answer:
+        with self.cat.db.lock:
+            parent = self.cat.parent_for_variations(m["pid"])
+            post = self.cat.get_variation(parent, m["id"])
+            doc = self.cat.render_variation(post, parent, fresh_read=True)
+        return Answer(200, trim_fields(doc, req.params.get("_fields")) if req.params.get("_fields") else doc)
+
+    def create_variation(self, req: Request, m: dict) -> Answer:
+        self.cat.validate_single(req.body, variation=True)
+        with self.cat.db.lock:
+            parent = self.cat.parent_for_variations(m["pid"])
+            post = self.cat.create_variation(parent, req.body)
+            doc = self.cat.render_variation(post, parent)
+        req.counters["written"] = 1
+        return Answer(201, doc, [("Location", f"{self.base_url()}/wp-json/wc/v3/products/{parent['id']}/variations/{post['id']}")])
+
+    def update_variation(self, req: Request, m: dict) -> Answer:
+        self.cat.validate_single(req.body, variation=True)
+        with self.cat.db.lock:
+            parent = self.cat.parent_for_variations(m["pid"])
+            post = self.cat.update_variation(parent, m["id"], req.body)
+            doc = self.cat.render_variation(post, parent)
+        req.counters["written"] = 1
+        return Answer(200, doc)
+
+    def delete_variation(self, req: Request, m: dict) -> Answer:
+        force = str(req.params.get("force", "")).lower() in ("1", "true", "yes")
+        with self.cat.db.lock:
+            parent = self.cat.parent_for_variations(m["pid"])
+            doc = self.cat.delete_variation(parent, m["id"], force)
+        req.counters["written"] = 1
+        return Answer(200, doc)
+
+    def batch_variations(self, req: Request, m: dict) -> Answer:
+        counter = ItemCounter()
+        cat = self.cat
+        with cat.db.lock:
+            if batch_size(req.body if isinstance(req.body, dict) else {}) > BATCH_LIMIT:
+                raise _too_large()
+            parent = cat.parent_for_variations(m["pid"])
+
+            def update(item):
+                if not isinstance(item, dict):
+                    raise RestError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 400)
+                return cat.render_variation(cat.update_variation(parent, item.get("id", 0), item), parent)
+
+            def delete(item):
+                item_id = item.get("id") if isinstance(item, dict) else item
+                return cat.delete_variation(parent, item_id, force=True)
+
+            answer = run_batch(req.body, lambda item: cat.render_variation(cat.create_variation(parent, _item(item)), parent),
+                               update, delete, counter)
+        req.counters["written"] = counter.written
+        return Answer(200, answer)
+
+    # ------------------------------------------------------------------ terms
+    def _attr_taxonomy(self, m: dict) -> str:
+        if self.cat.db.get_attribute(int(m["aid"])) is None:
+            raise RestError("woocommerce_rest_taxonomy_invalid", "Taxonomy does not exist.", 404)
+        return attr_taxonomy(int(m["aid"]))
+
+    def _term_route(self, m: dict, taxonomy: str) -> str:
+        if taxonomy == CATEGORY:
+            return "products/categories"
+        if taxonomy == TAG:
+            return "products/tags"
+        return f"products/attributes/{m['aid']}/terms"
+
+    def list_terms(self, req: Request, m: dict, taxonomy: str) -> Answer:
+        p = req.params
+        paging = Paging(p)
+        with self.cat.db.lock:
+            terms = self.cat.db.terms(taxonomy)
+            if p.get("search"):
+                needle = str(p["search"]).lower()
+                terms = [t for t in terms if needle in t["name"].lower() or needle in t["slug"]]
+            if p.get("slug"):
+                slugs = str(p["slug"]).split(",")
+                terms = [t for t in terms if t["slug"] in slugs]
+            if p.get("parent") not in (None, ""):
+                terms = [t for t in terms if t["parent"] == int(p["parent"])]
+            include, exclude = id_list(p.get("include")), id_list(p.get("exclude"))
+            if include:
+                terms = [t for t in terms if t["id"] in include]
+            if exclude:
+                terms = [t for t in terms if t["id"] not in exclude]
+            route = self._term_route(m, taxonomy)
+            if str(p.get("hide_empty", "")).lower() in ("1", "true"):
+                terms = [t for t in terms if self.tax.count(t) > 0]
+            orderby = p.get("orderby") or "name"
+            if orderby in ("id", "slug"):
+                terms.sort(key=lambda t: t[orderby])
+            if (p.get("order") or "asc").lower() == "desc":
+                terms.reverse()
+            total = len(terms)
+            page = terms[paging.offset:paging.offset + paging.per_page]
+            items = [self._trim(self.tax.render_term(t, route), p) for t in page]
+        return Answer(200, items, paging.headers(total, req.link_base, req.pairs))
+
+    def _get_term(self, m: dict, taxonomy: str, status: int = 404) -> dict:
+        term = self.cat.db.get_term(int(m["id"]), taxonomy)
+        if term is None:
+            raise RestError("woocommerce_rest_term_invalid", "Resource does not exist.", status)
+        return term
+
+    def get_term(self, req: Request, m: dict, taxonomy: str) -> Answer:
+        with self.cat.db.lock:
+            return Answer(200, self.tax.render_term(self._get_term(m, taxonomy), self._term_route(m, taxonomy)))
+
+    def create_term(self, req: Request, m: dict, taxonomy: str) -> Answer:
+        with self.cat.db.lock:
+            term = self.tax.create_term(taxonomy, req.body)
+            route = self._term_route(m, taxonomy)
+            doc = self.tax.render_term(term, route)
+        req.counters["written"] = 1
+        return Answer(201, doc, [("Location", f"{self.base_url()}/wp-json/wc/v3/{route}/{term['id']}")])
+
+    def update_term(self, req: Request, m: dict, taxonomy: str) -> Answer:
+        with self.cat.db.lock:
+            term = self.tax.update_term(self._get_term(m, taxonomy), req.body)
+            doc = self.tax.render_term(term, self._term_route(m, taxonomy))
+        req.counters["written"] = 1
+        return Answer(200, doc)
+
+    def delete_term(self, req: Request, m: dict, taxonomy: str) -> Answer:
+        if str(req.params.get("force", "")).lower() not in ("1", "true", "yes"):
+            raise RestError("woocommerce_rest_trash_not_supported", "Resource does not support trashing.", 501)
+        with self.cat.db.lock:
+            term = self._get_term(m, taxonomy)
+            doc = self.tax.render_term(term, self._term_route(m, taxonomy))
+            self.tax.delete_term(term)
+        req.counters["written"] = 1
+        return Answer(200, doc)
+
+    def batch_terms(self, req: Request, m: dict, taxonomy: str) -> Answer:
+        counter = ItemCounter()
+        route = self._term_route(m, taxonomy)
+        with self.cat.db.lock:
+            answer = run_batch(
+                req.body,
+                lambda item: self.tax.render_term(self.tax.create_term(taxonomy, _item(item)), route),
+                lambda item: self.tax.render_term(self.tax.update_term(self._get_term(_item(item), taxonomy, 400), item), route),
+                lambda item: self._delete_term_item(item, taxonomy, route),
+                counter)
+        req.counters["written"] = counter.written
+        return Answer(200, answer)
+
+    def _delete_term_item(self, item, taxonomy: str, route: str) -> dict:
+        term = self._get_term({"id": item.get("id") if isinstance(item, dict) else item}, taxonomy)
+        doc = self.tax.render_term(term, route)
+        self.tax.delete_term(term)
+        return doc
+
+    # ------------------------------------------------------------------ attributes
+    def _get_attribute(self, attr_id, status: int = 404) -> dict:
+        attr = self.cat.db.get_attribute(int(attr_id))
+        if attr is None:
+            raise RestError("woocommerce_rest_invalid_id", "Invalid resource ID.", status)
+        return attr
+
+    def list_attributes(self, req: Request, m: dict) -> Answer:
+        with self.cat.db.lock:
+            attrs = [self._trim(self.tax.render_attribute(a), req.params) for a in self.cat.db.attributes()]
+        return Answer(200, attrs, [("X-WP-Total", str(len(attrs))), ("X-WP-TotalPages", "1" if attrs else "0")])
+
+    def get_attribute(self, req: Request, m: dict) -> Answer:
+        with self.cat.db.lock:
+            return Answer(200, self.tax.render_attribute(self._get_attribute(m["id"])))
+
+    def create_attribute(self, req: Request, m: dict) -> Answer:
+        with self.cat.db.lock:
+            attr = self.tax.create_attribute(req.body)
+        req.counters["written"] = 1
+        return Answer(201, self.tax.render_attribute(attr),
+                      [("Location", f"{self.base_url()}/wp-json/wc/v3/products/attributes/{attr['id']}")])
+
+    def update_attribute(self, req: Request, m: dict) -> Answer:
+        with self.cat.db.lock:
+            attr = self.tax.update_attribute(self._get_attribute(m["id"], 400), req.body)
+        req.counters["written"] = 1
+        return Answer(200, self.tax.render_attribute(attr))
+
+    def delete_attribute(self, req: Request, m: dict) -> Answer:
+        with self.cat.db.lock:
+            doc = self._delete_attribute(m["id"])
+        req.counters["written"] = 1
+        return Answer(200, doc)
+
+    def _delete_attribute(self, attr_id) -> dict:
+        attr = self._get_attribute(attr_id)
+        doc = self.tax.render_attribute(attr)
+        self.cat.db.conn.execute("DELETE FROM attributes WHERE id = ?", (attr["id"],))
+        self.cat.db.conn.execute("DELETE FROM terms WHERE taxonomy = ?", (attr_taxonomy(attr["id"]),))
+        return doc
+
+    def batch_attributes(self, req: Request, m: dict) -> Answer:
+        counter = ItemCounter()
+        with self.cat.db.lock:
+            answer = run_batch(
+                req.body,
+                lambda item: self.tax.render_attribute(self.tax.create_attribute(_item(item))),
+                lambda item: self.tax.render_attribute(self.tax.update_attribute(self._get_attribute(_item(item).get("id", 0), 400), item)),
+                lambda item: self._delete_attribute(item.get("id") if isinstance(item, dict) else item),
+                counter)
+        req.counters["written"] = counter.written
+        return Answer(200, answer)
+
+
+def _item(item) -> dict:
+    if not isinstance(item, dict):
+        raise RestError("rest_invalid_param", "Invalid parameter(s): item", 400)
+    return item
+
+
+def _batch_methods(handler) -> dict:
+    return {method: (handler, "batch") for method in ("POST", "PUT", "PATCH")}
+
+
+def _item_methods(get, update, delete) -> dict:
+    return {"GET": (get, "view"), "POST": (update, "edit"), "PUT": (update, "edit"), "PATCH": (update, "edit"),
+            "DELETE": (delete, "delete")}
