@@ -21,7 +21,7 @@ class Reply:
 
 
 class ScriptedServer:
-    def __init__(self, default: Reply | None = None):
+    def __init__(self, default: Reply | None = None, tls_context=None):
         self.script: list[Reply] = []
         self.default = default or Reply(200, [])
         self.requests: list[dict] = []
@@ -71,7 +71,11 @@ class ScriptedServer:
 
         self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        scheme = "http"
+        if tls_context is not None:
+            self.httpd.socket = tls_context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def start(self) -> "ScriptedServer":

@@ -17,7 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from wsync.redact import redact, register_secret
+from wsync.redact import RedactingFilter, redact, register_secret
 from wsync.store import errors as E
 from wsync.store.response import Counters, StoreResponse
 from wsync.store.retry import Transient, backoff_wait, classify_exception, classify_status, is_connect_failure, \
@@ -41,8 +41,18 @@ def make_session(settings: StoreSettings) -> requests.Session:
     return session
 
 
+def _guard_loggers() -> None:
+    """urllib3 logs whole request lines (with oauth/consumer params) at DEBUG: scrub at the source
+    too, so even a handler wsync did not install never sees a key."""
+    for name in ("urllib3.connectionpool", "wsync.store"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
 class StoreClient:
     def __init__(self, settings: StoreSettings, session: requests.Session | None = None):
+        _guard_loggers()
         register_secret(settings.consumer_key)
         register_secret(settings.consumer_secret)
         settings.validate()
@@ -53,6 +63,12 @@ class StoreClient:
         self._permalinks_lock = threading.Lock()
         self._permalinks_probed = settings.permalinks != "auto"
         self.sleep: Callable[[float], None] = time.sleep   # replaceable in tests
+        if not settings.verify_tls:
+            # Said once here instead of urllib3's warning on every request.
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            log.warning(redact(f"TLS certificate verification is off for {settings.root_url}"))
 
     # -- public API --------------------------------------------------------------------------
     @property
