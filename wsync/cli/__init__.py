@@ -11,8 +11,18 @@ import traceback
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
+
+try:  # Recent Typer carries its own copy of click; its exceptions come from there.
+    from typer._click.exceptions import ClickException as _ClickException
+    _EXIT: tuple[type[BaseException], ...] = (typer.Exit,)
+    _ABORT: tuple[type[BaseException], ...] = (typer.Abort,)
+except ImportError:  # pragma: no cover - Typer on top of click
+    import click
+
+    _ClickException = click.ClickException  # type: ignore[misc,assignment]
+    _EXIT = (typer.Exit, click.exceptions.Exit)
+    _ABORT = (typer.Abort, click.exceptions.Abort)
 
 from wsync import __version__
 from wsync.cli import common
@@ -65,12 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result = command.main(args=args, prog_name="wsync", standalone_mode=False)
         code = result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.exceptions.Abort:
+    except _EXIT as exc:
+        code = getattr(exc, "exit_code", 0)
+    except _ABORT:
         common.err.print("aborted")
         code = 130
-    except click.ClickException as exc:
+    except _ClickException as exc:
         if wants_json:
             common.emit_json({"success": False, "message": exc.format_message(), "exit_code": EXIT_USAGE})
         exc.show()
