@@ -37,20 +37,28 @@ def auth_error(message: str) -> RestError:
     return RestError("woocommerce_rest_authentication_error", message, 401)
 
 
-def _rfc3986(value: str) -> str:
-    return quote(value, safe="-_.~")
+def _rfc3986(value: str, safe: str = "") -> str:
+    return quote(value, safe="-_.~" + safe)
 
 
-def oauth_signature(method: str, base_url: str, params: dict[str, str], secret: str, algorithm: str) -> str:
+def oauth_signature(method: str, base_url: str, params: dict[str, str], secret: str, algorithm: str,
+                    keep_slashes: bool = False) -> str:
     """The signature WooCommerce expects: rawurlencode(URL), params sorted by key, each key and
-    value rawurlencode(rawurldecode()), `key=value` encoded again, joined by %26."""
+    value rawurlencode(rawurldecode()), `key=value` encoded again, joined by %26.
+
+    `keep_slashes` reproduces the `woocommerce` PyPI client, which leaves `/` unencoded in
+    parameter values (it matters only for values holding a slash, such as `rest_route`)."""
     pairs = []
+    safe = "/" if keep_slashes else ""
     for key in sorted(params):
         if key == "oauth_signature":
             continue
-        k = _rfc3986(unquote(key))
-        v = _rfc3986(unquote(params[key]))
-        pairs.append(_rfc3986(f"{k}={v}"))
+        k = _rfc3986(unquote(key), safe)
+        v = _rfc3986(unquote(params[key]), safe)
+        if keep_slashes:
+            pairs.append(k.replace("%", "%25") + "%3D" + v.replace("%", "%25"))
+        else:
+            pairs.append(_rfc3986(f"{k}={v}"))
     string_to_sign = f"{method.upper()}&{_rfc3986(base_url)}&{'%26'.join(pairs)}"
     digest = hmac.new((secret + "&").encode(), string_to_sign.encode(), getattr(hashlib, algorithm)).digest()
     return base64.b64encode(digest).decode()
@@ -97,9 +105,11 @@ class Authenticator:
         sig_method = params["oauth_signature_method"]
         if sig_method not in ("HMAC-SHA1", "HMAC-SHA256"):
             raise auth_error("Invalid signature - signature method is invalid.")
-        expected = oauth_signature(method, url, params, key.consumer_secret, sig_method[5:].lower())
-        given = unquote(params["oauth_signature"].replace(" ", "+"))
-        if not hmac.compare_digest(expected.encode(), given.encode()):
+        algorithm = sig_method[5:].lower()
+        given = unquote(params["oauth_signature"].replace(" ", "+")).encode()
+        candidates = {oauth_signature(method, url, params, key.consumer_secret, algorithm, keep_slashes=slashes)
+                      for slashes in (False, True)}
+        if not any(hmac.compare_digest(c.encode(), given) for c in candidates):
             raise auth_error("Invalid signature - provided signature does not match.")
         now = self.clock()
         try:

@@ -281,6 +281,7 @@ def _make_handler(store: SandboxServer):
             parts = urlsplit(self.path)
             path = parts.path
             pairs = parse_qsl(parts.query, keep_blank_values=True)
+            self._auth_query = dict(pairs)  # signed parameters include rest_route
             if path.startswith("/_sandbox/"):
                 return self._admin(path, raw_body)
             if path.startswith("/wp-content/uploads/"):
@@ -335,7 +336,7 @@ def _make_handler(store: SandboxServer):
             if req.route in ("/", ""):
                 return 200, store.index(), []
             try:
-                key = store.auth.authenticate(method=req.method, base_url=store.url, path=raw_path, query=dict(pairs),
+                key = store.auth.authenticate(method=req.method, base_url=store.url, path=raw_path, query=self._auth_query,
                                               basic=self._basic(), https=store.https,
                                               insecure_basic=store.insecure_basic_auth)
                 handler, action, _name, args = store.router.match(req.method, req.route)
