@@ -186,6 +186,7 @@ class Importer:
                          adopting: bool = False) -> list[Op]:
         retry: list[Op] = []
         records = []
+        conflicts: list[tuple[ItemPlan, Any]] = []
         for result in results:
             plan = by_key[result.op.ref]
             if result.ok and result.data:
@@ -212,14 +213,35 @@ class Importer:
             resource = error.resource_id if error is not None else None
             if (error is not None and error.code == "product_invalid_sku" and resource and not adopting
                     and result.op.action == "create"):
-                plan.store_id = resource
-                retry.append(Op("update", {**plan.desired, "id": resource}, ref=plan.key, sku=plan.sku))
+                conflicts.append((plan, error))
                 continue
-            self.counts.failed += 1
-            self.counts.processed += 1
-            self.ctx.error("product", plan.sku, _describe(error, plan), error.code if error else None)
+            self._fail_product(plan, error)
+        if conflicts:
+            retry = self._adoptable(conflicts)
         self.items.save(records)
         self._report("products")
+        return retry
+
+    def _fail_product(self, plan: ItemPlan, error: Any, note: str = "") -> None:
+        self.counts.failed += 1
+        self.counts.processed += 1
+        self.ctx.error("product", plan.sku, _describe(error, plan) + note, error.code if error else None)
+
+    def _adoptable(self, conflicts: list[tuple[ItemPlan, Any]]) -> list[Op]:
+        """A create refused for a duplicate SKU names who holds it. A product is adopted (updated
+        in place); a variation elsewhere is a real conflict the merchant must resolve."""
+        holders = {o["sku"]: o for o in self.client.find_by_skus([p.sku for p, _ in conflicts if p.sku],
+                                                                    fields=["id", "sku", "type", "parent_id"])}
+        retry = []
+        for plan, error in conflicts:
+            holder = holders.get(plan.sku)
+            if holder is None or holder.get("type") == "variation" or int(holder["id"]) != error.resource_id:
+                where = (f"a variation (#{holder['id']} of product #{holder.get('parent_id')})"
+                         if holder and holder.get("type") == "variation" else f"#{error.resource_id}")
+                self._fail_product(plan, error, f"; the SKU is held by {where}")
+                continue
+            plan.store_id = int(holder["id"])
+            retry.append(Op("update", {**plan.desired, "id": plan.store_id}, ref=plan.key, sku=plan.sku))
         return retry
 
     # -- variations --------------------------------------------------------------------

@@ -116,6 +116,9 @@ class ImageTask:
     record: ItemRecord
     sku: str | None = None
     attempts: int = 0
+    # After a refusal that names no URL ("Invalid image: Sorry, you are not allowed to upload
+    # this file type."), new URLs go one per request, so the culprit is known by elimination.
+    single: bool = False
 
 
 @dataclass
@@ -194,13 +197,22 @@ class ImagePhase:
         return ImageTask(kind, key, rec.store_id or 0, parent_id, urls, rec, sku=sku or key)
 
     def _already_attached(self, task: ImageTask) -> bool:
-        """After adoption, an item whose store images already equal the wanted ones needs no request."""
-        ids = [self.known[u][0] for u in task.urls if u in self.known]
-        if len(ids) == len(task.urls) and task.record.images is not None and task.record.images == ids:
+        """An item whose store images already equal the wanted ones (those that may be sent now:
+        a URL waiting out its failure back-off is not wanted yet) needs no request."""
+        if task.record.images is None:
+            return False
+        ids = []
+        for url in task.urls:
+            if url in self.known:
+                ids.append(self.known[url][0])
+            elif self._may_try(url):
+                return False
+        if task.record.images != ids:
+            return False
+        if len(ids) == len(task.urls) and task.record.images_hash != urls_hash(task.urls):
             task.record.images_hash = urls_hash(task.urls)
             self.item_map.save([task.record])
-            return True
-        return False
+        return True
 
     def _adopt_store_images(self, tasks: list[ImageTask]) -> None:
         """Match wanted URLs to attachments the store already has on these products, by basename."""
@@ -272,14 +284,19 @@ class ImagePhase:
 
     def _slots(self, task: ImageTask) -> list[tuple[str, dict[str, Any]]]:
         slots = []
+        fresh = 0
         for url in task.urls:
             if url in self.report.failed_urls:
                 continue
             if url in self.known:
                 slots.append((url, {"id": self.known[url][0]}))
-            elif self._may_try(url):
+            elif self._may_try(url) and not (task.single and fresh):
                 slots.append((url, {"src": url}))
+                fresh += 1
         return slots
+
+    def _pending(self, task: ImageTask) -> bool:
+        return any(u not in self.known and u not in self.report.failed_urls and self._may_try(u) for u in task.urls)
 
     def run(self, tasks: list[ImageTask]) -> ImageReport:
         self.report.items = len(tasks)
@@ -383,23 +400,28 @@ class ImagePhase:
                 # Hash what is wanted, so a URL that failed is tried again once it may be retried.
                 task.record.images_hash = urls_hash(task.urls) if sent_urls == task.urls else None
                 records.append(task.record)
+                if task.single and self._pending(task):
+                    retry.append(task)  # one new image per request: the next one
                 continue
             error = result.error
-            if error is not None and error.code in IMAGE_ERROR_CODES and task.attempts < len(task.urls) + 1:
-                bad = [u for u, slot in slots if "src" in slot and u in error.message]
-                if not bad and error.code == "woocommerce_product_invalid_image_id":
-                    bad = [u for u, slot in slots if "id" in slot and f"#{slot['id']}" in error.message]
-                    for url in bad:  # the attachment was deleted on the store: forget it, download again
-                        self.known.pop(url, None)
-                        self.image_map.forget([url])
-                    if bad:
-                        task.attempts += 1
-                        retry.append(task)
-                        continue
-                for url in bad or [u for u, s in slots if "src" in s][:1]:
-                    self._fail_url(url, error.code, error.message)
-                    self.on_error("image", task.sku, f"{url}: {error.message}", error.code, task.key)
+            if error is not None and error.code in IMAGE_ERROR_CODES and task.attempts < 2 * len(task.urls) + 2:
                 task.attempts += 1
+                fresh = [u for u, slot in slots if "src" in slot]
+                if error.code == "woocommerce_product_invalid_image_id":
+                    gone = [u for u, slot in slots if "id" in slot and f"#{slot['id']}" in error.message] or \
+                        [u for u, slot in slots if "id" in slot]
+                    for url in gone:  # the attachment was deleted on the store: forget it, download again
+                        self.known.pop(url, None)
+                    self.image_map.forget(gone)
+                    retry.append(task)
+                    continue
+                named = [u for u in fresh if u in error.message]
+                if named or len(fresh) == 1:
+                    for url in named or fresh:
+                        self._fail_url(url, error.code, error.message)
+                        self.on_error("image", task.sku, f"{url}: {error.message}", error.code, task.key)
+                else:
+                    task.single = True
                 retry.append(task)
                 continue
             self.report.failed_items += 1
