@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -43,20 +44,25 @@ def print_summary(console: Console, job: dict) -> None:
                           f"{escape(error['message'])}")
 
 
+def _short_time(value: str | None) -> str:
+    # "2026-11-23T10:59:53+00:00" -> "11-23 10:59" (UTC): a table cell, not a record
+    return "-" if not value else value[5:16].replace("T", " ")
+
+
 def print_table(console: Console, doc: dict) -> None:
-    table = Table(title="wsync jobs", title_justify="left")
-    for column, justify in (("id", "right"), ("kind", "left"), ("feed", "left"), ("status", "left"),
-                            ("progress", "right"), ("processed", "right"), ("created", "right"),
-                            ("updated", "right"), ("errors", "right"), ("duration", "right"),
-                            ("per min", "right"), ("started", "left")):
-        table.add_column(column, justify=justify)
+    table = Table(title="wsync jobs", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    for column, justify in (("id", "right"), ("feed", "left"), ("status", "left"), ("%", "right"),
+                            ("done", "right"), ("new", "right"), ("upd", "right"), ("err", "right"),
+                            ("time", "right"), ("/min", "right"), ("started", "left")):
+        table.add_column(column, justify=justify, no_wrap=True)
     for job in doc["jobs"]:
         style = _STYLE.get(job["status"], "")
-        table.add_row(str(job["id"]), job["kind"], _fmt(job["feed"]), f"[{style}]{job['status']}[/]",
-                      f"{job['progress']:.0f}%", str(job["total_processed"]), str(job["total_created"]),
+        feed = _fmt(job["feed"]) + ("" if job["kind"] == "import" else f" ({escape(job['kind'])})")
+        table.add_row(str(job["id"]), feed, f"[{style}]{job['status']}[/]",
+                      f"{job['progress']:.0f}", str(job["total_processed"]), str(job["total_created"]),
                       str(job["total_updated"]), str(job["total_errors"]),
-                      "-" if job["duration"] is None else f"{job['duration']:.0f} s",
-                      _fmt(job["rate_per_min"]), _fmt(job["started_at"]))
+                      "-" if job["duration"] is None else f"{job['duration']:.0f}s",
+                      _fmt(job["rate_per_min"]), _short_time(job["started_at"]))
     console.print(table)
     s = doc["stats"]
     console.print(f"{s['total_jobs']} jobs: {s['scheduled']} scheduled, {s['running']} running, "
