@@ -32,6 +32,8 @@ def test_kill_9_mid_job_then_recover_resumes_from_the_checkpoint(ledger_path, st
     assert killed["status"] == "running" and killed["worker_pid"] == worker.pid
     finished_before = set(killed["checkpoint"]["done"])
     assert finished_before
+    # status shows the job as running, and that nobody runs it any more
+    assert status_doc(store, job_id)["job"]["worker_alive"] is False
 
     code, out, err = _finish(spawn("recover", "--foreground", "--json", "--ledger", ledger_path))
     doc = json.loads(out)

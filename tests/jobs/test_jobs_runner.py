@@ -197,3 +197,19 @@ def test_human_output_renders(ledger_path, store, cli):
     assert code == 0 and f"job {job_id}" in out and "SKU-0" in out
     code, out, _ = cli("jobs", "--ledger", ledger_path)
     assert code == 0 and "acme" in out and "1 jobs" in out
+
+
+def test_interrupts_cancel_a_foreground_job_but_pause_a_stopping_worker(ledger_path, store):
+    def interrupted(job_id, **kw):
+        raise KeyboardInterrupt
+
+    foreground = store.create(feed="a", job_data={})
+    with pytest.raises(KeyboardInterrupt):
+        run_job(ledger_path, foreground, None, engine=interrupted)
+    assert store.get(foreground)["status"] == "cancelled"
+    worker_job = store.create(feed="a", job_data={})
+    stopping = threading.Event()
+    stopping.set()
+    with pytest.raises(KeyboardInterrupt):
+        run_job(ledger_path, worker_job, None, engine=interrupted, stop_event=stopping)
+    assert store.get(worker_job)["status"] == "processing_stuck"

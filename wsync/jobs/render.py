@@ -34,6 +34,8 @@ def print_summary(console: Console, job: dict) -> None:
     console.print(f"  started {_fmt(job['started_at'])}, ended {_fmt(job['completed_at'])}"
                   + (f", {job['duration']:.0f} s" if job.get("duration") is not None else "")
                   + (f", {job['rate_per_min']}/min" if job.get("rate_per_min") else ""))
+    if job.get("worker_alive") is False:
+        console.print(f"  [red]worker {job['worker_pid']} is gone[/]: `wsync recover` resumes the job")
     for message in job["error_messages"][-5:]:
         console.print(f"  [red]![/] {escape(message)}")
     errors = job.get("errors") or []

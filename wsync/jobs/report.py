@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timezone
 
 from wsync.errors import UsageError
-from wsync.ledger.jobs import JobStore, parse_iso
+from wsync.ledger.jobs import JobStore, parse_iso, pid_alive
 
 STATUS_ERRORS_SHOWN = 20
 
@@ -28,6 +29,13 @@ def rate_per_min(job: dict) -> float | None:
     if not seconds:
         return None
     return round(job.get("total_processed", 0) * 60.0 / seconds, 1)
+
+
+def worker_alive(job: dict) -> bool | None:
+    """For a running job on this host: is its worker process still there? None when unknown."""
+    if job.get("status") != "running" or job.get("worker_host") != socket.gethostname():
+        return None
+    return pid_alive(job.get("worker_pid"))
 
 
 def job_doc(job: dict, error_count: int | None = None) -> dict:
@@ -59,6 +67,7 @@ def job_doc(job: dict, error_count: int | None = None) -> dict:
         "cancel_requested": bool(job.get("cancel_requested")),
         "worker_pid": job.get("worker_pid"),
         "worker_host": job.get("worker_host"),
+        "worker_alive": worker_alive(job),
         "configuration": job.get("job_data") or {},
         "result": job.get("result"),
     }

@@ -108,8 +108,14 @@ def run_claimed(jobs: JobStore, job: dict, settings: Any, engine: Engine | None 
             engine = resolve_engine(job.get("kind") or "import")
         result = engine(job_id, ledger=jobs.ledger, settings=settings, jobs=jobs, should_stop=should_stop)
     except KeyboardInterrupt:
-        jobs.add_message(job_id, "interrupted from the terminal")
-        jobs.finish(job_id, "cancelled", {"stopped": True, "reason": "interrupted"}, only_if_pid=pid)
+        if stop_event is not None and stop_event.is_set():
+            # A worker aborted while stopping: the job itself was not cancelled, so it resumes later.
+            jobs.mark_stuck(job_id, "the worker was aborted mid-batch; the job resumes from its checkpoint",
+                            only_if_pid=pid)
+        else:
+            # Ctrl-C on a foreground import: the user meant to stop this job.
+            jobs.add_message(job_id, "interrupted from the terminal")
+            jobs.finish(job_id, "cancelled", {"stopped": True, "reason": "interrupted"}, only_if_pid=pid)
         raise
     except Exception as exc:
         if isinstance(exc, WsyncError):
