@@ -52,7 +52,10 @@ def test_an_unexpected_exception_is_recorded_without_a_traceback(ledger_path, st
 
 
 def test_missing_engine_or_settings_fail_the_job_clearly(ledger_path, store, monkeypatch):
+    import wsync.sync
+
     monkeypatch.setitem(sys.modules, "wsync.sync.engine", None)  # import of the engine fails
+    monkeypatch.delattr(wsync.sync, "engine", raising=False)
     job_id = store.create(feed="a", job_data={})
     final = run_job(ledger_path, job_id, None)
     assert final["status"] == "failed" and "engine cannot be loaded" in final["error_messages"][0]

@@ -21,7 +21,7 @@ from wsync.jobs.worker import DEFAULT_POLL_S, recover, work
 from wsync.ledger import Ledger
 from wsync.ledger.jobs import STATUSES, JobStore
 
-LEDGER_HELP = "Ledger file (default: `ledger` from wsync.toml, else $WSYNC_LEDGER, else ./wsync.db)."
+LEDGER_HELP = "Ledger file (default: $WSYNC_LEDGER, else `ledger` from wsync.toml, else wsync.db)."
 
 jobs_app = typer.Typer(help="List jobs (with stats), or cancel one.", invoke_without_command=True,
                        no_args_is_help=False)
