@@ -1,7 +1,98 @@
-"""Commands of this area are registered on the root app."""
+"""`wsync feed preview`: what a feed maps to, before anything is sent to the store."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Optional
 
 import typer
+from rich.table import Table
+
+from wsync.cli import common
+from wsync.errors import ConfigError, UsageError
+
+feed_app = typer.Typer(help="Inspect wholesaler feeds.", no_args_is_help=True)
+
+
+def _feed_tables(config: Path | None) -> tuple[dict, Path]:
+    """The [feeds.*] tables of the config, via the config loader when it is available."""
+    path = config or Path("wsync.toml")
+    try:
+        from wsync.config import load_settings  # type: ignore[attr-defined]
+    except ImportError:
+        load_settings = None
+    if load_settings is not None and path.is_file():
+        settings = load_settings(config, require_store=False)
+        return dict(getattr(settings, "feeds", {}) or {}), path.resolve().parent
+    if not path.is_file():
+        return {}, Path.cwd()
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML ({exc})", path=str(path)) from None
+    feeds = data.get("feeds", {})
+    return (feeds if isinstance(feeds, dict) else {}), path.resolve().parent
+
+
+def resolve_spec(target: str, preset: str | None, fmt: str | None):
+    from wsync.feeds import FeedSpec
+
+    if preset and fmt:
+        raise UsageError("use either --preset or --format, not both")
+    tables, base_dir = _feed_tables(common.STATE.config)
+    if target in tables:
+        if preset or fmt:
+            table = dict(tables[target])
+            table.pop("mapping", None) if preset else None
+            table.update({"preset": preset} if preset else {"format": fmt})
+            return FeedSpec.from_config(target, table, base_dir)
+        return FeedSpec.from_config(target, tables[target], base_dir)
+    looks_like_source = "/" in target or "." in target or target.startswith("http")
+    if not looks_like_source:
+        known = ", ".join(sorted(tables)) or "none configured"
+        raise UsageError(f"no feed named {target!r} and no such file (feeds: {known})")
+    return FeedSpec.adhoc(target, preset=preset, format=fmt)
+
+
+@feed_app.command("preview")
+def preview(
+    target: str = typer.Argument(..., help="A feed name from wsync.toml, or a file path / URL."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="woocommerce-csv, google-merchant or shopify-json."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv, tsv, json, jsonl, xml or api."),
+    limit: int = typer.Option(10, "--limit", min=0, help="How many mapped products to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Map a feed and show the first products, the counts and the first errors (nothing is sent)."""
+    from wsync.feeds import load_catalogue
+
+    spec = resolve_spec(target, preset, fmt)
+    result = load_catalogue(spec)
+    shown = result.products[:limit]
+    errors = [{"where": e.where, "field": e.field, "value": e.value, "reason": e.reason} for e in result.errors]
+    if as_json:
+        common.emit_json({"success": True, "products": [p.to_dict() for p in shown], "counts": result.counts,
+                          "errors": errors[:100], "warnings": result.warnings[:100]})
+        return
+    table = Table(title=f"{spec.label}: first {len(shown)} of {result.counts['products']} products")
+    for column in ("key", "type", "name", "price", "sale", "stock", "variations", "images", "categories"):
+        table.add_column(column)
+    for p in shown:
+        table.add_row(p.key, p.type, p.name[:40], p.regular_price or "", p.sale_price or "",
+                      "" if p.stock_quantity is None else str(p.stock_quantity), str(len(p.variations)),
+                      str(len(p.images)), "; ".join(" > ".join(c) for c in p.categories)[:40])
+    common.out.print(table)
+    c = result.counts
+    common.out.print(f"{c['products']} products ({c['variable']} variable, {c['variations']} variations), "
+                     f"{c['images']} images ({c['distinct_images']} distinct), {c['errors']} errors")
+    for warning in result.warnings[:10]:
+        common.err.print(f"warning: {warning}", markup=False)
+    for e in result.errors[:20]:
+        common.out.print(f"  error: {e}", markup=False)
+    if len(result.errors) > 20:
+        common.out.print(f"  ... and {len(result.errors) - 20} more errors")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(feed_app, name="feed")

@@ -1,0 +1,243 @@
+"""load_catalogue: source -> format -> mapping -> rules -> assembled products, with the feed-level checks.
+
+A feed is refused as a whole (FeedRefused, nothing written) when it is empty, truncated,
+HTML, hostile XML, answered with an HTTP error, has too many record errors, or is far smaller
+than last time: a broken download must never look like "every product was discontinued".
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wsync.catalogue import Product, RecordError
+from wsync.errors import FeedRefused
+from wsync.feeds.api_source import iter_api
+from wsync.feeds.csv_format import CsvFeed
+from wsync.feeds.json_format import JsonFeed
+from wsync.feeds.presets import PRESETS, mapper_for
+from wsync.feeds.sources import open_source
+from wsync.feeds.spec import FeedSpec
+from wsync.feeds.xml_format import XmlFeed
+from wsync.mapping.assemble import Assembler
+from wsync.mapping.fields import FieldMapper
+from wsync.mapping.rows import Row
+from wsync.redact import redact
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadResult:
+    products: list[Product] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    not_modified: bool = False
+    fetch_state: dict[str, Any] = field(default_factory=dict)
+    # Notes that do not reject anything (assumed encoding, a variable product demoted to simple).
+    warnings: list[str] = field(default_factory=list)
+
+
+def count(products: list[Product], errors: list[RecordError]) -> dict[str, int]:
+    images = 0
+    distinct: set[str] = set()
+    variations = 0
+    for p in products:
+        images += len(p.images)
+        distinct.update(i.src for i in p.images)
+        variations += len(p.variations)
+        for v in p.variations:
+            if v.image is not None:
+                images += 1
+                distinct.add(v.image.src)
+    return {"products": len(products), "variable": sum(1 for p in products if p.type == "variable"),
+            "variations": variations, "images": images, "distinct_images": len(distinct), "errors": len(errors)}
+
+
+def _detect_format(path: Path, spec: FeedSpec) -> str:
+    if spec.format:
+        return spec.format
+    preset_format = PRESETS[spec.preset][0] if spec.preset else "auto"
+    if preset_format != "auto":
+        return preset_format
+    suffix = Path(spec.source.split("?")[0]).suffix.lower()
+    by_suffix = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".json": "json", ".jsonl": "jsonl",
+                 ".ndjson": "jsonl", ".xml": "xml", ".rss": "xml", ".atom": "xml"}
+    with open(path, "rb") as fh:
+        head = fh.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        return "xml"
+    if head.startswith((b"{", b"[")):
+        return "json"
+    return by_suffix.get(suffix, "csv") if by_suffix.get(suffix) not in ("xml", "json", "jsonl") else "csv"
+
+
+def _records(spec: FeedSpec, path: Path | None, fmt: str, warnings: list[str]) -> tuple[Iterable, list[str] | None]:
+    def warn(message: str) -> None:
+        warnings.append(message)
+        log.warning(message)
+
+    label = spec.label
+    if fmt == "api":
+        return iter_api(spec.source, label=label, pagination=spec.pagination, items_path=spec.items_path,
+                        auth=spec.auth, headers_env=spec.headers_env, timeout=spec.timeout, retries=spec.retries,
+                        retry_wait=spec.retry_wait, verify=spec.verify_tls), None
+    assert path is not None
+    if fmt in ("csv", "tsv"):
+        feed = CsvFeed(path, label, encoding=spec.encoding, delimiter=spec.delimiter or ("\t" if fmt == "tsv" else
+                                                                                      None), warn=warn)
+        return feed, feed.header
+    if fmt in ("json", "jsonl"):
+        return JsonFeed(path, label, items_path=spec.items_path or (PRESETS[spec.preset][1].get("items_path")
+                                                                    if spec.preset else None),
+                        lines=True if fmt == "jsonl" else None, encoding=spec.encoding), None
+    return XmlFeed(path, label, item_element=spec.item_element, namespaces=spec.namespaces), None
+
+
+def _check_columns(mapper: FieldMapper, header: list[str], label: str) -> None:
+    missing = [c for c in dict.fromkeys(mapper.source_columns()) if c not in header]
+    if missing:
+        shown = ", ".join(repr(h) for h in header[:12]) + (" ..." if len(header) > 12 else "")
+        raise FeedRefused(f"{label} line 1: the mapping names column(s) {', '.join(map(repr, missing))} that the "
+                          f"header does not have (columns: {shown})",
+                          hint="fix [feeds.NAME.mapping], or the delimiter / encoding if the header looks wrong")
+
+
+def _auto_mapper(header: list[str], label: str, spec: FeedSpec) -> FieldMapper:
+    mapper = FieldMapper.automatic(header)
+    mapper.decimal, mapper.variants_path = spec.decimal, spec.variants_path
+    if "sku" not in mapper.columns or "name" not in mapper.columns:
+        shown = ", ".join(repr(h) for h in header[:12])
+        raise FeedRefused(f"{label}: no column recognised as the SKU and the name (columns: {shown})",
+                          hint="add a [feeds.NAME.mapping] table, or use --preset")
+    return mapper
+
+
+def load_catalogue(spec: FeedSpec, *, fetch_state: dict | None = None, force: bool = False,
+                   previous_count: int | None = None, max_errors: int | None = None,
+                   max_error_share: float | None = None, workdir: Path | None = None) -> LoadResult:
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="wsync-feed-") as tmp:
+            return load_catalogue(spec, fetch_state=fetch_state, force=force, previous_count=previous_count,
+                                  max_errors=max_errors, max_error_share=max_error_share, workdir=Path(tmp))
+    try:
+        return _load(spec, fetch_state, force, previous_count, max_errors, max_error_share, workdir)
+    except FeedRefused as exc:
+        raise FeedRefused(redact(exc.message), hint=exc.hint) from None
+
+
+def _load(spec: FeedSpec, fetch_state: dict | None, force: bool, previous_count: int | None,
+          max_errors: int | None, max_error_share: float | None, workdir: Path) -> LoadResult:
+    result = LoadResult()
+    fmt = spec.format
+    path: Path | None = None
+    if fmt != "api":
+        opened = open_source(spec.source, label=spec.label, workdir=workdir, fetch_state=fetch_state, force=force,
+                             auth=spec.auth, headers_env=spec.headers_env, timeout=spec.timeout,
+                             retries=spec.retries, retry_wait=spec.retry_wait, verify=spec.verify_tls) \
+            if spec.source.lower().startswith(("http://", "https://")) else \
+            open_source(spec.source, label=spec.label, workdir=workdir)
+        result.fetch_state = opened.fetch_state
+        if opened.not_modified:
+            result.not_modified = True
+            result.counts = count([], [])
+            return result
+        path = opened.path
+        assert path is not None
+        fmt = _detect_format(path, spec)
+    else:
+        result.fetch_state = {"source": spec.source}
+    records, header = _records(spec, path, fmt, result.warnings)
+    if spec.preset:
+        preset_mapper = mapper_for(spec.preset, {"key_template": spec.key_template})
+        map_one = lambda record, where: preset_mapper(record, where, spec.decimal)  # noqa: E731
+    else:
+        mapper = spec.mapper
+        if header is not None:
+            mapper = mapper or _auto_mapper(header, spec.label, spec)
+            _check_columns(mapper, header, spec.label)
+        map_one = _lazy_generic(mapper, spec)
+    assembler = Assembler()
+    seen_records = _feed_rows(records, map_one, spec, assembler, result.errors)
+    products = assembler.finish()
+    result.errors.extend(assembler.errors)
+    result.warnings.extend(str(w) for w in assembler.warnings)
+    result.products = products
+    result.counts = count(products, result.errors)
+    _check_feed(spec, result, seen_records, previous_count, max_errors, max_error_share)
+    return result
+
+
+def _lazy_generic(mapper: FieldMapper | None, spec: FeedSpec):
+    """JSON/XML records have no header: an automatic mapping is guessed from the first record."""
+    state: dict[str, FieldMapper] = {}
+    if mapper is not None:
+        state["m"] = mapper
+
+    def map_one(record: Any, where: str):
+        if not isinstance(record, dict):
+            return None, [RecordError(where, "record is not an object / element with fields")]
+        if "__width_error__" in record:
+            return None, [RecordError(where, "row " + record["__width_error__"])]
+        if "m" not in state:
+            state["m"] = _auto_mapper(list(record), spec.label, spec)
+        return state["m"].map(record, where)
+
+    return map_one
+
+
+def _feed_rows(records: Iterable, map_one, spec: FeedSpec, assembler: Assembler, errors: list) -> int:
+    rules = spec.rules
+    seen = 0
+    for where, record in records if isinstance(records, Iterator) else iter(records):
+        seen += 1
+        row, row_errors = map_one(record, where)
+        if row_errors:
+            errors.extend(row_errors)
+        if row is None:
+            continue
+        if not rules.keep(row):
+            assembler.exclude(row)
+            continue
+        rules.apply(row)
+        kept: list[Row] = []
+        for child in row.children:
+            child.source = child.source or None
+            if rules.keep(child):
+                rules.apply(child)
+                child.source = None
+                kept.append(child)
+        row.children = kept
+        row.source = None
+        assembler.add(row)
+    return seen
+
+
+def _check_feed(spec: FeedSpec, result: LoadResult, seen: int, previous_count: int | None,
+                max_errors: int | None, max_error_share: float | None) -> None:
+    label = spec.label
+    errors = result.errors
+    first = "; ".join(str(e) for e in errors[:3])
+    if seen == 0:
+        raise FeedRefused(f"{label}: the feed holds no records", hint="an empty feed is never taken as "
+                                                                       "'all products discontinued'")
+    limit = max_errors if max_errors is not None else spec.max_errors
+    if limit is not None and len(errors) > limit:
+        raise FeedRefused(f"{label}: {len(errors)} record errors, more than the limit of {limit} (first: {first})",
+                          hint="fix the feed or the mapping, or raise max_errors")
+    share_limit = max_error_share if max_error_share is not None else spec.max_error_share
+    records = result.counts["products"] + result.counts["variations"] + len(errors)
+    if errors and records and len(errors) / records > share_limit:
+        raise FeedRefused(f"{label}: {len(errors)} of {records} records have errors, more than "
+                          f"{share_limit:.0%} (first: {first})",
+                          hint="fix the feed or the mapping, or raise max_error_share")
+    if previous_count:
+        floor = spec.min_share * previous_count
+        if result.counts["products"] < floor:
+            raise FeedRefused(f"{label}: only {result.counts['products']} products, under {spec.min_share:.0%} of "
+                              f"the {previous_count} last time; refused as a probably broken download",
+                              hint="if the catalogue really shrank, run again with --force or lower min_share")

@@ -1,0 +1,169 @@
+"""FeedSpec: one feed's validated settings, from a `[feeds.NAME]` table or an ad-hoc source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from wsync.errors import ConfigError
+from wsync.feeds.presets import PRESETS
+from wsync.feeds.sources import is_url
+from wsync.mapping.fields import FieldMapper
+from wsync.mapping.numbers import decimal_separator_for
+from wsync.mapping.rules import Rules
+
+FORMATS = ("csv", "tsv", "json", "jsonl", "xml", "api")
+RULE_TABLES = ("filters", "category_map", "attribute_names", "fixed", "defaults", "pricing")
+OPTION_KEYS = {"source", "format", "preset", "encoding", "delimiter", "items_path", "variants_path", "item_element",
+               "namespaces", "pagination", "locale", "decimal", "auth", "headers_env", "timeout", "retries",
+               "retry_wait", "min_share", "max_errors", "max_error_share", "key_template", "mapping",
+               *RULE_TABLES}
+
+
+@dataclass
+class FeedSpec:
+    name: str
+    source: str
+    format: str | None = None
+    preset: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    items_path: str | None = None
+    variants_path: str | None = None
+    item_element: str | None = None
+    namespaces: dict[str, str] = field(default_factory=dict)
+    pagination: dict[str, Any] = field(default_factory=dict)
+    decimal: str | None = None
+    auth: dict[str, str] | None = None
+    headers_env: dict[str, str] = field(default_factory=dict)
+    timeout: float = 60.0
+    retries: int = 3
+    retry_wait: float = 1.0
+    min_share: float = 0.5
+    max_errors: int | None = None
+    max_error_share: float = 0.5
+    key_template: str | None = None
+    mapper: FieldMapper | None = None
+    rules: Rules = field(default_factory=Rules)
+    verify_tls: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.source if is_url(self.source) else Path(self.source).name
+
+    @classmethod
+    def adhoc(cls, source: str, preset: str | None = None, format: str | None = None,
+              name: str | None = None) -> "FeedSpec":
+        table: dict[str, Any] = {"source": source}
+        if preset:
+            table["preset"] = preset
+        if format:
+            table["format"] = format
+        return cls.from_config(name or "adhoc", table, Path.cwd())
+
+    @classmethod
+    def from_config(cls, name: str, table: dict, base_dir: Path) -> "FeedSpec":
+        prefix = f"feeds.{name}"
+
+        def fail(key: str, message: str, hint: str | None = None) -> NoReturn:
+            raise ConfigError(message, key=f"{prefix}.{key}", hint=hint)
+
+        if not isinstance(table, dict):
+            raise ConfigError("must be a table", key=prefix, hint=f"write [{prefix}] with source = \"...\"")
+        for key in table:
+            if key not in OPTION_KEYS:
+                fail(key, "unknown feed option", "known options: " + ", ".join(sorted(OPTION_KEYS)))
+        source = table.get("source")
+        if not isinstance(source, str) or not source.strip():
+            fail("source", "is missing", 'set source = "path/to/feed.csv" or an https:// URL')
+        if not is_url(source):
+            path = Path(source).expanduser()
+            source = str(path if path.is_absolute() else (Path(base_dir) / path))
+        spec = cls(name=name, source=source)
+        preset = table.get("preset")
+        if preset is not None and preset not in PRESETS:
+            fail("preset", f"unknown preset {preset!r}", "use one of: " + ", ".join(PRESETS))
+        spec.preset = preset
+        fmt = table.get("format")
+        if fmt is not None and fmt not in FORMATS:
+            fail("format", f"unknown format {fmt!r}", "use one of: " + ", ".join(FORMATS))
+        spec.format = fmt
+        for key in ("encoding", "delimiter", "items_path", "variants_path", "item_element", "key_template"):
+            value = table.get(key)
+            if value is not None:
+                if not isinstance(value, str) or not value:
+                    fail(key, "must be a non-empty string")
+                setattr(spec, key, value)
+        if spec.delimiter is not None:
+            spec.delimiter = {"\\t": "\t", "tab": "\t"}.get(spec.delimiter, spec.delimiter)
+            if len(spec.delimiter) != 1:
+                fail("delimiter", "must be one character", 'e.g. delimiter = ";" or "\\t"')
+        if spec.encoding:
+            import codecs
+
+            try:
+                codecs.lookup(spec.encoding)
+            except LookupError:
+                fail("encoding", f"unknown encoding {spec.encoding!r}", 'e.g. "utf-8", "cp1252", "latin-1"')
+        for key in ("namespaces", "headers_env"):
+            value = table.get(key, {})
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                fail(key, "must be a table of strings")
+            setattr(spec, key, dict(value))
+        pagination = table.get("pagination", {})
+        if not isinstance(pagination, dict):
+            fail("pagination", "must be a table", 'e.g. pagination = {type = "page", page_size = 100}')
+        if pagination and pagination.get("type", "page") not in ("page", "offset", "next"):
+            fail("pagination.type", f"unknown pagination {pagination.get('type')!r}", 'use "page", "offset" or "next"')
+        for key in ("page_size", "max_pages", "start"):
+            if key in pagination and (not isinstance(pagination[key], int) or pagination[key] < 0):
+                fail(f"pagination.{key}", "must be a whole number >= 0")
+        spec.pagination = dict(pagination)
+        if pagination and spec.format is None:
+            spec.format = "api"
+        if spec.format == "api" and not is_url(source):
+            fail("source", "an API feed needs an http(s) URL")
+        decimal = table.get("decimal")
+        if decimal is not None and decimal not in (",", "."):
+            fail("decimal", f"{decimal!r} is not a decimal separator", 'use "," or "."')
+        locale = table.get("locale")
+        if locale is not None and not isinstance(locale, str):
+            fail("locale", "must be a string", 'e.g. locale = "de"')
+        spec.decimal = decimal_separator_for(locale, decimal)
+        if locale and not spec.decimal:
+            fail("locale", f"locale {locale!r} is not known", 'set decimal = "," or "." instead')
+        auth = table.get("auth")
+        if auth is not None:
+            kind = auth.get("type") if isinstance(auth, dict) else None
+            needs = {"basic": ("username_env", "password_env"), "bearer": ("token_env",)}.get(kind or "")
+            if needs is None:
+                fail("auth", "needs type = \"basic\" or \"bearer\"",
+                     'e.g. auth = {type="bearer", token_env="SUPPLIER_TOKEN"}')
+            for key in needs:
+                if not isinstance(auth.get(key), str):
+                    fail(f"auth.{key}", "is missing: name the environment variable that holds it")
+            spec.auth = dict(auth)
+        for key, kind, low, high in (("timeout", float, 0.1, 3600), ("retry_wait", float, 0, 600),
+                                     ("min_share", float, 0, 1), ("max_error_share", float, 0, 1),
+                                     ("retries", int, 1, 20), ("max_errors", int, 0, 10**9)):
+            if key in table:
+                value = table[key]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and
+                                                                                      not isinstance(value, int)):
+                    fail(key, "must be a number")
+                if not low <= value <= high:
+                    fail(key, f"must be between {low} and {high}")
+                setattr(spec, key, kind(value))
+        mapping = table.get("mapping")
+        if mapping is not None:
+            if not isinstance(mapping, dict):
+                fail("mapping", "must be a table", f"write [{prefix}.mapping]")
+            if spec.preset:
+                fail("mapping", "a preset needs no mapping table", "remove either preset or [mapping]")
+            spec.mapper = FieldMapper.from_table(mapping, lambda k, m, h=None: fail(f"mapping.{k}", m, h))
+            spec.mapper.decimal = spec.decimal
+            spec.mapper.variants_path = spec.variants_path
+        spec.rules = Rules.from_table({k: table[k] for k in (*RULE_TABLES, "mapping") if k in table},
+                                      lambda k, m, h=None: fail(k, m, h))
+        return spec

@@ -1,0 +1,211 @@
+"""Rows -> catalogue Products: grouping variations under parents, and the feed-wide checks.
+
+Checks made here (each a RecordError naming the record's place, never a silent merge):
+  * a second row with a key already seen (duplicate SKU / key): the first one is kept;
+  * a variation whose parent never appears (orphan);
+  * a variation without a value for one of its parent's variation attributes, or repeating
+    an attribute combination another variation of the same parent already has;
+  * a variable parent without any variation is demoted to a simple product and reported as a
+    warning (WooCommerce cannot sell a variable product without variations; a simple product
+    with the parent's own price and stock can).
+The variable parent's attributes list every option its variations use, marked variation=True,
+so WooCommerce never turns them into "Any" variations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wsync.catalogue import Attribute, Image, Product, RecordError, Variation, truncate
+from wsync.mapping.rows import Row
+
+
+@dataclass
+class _Parent:
+    row: Row
+    variations: list[Row] = field(default_factory=list)
+    synthesised: bool = False
+
+
+class Assembler:
+    """Collects rows in feed order (streaming) and builds products at `finish()`."""
+
+    def __init__(self) -> None:
+        self._order: list[str] = []
+        self._rows: dict[str, _Parent] = {}
+        self._alias: dict[str, str] = {}
+        self._variation_keys: set[str] = set()
+        self._pending: list[Row] = []
+        self._excluded: set[str] = set()
+        self.errors: list[RecordError] = []
+        self.warnings: list[RecordError] = []
+
+    # -- intake ---------------------------------------------------------------------------
+    def add(self, row: Row) -> None:
+        if not row.key:
+            self.errors.append(RecordError(row.where, "record has no key (no SKU and no id to derive one from)",
+                                           field="sku"))
+            return
+        children = row.children
+        row.children = []
+        if row.kind == "variation" or (row.parent and row.kind == "auto"):
+            self._add_variation(row)
+        else:
+            if not self._claim(row):
+                return
+            self._order.append(row.key)
+            self._rows[row.key] = _Parent(row)
+            for alias in row.aliases:
+                self._alias.setdefault(alias, row.key)
+        for child in children:
+            child.parent = row.key
+            child.grouped = False
+            child.kind = "variation"
+            self._add_variation(child)
+
+    def exclude(self, row: Row) -> None:
+        """A row a filter dropped: its variations are dropped with it, not reported as orphans."""
+        self._excluded.add(row.key)
+        self._excluded.update(row.aliases)
+
+    def _claim(self, row: Row) -> bool:
+        if row.key in self._rows or row.key in self._variation_keys:
+            self.errors.append(RecordError(row.where, "duplicate key: an earlier record already has it (kept)",
+                                           field="sku", value=truncate(row.key), sku=row.sku))
+            return False
+        return True
+
+    def _add_variation(self, row: Row) -> None:
+        if not self._claim(row):
+            return
+        self._variation_keys.add(row.key)
+        if row.grouped and row.parent:
+            group = row.parent
+            if group not in self._rows:
+                self._order.append(group)
+                self._rows[group] = _Parent(_synthesise_parent(row, group), synthesised=True)
+            row.parent = group
+        self._pending.append(row)
+
+    # -- build ----------------------------------------------------------------------------
+    def finish(self) -> list[Product]:
+        for row in self._pending:
+            parent_key = row.parent if row.parent in self._rows else self._alias.get(row.parent or "")
+            if parent_key is None or parent_key not in self._rows:
+                if row.parent in self._excluded:
+                    continue
+                self.errors.append(RecordError(row.where, "orphan variation: its parent never appears in the feed",
+                                               field="parent", value=truncate(row.parent or ""), sku=row.sku))
+                continue
+            self._rows[parent_key].variations.append(row)
+        self._pending = []
+        products = []
+        for key in self._order:
+            entry = self._rows.pop(key)
+            product = self._build(entry)
+            if product is not None:
+                products.append(product)
+        return products
+
+    def _build(self, entry: _Parent) -> Product | None:
+        row = entry.row
+        if not row.name:
+            self.errors.append(RecordError(row.where, "product has no name", field="name", sku=row.sku))
+            return None
+        product = _product_from_row(row)
+        if not entry.variations:
+            if row.kind == "variable":
+                self.warnings.append(RecordError(row.where, "variable product has no variations; imported as a "
+                                                 "simple product", field="type", sku=row.sku))
+            product.type = "simple"
+            return product
+        product.type = "variable"
+        self._attach_variations(product, row, entry.variations)
+        if not product.variations:
+            self.errors.append(RecordError(row.where, "none of this product's variations is valid", sku=row.sku))
+            return None
+        return product
+
+    def _attach_variations(self, product: Product, row: Row, variations: list[Row]) -> None:
+        declared = {a.name: a for a in row.attributes}
+        used_names: list[str] = []
+        for v in variations:
+            for a in v.attributes:
+                if a.variation is not False and a.name not in used_names:
+                    used_names.append(a.name)
+        variation_names = [n for n in used_names
+                           if not (n in declared and declared[n].variation is False)]
+        seen: set[tuple] = set()
+        options: dict[str, list[str]] = {n: [] for n in variation_names}
+        for v in variations:
+            values = {a.name: a.values[0] for a in v.attributes
+                      if a.variation is not False and a.values and a.values[0] != ""}
+            missing = [n for n in variation_names if n not in values]
+            if missing:
+                self.errors.append(RecordError(v.where, f"variation has no value for attribute {missing[0]!r}",
+                                               field=f"attributes.{missing[0]}", sku=v.sku))
+                continue
+            combo = tuple((n, values[n].casefold()) for n in variation_names)
+            if combo in seen:
+                shown = ", ".join(f"{n}={values[n]}" for n in variation_names)
+                self.errors.append(RecordError(v.where, "another variation of this product has the same attributes",
+                                               field="attributes", value=truncate(shown), sku=v.sku))
+                continue
+            seen.add(combo)
+            for n in variation_names:
+                if values[n] not in options[n]:
+                    options[n].append(values[n])
+            product.variations.append(_variation_from_row(v, {n: values[n] for n in variation_names}))
+        attributes: list[Attribute] = []
+        for a in product.attributes:
+            if a.name in options:
+                merged = list(a.options) + [o for o in options[a.name] if o not in a.options]
+                attributes.append(Attribute(a.name, merged, variation=True, visible=a.visible, taxonomy=a.taxonomy))
+            else:
+                attributes.append(a)
+        present = {a.name for a in attributes}
+        for n in variation_names:
+            if n not in present:
+                attributes.append(Attribute(n, options[n], variation=True))
+        product.attributes = attributes
+
+
+def _synthesise_parent(first: Row, group: str) -> Row:
+    """A variable parent for rows grouped by a column (Google item_group_id, supplier model code)."""
+    return Row(key=group, where=first.where, kind="variable", sku=None, name=first.name,
+               description=first.description, short_description=first.short_description,
+               categories=list(first.categories), tags=list(first.tags), brand=first.brand,
+               images=list(first.images), tax_class=first.tax_class, status=first.status,
+               attributes=[a for a in first.attributes if a.variation is False], meta={})
+
+
+def _images(urls: list[str]) -> list[Image]:
+    out: list[Image] = []
+    seen: set[str] = set()
+    for url in urls:
+        if url not in seen:
+            seen.add(url)
+            out.append(Image(src=url))
+    return out
+
+
+def _product_from_row(row: Row) -> Product:
+    return Product(
+        key=row.key, sku=row.sku, name=row.name or "", status=row.status, description=row.description,
+        short_description=row.short_description, regular_price=row.regular_price, sale_price=row.sale_price,
+        cost=row.cost, stock_quantity=row.stock_quantity, stock_status=row.stock_status,  # type: ignore[arg-type]
+        manage_stock=row.manage_stock, tax_class=row.tax_class, weight=row.weight, dimensions=row.dimensions,
+        categories=row.categories, tags=row.tags, brand=row.brand,
+        attributes=[Attribute(a.name, list(a.values), variation=False, visible=a.visible, taxonomy=a.taxonomy)
+                    for a in row.attributes if a.values],
+        images=_images(row.images), meta=row.meta, where=row.where)
+
+
+def _variation_from_row(row: Row, attributes: dict[str, str]) -> Variation:
+    return Variation(
+        key=row.key, sku=row.sku, attributes=attributes, regular_price=row.regular_price,
+        sale_price=row.sale_price, stock_quantity=row.stock_quantity,
+        stock_status=row.stock_status,  # type: ignore[arg-type]
+        manage_stock=row.manage_stock, weight=row.weight, dimensions=row.dimensions,
+        image=Image(src=row.images[0]) if row.images else None, status=row.status,
+        description=row.description, meta=row.meta, where=row.where)

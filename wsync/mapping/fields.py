@@ -1,0 +1,250 @@
+"""The configurable mapper: `[feeds.NAME.mapping]` says which source column / path feeds which field.
+
+Without a mapping table, columns with common names (sku, name/title, price, stock, image...)
+are recognised automatically, so `wsync feed preview supplier.csv` works on typical files.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from wsync.catalogue import RecordError, truncate
+from wsync.mapping.convert import Converter
+from wsync.mapping.rows import Row, RowAttribute
+from wsync.mapping.values import get_path, split_list, text_of, texts_of
+
+SCALAR_FIELDS = ("key", "sku", "parent", "group", "name", "description", "short_description", "regular_price",
+                 "sale_price", "cost", "stock_quantity", "stock_status", "manage_stock", "weight", "length",
+                 "width", "height", "brand", "tax_class", "status")
+LIST_FIELDS = ("categories", "tags", "images")
+OPTION_KEYS = ("key_template", "category_separator", "list_separator", "image_separator", "attributes",
+               "variation_attributes", "global_attributes", "meta")
+
+# Normalised column names recognised when a feed has no mapping table.
+AUTO_NAMES: dict[str, tuple[str, ...]] = {
+    "sku": ("sku", "artikelnummer", "articlenumber", "itemcode", "productcode", "itemnumber", "partnumber", "mpn"),
+    "parent": ("parent", "parentsku", "parentid"),
+    "name": ("name", "title", "productname", "bezeichnung", "productnaam"),
+    "description": ("description", "longdescription", "beschreibung", "bodyhtml"),
+    "short_description": ("shortdescription", "summary"),
+    "regular_price": ("regularprice", "price", "retailprice", "rrp", "msrp", "preis", "listprice"),
+    "sale_price": ("saleprice", "specialprice", "offerprice"),
+    "cost": ("cost", "costprice", "wholesaleprice", "purchaseprice", "netprice", "ek"),
+    "stock_quantity": ("stock", "stockquantity", "quantity", "qty", "inventory", "bestand"),
+    "stock_status": ("stockstatus", "availability", "instock"),
+    "weight": ("weight", "weightkg", "gewicht"),
+    "length": ("length", "lengthcm"),
+    "width": ("width", "widthcm"),
+    "height": ("height", "heightcm"),
+    "brand": ("brand", "manufacturer", "vendor", "marke", "hersteller"),
+    "categories": ("category", "categories", "kategorie", "producttype"),
+    "tags": ("tags", "keywords"),
+    "images": ("image", "images", "imageurl", "imageurls", "imagelink", "picture", "bild"),
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+@dataclass
+class FieldMapper:
+    columns: dict[str, str | list[str]] = field(default_factory=dict)
+    key_template: str | None = None
+    category_separator: str = " > "
+    list_separator: str = ","
+    image_separator: str = ","
+    attributes: dict[str, str] = field(default_factory=dict)
+    variation_attributes: list[str] = field(default_factory=list)
+    global_attributes: list[str] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+    decimal: str | None = None
+    variants_path: str | None = None
+    auto: bool = False
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any], fail: Callable[[str, str, str | None], None]) -> "FieldMapper":
+        mapper = cls()
+        for key, value in table.items():
+            if key in SCALAR_FIELDS:
+                if not isinstance(value, str) or not value:
+                    fail(key, "must name a source column or path", f'e.g. {key} = "Column name"')
+                mapper.columns[key] = value
+            elif key in LIST_FIELDS:
+                if isinstance(value, str) and value:
+                    mapper.columns[key] = value
+                elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                    mapper.columns[key] = list(value)
+                else:
+                    fail(key, "must name a column or a list of columns", f'e.g. {key} = ["col1", "col2"]')
+            elif key in ("category_separator", "list_separator", "image_separator", "key_template"):
+                if not isinstance(value, str) or not value:
+                    fail(key, "must be a non-empty string", None)
+                setattr(mapper, key, value)
+            elif key in ("attributes", "meta"):
+                if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                    fail(key, "must be a table of name = \"source column\"", f'e.g. [feeds.NAME.mapping.{key}]')
+                setattr(mapper, key, {str(k): v for k, v in value.items()})
+            elif key in ("variation_attributes", "global_attributes"):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    fail(key, "must be a list of attribute names", f'e.g. {key} = ["Color", "Size"]')
+                setattr(mapper, key, list(value))
+            else:
+                fail(key, "unknown mapping key", "known keys: " + ", ".join(SCALAR_FIELDS + LIST_FIELDS + OPTION_KEYS))
+        for name in mapper.variation_attributes + mapper.global_attributes:
+            if name not in mapper.attributes:
+                fail("variation_attributes", f"attribute {name!r} is not in [mapping.attributes]",
+                     f'add {name} = "source column" to the attributes table')
+        if mapper.key_template:
+            try:
+                list(string.Formatter().parse(mapper.key_template))
+            except ValueError as exc:
+                fail("key_template", f"invalid template: {exc}", 'e.g. "{handle}-{option1}"')
+        return mapper
+
+    @classmethod
+    def automatic(cls, header: list[str]) -> "FieldMapper":
+        """Guess a mapping from a header of common column names."""
+        mapper = cls(auto=True)
+        by_norm = {}
+        for column in header:
+            by_norm.setdefault(_norm(column), column)
+        for fieldname, names in AUTO_NAMES.items():
+            for candidate in names:
+                if candidate in by_norm:
+                    mapper.columns[fieldname] = by_norm[candidate]
+                    break
+        for norm, column in by_norm.items():
+            if norm in ("color", "colour", "size", "farbe", "grosse", "groesse", "material"):
+                mapper.attributes[column.strip().title()] = column
+        if "parent" in mapper.columns:
+            mapper.variation_attributes = list(mapper.attributes)
+        return mapper
+
+    def source_columns(self) -> list[str]:
+        cols: list[str] = []
+        for value in self.columns.values():
+            cols.extend(value if isinstance(value, list) else [value])
+        cols.extend(self.attributes.values())
+        cols.extend(self.meta.values())
+        if self.key_template:
+            cols.extend(name for _, name, _, _ in string.Formatter().parse(self.key_template) if name)
+        return cols
+
+    # -- mapping one record ---------------------------------------------------------------
+    def map(self, record: dict, where: str) -> tuple[Row | None, list[RecordError]]:
+        row, errors = self._map_one(record, where, inherit=None)
+        if row is None or not self.variants_path:
+            return row, errors
+        variants = get_path(record, self.variants_path)
+        if isinstance(variants, dict):
+            variants = [variants]
+        for i, variant in enumerate(variants or []):
+            if not isinstance(variant, dict):
+                errors.append(RecordError(f"{where}/{self.variants_path.replace('.', '/')}/{i}",
+                                          "variant is not an object", field="variants"))
+                continue
+            child, child_errors = self._map_one(variant, f"{where}/{self.variants_path.replace('.', '/')}/{i}",
+                                                inherit=record)
+            errors.extend(child_errors)
+            if child is not None:
+                child.kind = "variation"
+                row.children.append(child)
+        if row.children:
+            row.kind = "variable"
+        return row, errors
+
+    def _text(self, record: dict, fieldname: str) -> str | None:
+        column = self.columns.get(fieldname)
+        if column is None:
+            return None
+        if isinstance(column, list):
+            return text_of(next((get_path(record, c) for c in column if text_of(get_path(record, c))), None))
+        return text_of(get_path(record, column))
+
+    def _key(self, record: dict, inherit: dict | None, conv: Converter) -> str | None:
+        if self.key_template:
+            names = {**(inherit or {}), **record}
+            try:
+                parts = {}
+                for _, name, _, _ in string.Formatter().parse(self.key_template):
+                    if name:
+                        parts[name] = text_of(get_path(names, name)) or ""
+                key = self.key_template.format(**parts)
+            except (KeyError, IndexError, ValueError) as exc:
+                conv._fail("key", self.key_template, f"key template failed: {exc}")
+                return None
+            return re.sub(r"-{2,}", "-", key).strip("-_ ") or None
+        return self._text(record, "key") or self._text(record, "sku")
+
+    def _map_one(self, record: dict, where: str, inherit: dict | None) -> tuple[Row | None, list[RecordError]]:
+        sku = self._text(record, "sku")
+        conv = Converter(where, self.decimal, sku)
+        for column in self.source_columns():
+            value = record.get(column) if isinstance(record, dict) else None
+            if isinstance(value, str):
+                conv.check_size(column, value)
+        if conv.fatal:
+            return conv.finish(None)
+        key = self._key(record, inherit, conv)
+        if not key:
+            conv._fail("sku", "", "record has no key (no SKU / key value)")
+            return conv.finish(None)
+        t = lambda f: self._text(record, f)  # noqa: E731
+        # `source` lets filters test raw columns; the loader drops it once filters ran.
+        row = Row(key=key, where=where, sku=sku or key, source=record)
+        parent, group = t("parent"), t("group")
+        if inherit is None and (parent or group):
+            row.kind = "variation"
+            row.parent = parent or group
+            row.grouped = bool(group and not parent)
+        row.name = t("name")
+        row.description = t("description")
+        row.short_description = t("short_description")
+        row.brand = t("brand")
+        row.tax_class = t("tax_class")
+        row.status = t("status")
+        row.regular_price = conv.price("regular_price", t("regular_price"))
+        row.sale_price = conv.price("sale_price", t("sale_price"))
+        row.cost = conv.price("cost", t("cost"))
+        row.stock_quantity = conv.integer("stock_quantity", t("stock_quantity"))
+        row.stock_status = conv.stock_status("stock_status", t("stock_status"))
+        row.manage_stock = conv.flag("manage_stock", t("manage_stock"))
+        if row.manage_stock is None and row.stock_quantity is not None:
+            row.manage_stock = True
+        row.weight = conv.measure("weight", t("weight"))
+        row.dimensions = conv.dimensions(t("length"), t("width"), t("height"))
+        row.categories = [[p.strip() for p in path.split(self.category_separator.strip()) if p.strip()]
+                          for path in self._list(record, "categories", self.list_separator)]
+        row.tags = self._list(record, "tags", self.list_separator)
+        row.images = conv.images("images", self._list(record, "images", self.image_separator))
+        for name, column in self.attributes.items():
+            value = text_of(get_path(record, column))
+            if value is None:
+                continue
+            is_variation = name in self.variation_attributes
+            single = is_variation and (row.kind == "variation" or inherit is not None)
+            values = [value] if single else split_list(value, "|") or [value]
+            row.attributes.append(RowAttribute(name, values, taxonomy=name in self.global_attributes,
+                                               variation=True if is_variation else False))
+        for meta_key, column in self.meta.items():
+            value = text_of(get_path(record, column))
+            if value is not None:
+                row.meta[meta_key] = value
+        return conv.finish(row)
+
+    def _list(self, record: dict, fieldname: str, separator: str) -> list[str]:
+        column = self.columns.get(fieldname)
+        if column is None:
+            return []
+        out: list[str] = []
+        for c in column if isinstance(column, list) else [column]:
+            value = get_path(record, c)
+            if isinstance(value, list):
+                out.extend(texts_of(value))
+            else:
+                out.extend(split_list(text_of(value), separator))
+        return out

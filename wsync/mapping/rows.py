@@ -1,0 +1,61 @@
+"""The normalised record every format and preset produces before products are assembled.
+
+A `Row` is one product or one variation with values already parsed (prices as decimal strings,
+categories as paths). Presets and the configurable mapper both emit rows; the same rules
+(filters, renames, pricing, defaults) and the same assembler then apply to all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from wsync.catalogue import Dimensions
+
+RowKind = Literal["simple", "variable", "variation", "auto"]
+
+
+@dataclass(slots=True)
+class RowAttribute:
+    name: str
+    values: list[str]
+    visible: bool = True
+    taxonomy: bool = False
+    # True/False when the feed says whether it defines variations; None to infer from usage.
+    variation: bool | None = None
+
+
+@dataclass(slots=True)
+class Row:
+    key: str
+    where: str
+    kind: RowKind = "auto"
+    sku: str | None = None
+    # A variation's parent: a key or an alias of another row ("id:44"), or a group value.
+    parent: str | None = None
+    # True when `parent` is a group value: the parent is synthesised from the first member.
+    grouped: bool = False
+    aliases: list[str] = field(default_factory=list)
+    name: str | None = None
+    status: str | None = None
+    description: str | None = None
+    short_description: str | None = None
+    regular_price: str | None = None
+    sale_price: str | None = None
+    cost: str | None = None
+    stock_quantity: int | None = None
+    stock_status: str | None = None
+    manage_stock: bool | None = None
+    tax_class: str | None = None
+    weight: str | None = None
+    dimensions: Dimensions | None = None
+    categories: list[list[str]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    brand: str | None = None
+    images: list[str] = field(default_factory=list)
+    attributes: list[RowAttribute] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+    # Variations carried inside their parent's record (nested JSON/XML variants, Shopify).
+    children: list["Row"] = field(default_factory=list)
+    # For filters: the raw source values, by source column / path.
+    source: dict | None = None
