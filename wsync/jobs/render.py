@@ -65,7 +65,17 @@ def print_table(console: Console, doc: dict) -> None:
                       str(job["total_updated"]), str(job["total_errors"]),
                       "-" if job["duration"] is None else f"{job['duration']:.0f}s",
                       _fmt(job["rate_per_min"]), _short_time(job["started_at"]))
-    console.print(table)
+    # On a terminal the table fits the window; piped or redirected, it is never truncated.
+    if console.is_terminal:
+        console.print(table)
+    else:
+        needed = console.measure(table, options=console.options.update_width(400)).maximum
+        saved = console.width
+        console.width = max(saved, needed)  # print() alone clamps to the console's width
+        try:
+            console.print(table)
+        finally:
+            console.width = saved
     s = doc["stats"]
     console.print(f"{s['total_jobs']} jobs: {s['scheduled']} scheduled, {s['running']} running, "
                   f"{s['completed']} completed, {s['failed']} failed; products processed "
