@@ -85,7 +85,7 @@ class JsonFeed:
             with open(self.path, encoding=self.encoding) as fh:
                 document = json.load(fh)
         except json.JSONDecodeError as exc:
-            truncated = exc.pos >= self.path.stat().st_size - 2
+            truncated = exc.pos >= self.path.stat().st_size - 2 or exc.msg.startswith("Unterminated")
             raise FeedRefused(f"{name} line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})"
                               + ("; the document ends early: the feed is truncated" if truncated else "")) from None
         except UnicodeDecodeError as exc:

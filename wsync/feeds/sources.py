@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,7 @@ def unpack(path: Path, label: str, workdir: Path) -> Path:
         try:
             with gzip.open(path, "rb") as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst, CHUNK)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise FeedRefused(f"{label}: the gzip data is damaged or truncated ({exc})") from None
         return unpack(target, label, workdir)
     if magic == b"PK\x03\x04":

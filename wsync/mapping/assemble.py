@@ -172,7 +172,7 @@ class Assembler:
 
 def _synthesise_parent(first: Row, group: str) -> Row:
     """A variable parent for rows grouped by a column (Google item_group_id, supplier model code)."""
-    return Row(key=group, where=first.where, kind="variable", sku=None, name=first.name,
+    return Row(key=group, where=first.where, kind="variable", sku=group, name=first.name,
                description=first.description, short_description=first.short_description,
                categories=list(first.categories), tags=list(first.tags), brand=first.brand,
                images=list(first.images), tax_class=first.tax_class, status=first.status,

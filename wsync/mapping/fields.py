@@ -46,6 +46,9 @@ AUTO_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
+_URL_SPLIT = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.-]*:|//)")
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
@@ -245,6 +248,10 @@ class FieldMapper:
             value = get_path(record, c)
             if isinstance(value, list):
                 out.extend(texts_of(value))
+            elif fieldname == "images" and separator == ",":
+                # Split only where the next URL starts, so commas inside a URL stay (data:, query strings).
+                text = text_of(value) or ""
+                out.extend(p.strip() for p in _URL_SPLIT.split(text) if p.strip())
             else:
                 out.extend(split_list(text_of(value), separator))
         return out
