@@ -155,21 +155,19 @@ def register(app: typer.Typer) -> None:
 
 def _background(settings: Any, feed: str, data: dict[str, Any], opts: ImportOptions, as_json: bool) -> int:
     from wsync.jobs.detached import schedule_import, start_detached_worker
-    from wsync.ledger.items import FeedStateStore
     from wsync.sync.engine import feed_spec_for
+
+    from wsync.feeds import load_catalogue
 
     ledger = _open_ledger(settings)
     spec = feed_spec_for(data, settings)
-    state = FeedStateStore(ledger).get(spec.name) or {}
-    estimated = state.get("last_count")
-    if estimated is None:
-        # Read the feed once now: the estimate is honest, and a broken feed fails here, not at night.
-        from wsync.feeds import load_catalogue
-
-        estimated = len(load_catalogue(spec).products)
+    # Read the feed once now: the estimate is honest, and a broken feed fails here, not at night.
+    products = load_catalogue(spec).products
     if opts.total_batches:
-        estimated = min(estimated, opts.total_batches * opts.products_per_batch)
-    job_id = schedule_import(ledger, spec.name, data, estimated_total=estimated)
+        products = products[: opts.total_batches * opts.products_per_batch]
+    estimated = len(products)
+    items = estimated + sum(len(p.variations) for p in products)
+    job_id = schedule_import(ledger, spec.name, data, estimated_total=items)
     pid = start_detached_worker(common.STATE.config or getattr(settings, "path", None), settings.ledger_path, job_id)
     batches = max(1, -(-estimated // opts.products_per_batch)) if estimated else 0
     doc = {"success": True,
