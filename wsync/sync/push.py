@@ -182,7 +182,7 @@ class BatchPusher:
         creates = [op for op in chunk if op.action == "create" or self.reconcile_updates]
         saved: dict[int, dict[str, Any]] = {}
         if creates and self.reconcile is not None:
-            if self.settle_s:
+            if self.settle_s and _may_still_run(exc):
                 # A write that timed out may still be running on the store: let it land first.
                 time.sleep(self.settle_s)
             saved = self.reconcile(creates)
@@ -214,3 +214,13 @@ class BatchPusher:
             return done + self._send([op])
         error = exc if isinstance(exc, StoreError) else StoreError(str(exc), code="wsync_request_failed")
         return done + [OpResult(op, False, error=error)]
+
+
+def _may_still_run(exc: Exception) -> bool:
+    """Whether a failed write may still be running on the store, so reconciling now could miss it.
+    A request that got an HTTP answer (500: PHP ended with a fatal error; 502: the gateway saw the
+    backend die) is over, whatever it saved: waiting `settle_s` before looking it up only costs
+    time (under a flaky host, most of a job's time). A read timeout, a dropped connection (no
+    status) or a gateway timeout (504: the gateway stopped waiting, PHP did not) may still land."""
+    status = getattr(exc, "status", None)
+    return status is None or status == 504
