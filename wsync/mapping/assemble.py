@@ -166,7 +166,9 @@ class Assembler:
         present = {a.name for a in attributes}
         for n in variation_names:
             if n not in present:
-                attributes.append(Attribute(n, options[n], variation=True))
+                # Only the variations name it: they also say whether it is a global (pa_*) attribute.
+                taxonomy = any(a.taxonomy for v in variations for a in v.attributes if a.name == n)
+                attributes.append(Attribute(n, options[n], variation=True, taxonomy=taxonomy))
         product.attributes = attributes
 
 

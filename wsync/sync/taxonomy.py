@@ -84,7 +84,8 @@ class Taxonomy:
                     known = store.get((parent, _norm(path[depth - 1])))
                     if known is None:
                         if self.dry_run:
-                            self.planned.add(" > ".join(path[:depth]))
+                            for deeper in range(depth, len(path) + 1):
+                                self.planned.add(" > ".join(path[:deeper]))
                             return f"new:{' > '.join(path)}"
                         known = self._create_category(path[depth - 1], parent)
                         store[(parent, _norm(path[depth - 1]))] = known

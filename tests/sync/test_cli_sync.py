@@ -1,0 +1,151 @@
+"""`wsync plan`, `wsync import` and `wsync images` as a script calls them: JSON shapes and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.sync.conftest import catalogue_rows, write_feed
+from wsync.cli import main
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, dict | None, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out) if captured.out.strip().startswith("{") else None
+    return exit_info.value.code, doc, captured.err
+
+
+@pytest.fixture
+def env(sandbox, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WSYNC_CONFIG", raising=False)
+    monkeypatch.setenv("WSYNC_STORE_URL", sandbox.url)
+    monkeypatch.setenv("WSYNC_CONSUMER_KEY", sandbox.consumer_key)
+    monkeypatch.setenv("WSYNC_CONSUMER_SECRET", sandbox.consumer_secret)
+    monkeypatch.setenv("WSYNC_LEDGER", str(tmp_path / "wsync.db"))
+    return tmp_path
+
+
+IMPORT_KEYS = {"success", "message", "job_id", "created", "updated", "unchanged", "failed", "images_scheduled",
+               "total_processed", "duration_s", "requests"}
+
+
+def test_plan_writes_nothing_then_import_then_plan_is_all_unchanged(env, sandbox, capsys):
+    feed = write_feed(env / "feed.csv", catalogue_rows(simple=12, variable=2, per_parent=3))
+    code, plan, _ = run_cli(["plan", str(feed), "--format", "csv", "--json"], capsys)
+    assert code == 0 and plan["counts"]["create"] == 12 + 2 + 6
+    assert sandbox.stats()["writes"] == 0
+    assert {"Shop", "Shop > Simple", "Shop > Variable"} <= set(plan["new_terms"])
+
+    code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--json", "--no-process-images"], capsys)
+    assert code == 0, result
+    assert IMPORT_KEYS <= set(result)
+    assert result["message"].startswith("Batch import completed. Created: 20, Updated: 0")
+    assert set(result["requests"]) == {"read", "write"}
+
+    writes = sandbox.stats()["writes"]
+    code, plan, _ = run_cli(["import", str(feed), "--format", "csv", "--dry-run", "--json"], capsys)
+    assert code == 0 and plan["counts"]["unchanged"] == 20 and plan["items"] == []
+    assert sandbox.stats()["writes"] == writes
+
+    code, status, _ = run_cli(["status", str(result["job_id"]), "--json"], capsys)
+    assert code == 0 and status["job"]["status"] == "completed" and status["job"]["total_created"] == 20
+
+
+def test_item_errors_exit_1_and_are_listed(env, sandbox, capsys):
+    rows = catalogue_rows(simple=5, variable=0)
+    with __import__("tests.sync.conftest", fromlist=["x"]).SyncRig(sandbox, env).client() as client:
+        parent = client.post("products", {"name": "x", "type": "variable", "sku": "P",
+                                          "attributes": [{"name": "Size", "options": ["S"], "variation": True}]}).data
+        client.post(f"products/{parent['id']}/variations", {"sku": "S00002", "attributes": [{"name": "Size", "option": "S"}]})
+    feed = write_feed(env / "feed.csv", rows)
+    code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--json"], capsys)
+    assert code == 1 and result["failed"] == 1 and result["created"] == 4 and result["success"] is False
+    code, status, _ = run_cli(["status", str(result["job_id"]), "--json"], capsys)
+    assert status["job"]["total_errors"] >= 1
+
+
+def test_wrong_secret_exits_3_with_a_clear_message(env, capsys, monkeypatch):
+    monkeypatch.setenv("WSYNC_CONSUMER_SECRET", "cs_wrongwrongwrongwrongwrongwrongwrong0000")
+    feed = write_feed(env / "feed.csv", catalogue_rows(simple=2, variable=0))
+    code, doc, err = run_cli(["import", str(feed), "--format", "csv", "--json"], capsys)
+    assert code == 3
+    assert doc["success"] is False and "secret" in doc["message"].lower()
+    assert "wrongwrong" not in err + json.dumps(doc)
+
+
+def test_refused_feed_exits_4_and_writes_nothing(env, sandbox, capsys):
+    html = env / "feed.csv"
+    html.write_text("<!DOCTYPE html><html><body>502 Bad Gateway</body></html>\n", encoding="utf-8")
+    code, doc, _ = run_cli(["import", str(html), "--format", "csv", "--json"], capsys)
+    assert code == 4 and doc["success"] is False
+    assert sandbox.stats()["writes"] == 0
+
+
+def test_batch_size_over_the_store_limit_is_a_usage_error(env, capsys):
+    feed = write_feed(env / "feed.csv", catalogue_rows(simple=1, variable=0))
+    code, doc, _ = run_cli(["import", str(feed), "--products-per-batch", "101", "--json"], capsys)
+    assert code == 2 and "between 1 and 100" in doc["message"]
+
+
+def test_images_status_matches_the_store_and_names_sources(env, sandbox, image_host, capsys):
+    urls = [f"{image_host.url}/img/a.png", f"{image_host.url}/img/b.png"]
+    feed = write_feed(env / "feed.csv", catalogue_rows(simple=1, variable=0, images={"S00000": urls}))
+    code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--json"], capsys)
+    assert code == 0
+    code, doc, _ = run_cli(["images", "status", "--sku", "S00000", "--json"], capsys)
+    assert code == 0
+    assert doc["total_images"] == 2 and len(doc["gallery_images"]) == 1
+    assert [i["source_url"] for i in doc["images"]] == urls
+    assert doc["featured_image_url"].startswith(sandbox.url)
+    code, by_id, _ = run_cli(["images", "status", str(doc["product_id"]), "--json"], capsys)
+    assert by_id["featured_image"] == doc["featured_image"]
+
+
+def test_images_later_with_images_process(env, sandbox, image_host, capsys):
+    urls = {f"S{i:05d}": [f"{image_host.url}/img/p{i}.png"] for i in range(4)}
+    feed = write_feed(env / "feed.csv", catalogue_rows(simple=4, variable=0, images=urls))
+    code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--no-process-images", "--json"], capsys)
+    assert code == 0 and result["images_scheduled"] == 4
+    assert sandbox.stats()["downloads"]["ok"] == 0
+    code, doc, _ = run_cli(["images", "process", "--job", str(result["job_id"]), "--json"], capsys)
+    assert code == 0, doc
+    assert sandbox.stats()["downloads"]["ok"] == 4
+
+
+def test_global_attributes_are_created_once_and_variations_reference_them(env, sandbox, capsys):
+    rows = catalogue_rows(simple=0, variable=2, per_parent=3)
+    feed = write_feed(env / "feed.csv", rows)
+    (env / "wsync.toml").write_text(f"""
+[feeds.shop]
+source = "{feed}"
+format = "csv"
+[feeds.shop.mapping]
+sku = "sku"
+parent = "parent"
+name = "name"
+regular_price = "price"
+stock_quantity = "stock"
+categories = "category"
+variation_attributes = ["Size"]
+global_attributes = ["Size"]
+[feeds.shop.mapping.attributes]
+Size = "size"
+""", encoding="utf-8")
+    import os
+    os.chmod(env / "wsync.toml", 0o600)
+    code, result, _ = run_cli(["--config", str(env / "wsync.toml"), "import", "shop", "--json"], capsys)
+    assert code == 0, result
+    from tests.sync.conftest import SyncRig
+
+    rig = SyncRig(sandbox, env)
+    with rig.client() as client:
+        attributes = client.get("products/attributes").data
+        assert [a["name"] for a in attributes] == ["Size"]
+        for parent in (p for p in rig.all_products() if p["type"] == "variable"):
+            for variation in rig.all_variations(parent["id"]):
+                assert variation["attributes"][0]["id"] == attributes[0]["id"]
+    rig.ledger.close()
