@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from wsync.catalogue import RecordError, truncate
-from wsync.mapping.convert import Converter
+from wsync.mapping.convert import MAX_FIELD_CHARS, Converter
 from wsync.mapping.rows import Row, RowAttribute
 from wsync.mapping.values import get_path, split_list, text_of, texts_of
 
@@ -20,6 +20,7 @@ SCALAR_FIELDS = ("key", "sku", "parent", "group", "name", "description", "short_
                  "sale_price", "cost", "stock_quantity", "stock_status", "manage_stock", "weight", "length",
                  "width", "height", "brand", "tax_class", "status")
 LIST_FIELDS = ("categories", "tags", "images")
+_SCALAR_SET = frozenset(SCALAR_FIELDS)
 OPTION_KEYS = ("key_template", "category_separator", "list_separator", "image_separator", "attributes",
                "variation_attributes", "global_attributes", "meta")
 
@@ -128,6 +129,9 @@ class FieldMapper:
         return mapper
 
     def source_columns(self) -> list[str]:
+        cached = self.__dict__.get("_source_columns")
+        if cached is not None:
+            return cached
         cols: list[str] = []
         for value in self.columns.values():
             cols.extend(value if isinstance(value, list) else [value])
@@ -135,6 +139,7 @@ class FieldMapper:
         cols.extend(self.meta.values())
         if self.key_template:
             cols.extend(name for _, name, _, _ in string.Formatter().parse(self.key_template) if name)
+        self.__dict__["_source_columns"] = cols
         return cols
 
     # -- mapping one record ---------------------------------------------------------------
@@ -164,6 +169,11 @@ class FieldMapper:
         column = self.columns.get(fieldname)
         if column is None:
             return None
+        if column.__class__ is str:
+            value = record.get(column)
+            if value.__class__ is str:  # the CSV case: a plain string cell
+                value = value.strip()
+                return value or None
         if isinstance(column, list):
             return text_of(next((get_path(record, c) for c in column if text_of(get_path(record, c))), None))
         return text_of(get_path(record, column))
@@ -187,8 +197,8 @@ class FieldMapper:
         sku = self._text(record, "sku")
         conv = Converter(where, self.decimal, sku)
         for column in self.source_columns():
-            value = record.get(column) if isinstance(record, dict) else None
-            if isinstance(value, str):
+            value = record.get(column)
+            if value.__class__ is str and len(value) > MAX_FIELD_CHARS:
                 conv.check_size(column, value)
         if conv.fatal:
             return conv.finish(None)
@@ -196,7 +206,9 @@ class FieldMapper:
         if not key:
             conv._fail("sku", "", "record has no key (no SKU / key value)")
             return conv.finish(None)
-        t = lambda f: self._text(record, f)  # noqa: E731
+        # Only the mapped fields are looked up (a record has dozens of columns, a mapping a few).
+        vals = {f: self._text(record, f) for f in self.columns if f in _SCALAR_SET}
+        t = vals.get
         # `source` lets filters test raw columns; the loader drops it once filters ran.
         row = Row(key=key, where=where, sku=sku or key, source=record)
         parent, group = t("parent"), t("group")
@@ -210,16 +222,24 @@ class FieldMapper:
         row.brand = t("brand")
         row.tax_class = t("tax_class")
         row.status = t("status")
-        row.regular_price = conv.price("regular_price", t("regular_price"))
-        row.sale_price = conv.price("sale_price", t("sale_price"))
-        row.cost = conv.price("cost", t("cost"))
-        row.stock_quantity = conv.integer("stock_quantity", t("stock_quantity"))
-        row.stock_status = conv.stock_status("stock_status", t("stock_status"))
-        row.manage_stock = conv.flag("manage_stock", t("manage_stock"))
+        if "regular_price" in vals:
+            row.regular_price = conv.price("regular_price", vals["regular_price"])
+        if "sale_price" in vals:
+            row.sale_price = conv.price("sale_price", vals["sale_price"])
+        if "cost" in vals:
+            row.cost = conv.price("cost", vals["cost"])
+        if "stock_quantity" in vals:
+            row.stock_quantity = conv.integer("stock_quantity", vals["stock_quantity"])
+        if "stock_status" in vals:
+            row.stock_status = conv.stock_status("stock_status", vals["stock_status"])
+        if "manage_stock" in vals:
+            row.manage_stock = conv.flag("manage_stock", vals["manage_stock"])
         if row.manage_stock is None and row.stock_quantity is not None:
             row.manage_stock = True
-        row.weight = conv.measure("weight", t("weight"))
-        row.dimensions = conv.dimensions(t("length"), t("width"), t("height"))
+        if "weight" in vals:
+            row.weight = conv.measure("weight", vals["weight"])
+        if "length" in vals or "width" in vals or "height" in vals:
+            row.dimensions = conv.dimensions(t("length"), t("width"), t("height"))
         row.categories = [[p.strip() for p in path.split(self.category_separator.strip()) if p.strip()]
                           for path in self._list(record, "categories", self.list_separator)]
         row.tags = self._list(record, "tags", self.list_separator)

@@ -7,11 +7,16 @@ local file. IRI paths are percent-encoded as UTF-8 (RFC 3987), hosts IDNA-encode
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
 # Characters that may stay as they are in a path or query (reserved + already-encoded %).
 _SAFE_PATH = "/:@!$&'()*+,;=-._~%"
 _SAFE_QUERY = _SAFE_PATH + "?"
+
+
+# Already-fetchable URLs (the vast majority) skip the parse-and-rebuild path.
+_PLAIN = re.compile(r"^https?://[a-z0-9.-]+(:\d+)?(/[A-Za-z0-9/._~!$&'()*+,;=:@%-]*)?(\?[A-Za-z0-9/._~!$&'()*+,;=:@%?-]*)?$")
 
 
 class ImageUrlError(ValueError):
@@ -21,6 +26,8 @@ class ImageUrlError(ValueError):
 def normalise_image_url(value: str) -> str:
     """Return the URL in its fetchable form or raise ImageUrlError with the reason."""
     url = str(value).strip()
+    if _PLAIN.match(url):
+        return url if "/" in url.split("//", 1)[1] else url + "/"
     if not url:
         raise ImageUrlError("empty image URL")
     if url.startswith("//"):  # protocol-relative links in HTML-minded feeds
