@@ -465,6 +465,8 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
             extra={"feed_unchanged": True})
     for err in result.errors:
         ctx.error("feed", err.sku, str(err), "feed_record")
+    for warning in getattr(result, "warnings", None) or []:
+        jobs.add_message(job_id, f"feed: {warning}")
     products = list(result.products)
     if limited:
         products = products[: opts.total_batches * opts.products_per_batch]
