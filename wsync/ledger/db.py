@@ -137,8 +137,18 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v2(conn: sqlite3.Connection) -> None:
+    # A job is given up after MAX_ATTEMPTS attempts in a row that made no progress, not after
+    # MAX_ATTEMPTS attempts in all: a long job whose workers are killed (deploys, OOM killer,
+    # reboots) but which advances every time must be allowed to finish.
+    #   claim_mark:       total_processed and checkpoint as they were when the last attempt began
+    #   progress_attempt: the last attempt number that moved them
+    conn.execute("ALTER TABLE background_jobs ADD COLUMN claim_mark TEXT")
+    conn.execute("ALTER TABLE background_jobs ADD COLUMN progress_attempt INTEGER NOT NULL DEFAULT 0")
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -23,7 +23,8 @@ STATUSES = ACTIVE + TERMINAL
 
 MAX_MESSAGE_CHARS = 2000
 MAX_JOB_MESSAGES = 200
-# A job whose worker died this many times is not retried again: something in it kills workers.
+# A job whose worker died this many times in a row without the job advancing (no item or
+# checkpoint saved) is not retried again: something in it kills workers.
 MAX_ATTEMPTS = 5
 
 _JSON_COLUMNS = ("job_data", "error_messages", "result", "checkpoint")
@@ -65,6 +66,11 @@ def pid_alive(pid: int | None) -> bool:
         return state not in (b"Z", b"X")
     except (OSError, IndexError):
         return True
+
+
+def _progress_mark(row: Any) -> str:
+    """What changes whenever a job advances: the engine saves a checkpoint after every batch."""
+    return f"{row['total_processed']}|{row['checkpoint'] or ''}"
 
 
 def _clean(text: object) -> str:
@@ -137,19 +143,25 @@ class JobStore:
         now = now_iso()
         with self.ledger.transaction() as conn:
             while True:
+                columns = "id, attempts, total_processed, checkpoint, claim_mark, progress_attempt"
                 if job_id is None:
                     row = conn.execute(
-                        "SELECT id, attempts FROM background_jobs WHERE status IN (?, ?) ORDER BY id LIMIT 1",
+                        f"SELECT {columns} FROM background_jobs WHERE status IN (?, ?) ORDER BY id LIMIT 1",
                         CLAIMABLE).fetchone()
                 else:
                     row = conn.execute(
-                        "SELECT id, attempts FROM background_jobs WHERE id = ? AND status IN (?, ?)",
+                        f"SELECT {columns} FROM background_jobs WHERE id = ? AND status IN (?, ?)",
                         (int(job_id), *CLAIMABLE)).fetchone()
                 if row is None:
                     return None
-                if row["attempts"] >= MAX_ATTEMPTS:
+                mark = _progress_mark(row)
+                progress_attempt = row["progress_attempt"]
+                if row["claim_mark"] is not None and row["claim_mark"] != mark:
+                    progress_attempt = row["attempts"]  # the previous attempt advanced the job
+                if row["attempts"] - progress_attempt >= MAX_ATTEMPTS:
                     self._append_message(conn, row["id"], f"gave up after {row['attempts']} attempts:"
-                                         " the worker stopped without finishing each time")
+                                         f" the worker stopped {row['attempts'] - progress_attempt} times in a row"
+                                         " without the job advancing")
                     conn.execute("UPDATE background_jobs SET status='failed', completed_at=?, updated_at=?"
                                  " WHERE id=?", (now, now, row["id"]))
                     if job_id is not None:
@@ -157,8 +169,9 @@ class JobStore:
                     continue
                 conn.execute(
                     "UPDATE background_jobs SET status='running', worker_pid=?, worker_host=?, heartbeat_at=?,"
-                    " started_at=COALESCE(started_at, ?), attempts=attempts+1, updated_at=? WHERE id=?",
-                    (int(worker_pid), worker_host, now, now, now, row["id"]))
+                    " started_at=COALESCE(started_at, ?), attempts=attempts+1, updated_at=?, claim_mark=?,"
+                    " progress_attempt=? WHERE id=?",
+                    (int(worker_pid), worker_host, now, now, now, mark, progress_attempt, row["id"]))
                 return _row(conn.execute("SELECT * FROM background_jobs WHERE id=?", (row["id"],)).fetchone())
 
     def heartbeat(self, job_id: int, worker_pid: int | None = None) -> bool:
