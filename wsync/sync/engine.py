@@ -528,8 +528,14 @@ def _image_phase(importer: Importer, ctx: JobContext) -> ImagePhase:
     def on_error(stage: str, sku: str | None, message: str, code: str | None, key: str | None) -> None:
         ctx.error(stage, sku, message, code)
 
+    def on_saved(report: Any) -> None:
+        if ctx.jobs is not None and ctx.job_id is not None:
+            ctx.jobs.save_checkpoint(ctx.job_id, {"phase": "images", "counts": importer.counts.as_dict(),
+                                                  "images": report.to_dict()})
+
     return ImagePhase(importer.client, importer.items, ImageMap(importer.ledger), importer.opts,
-                      on_error=on_error, should_stop=ctx.should_stop, settle_s=importer.settle_s)
+                      on_error=on_error, should_stop=ctx.should_stop, settle_s=importer.settle_s,
+                      on_saved=on_saved)
 
 
 def _result(opts: ImportOptions, job_id: int | None, counts: Counts, images_scheduled: int, started: float,

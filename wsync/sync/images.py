@@ -151,7 +151,7 @@ class ImagePhase:
     def __init__(self, client: Any, item_map: ItemMap, image_map: ImageMap, opts: ImportOptions, *,
                  on_error: Callable[[str, str | None, str, str | None, str], None],
                  should_stop: Callable[[], bool] = lambda: False, settle_s: float = 0.0,
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, on_saved: Callable[[ImageReport], None] | None = None):
         self.client = client
         self.item_map = item_map
         self.image_map = image_map
@@ -163,6 +163,9 @@ class ImagePhase:
         self.failures = image_map.failures()
         self.report = ImageReport()
         self.session = session or requests.Session()
+        # Told after each batch's outcome is saved, so the job's checkpoint advances during the
+        # image phase too (a job killed repeatedly there is still making progress).
+        self.on_saved = on_saved
 
     # -- planning ----------------------------------------------------------------------
     def tasks(self, products: list[Product], records: dict[tuple[str, str], ItemRecord],
@@ -431,6 +434,8 @@ class ImagePhase:
             self.image_map.save(learned)
         if records:
             self.item_map.save(records)
+        if self.on_saved is not None and (records or learned):
+            self.on_saved(self.report)
         return retry
 
 
