@@ -297,7 +297,9 @@ class JobStore:
 
     def mark_stuck(self, job_id: int, reason: str, *, only_if_pid: int | None = None) -> bool:
         """scheduled|running -> processing_stuck, so the next worker resumes it from its checkpoint."""
-        sql = "UPDATE background_jobs SET status='processing_stuck', updated_at=? WHERE id=? AND status IN ('scheduled','running')"
+        # A job already processing_stuck is touched again: the worker started for it never claimed it.
+        sql = ("UPDATE background_jobs SET status='processing_stuck', updated_at=? WHERE id=? "
+               "AND status IN ('scheduled','running','processing_stuck')")
         args: list[Any] = [now_iso(), int(job_id)]
         if only_if_pid is not None:
             sql += " AND worker_pid=?"
@@ -309,14 +311,23 @@ class JobStore:
             return changed
 
     def find_stuck(self, older_than_s: float, *, host: str | None = None) -> list[dict]:
-        """Jobs to resume: scheduled for longer than the threshold, or running under a worker that
-        is gone (dead pid on this host) or silent (no heartbeat within the threshold)."""
+        """Jobs to resume: scheduled for longer than the threshold, running under a worker that is
+        gone (dead pid on this host) or silent (no heartbeat within the threshold), or marked
+        stuck that long ago with no worker having taken them since."""
         host = host or socket.gethostname()
         now = datetime.now(timezone.utc)
         stuck = []
         rows = self._conn.execute(
-            "SELECT * FROM background_jobs WHERE status IN ('scheduled','running') ORDER BY id").fetchall()
+            "SELECT * FROM background_jobs WHERE status IN ('scheduled','running','processing_stuck') ORDER BY id"
+        ).fetchall()
         for job in map(_row, rows):
+            if job["status"] == "processing_stuck":
+                # Marked for resume, but the worker started for it died before claiming it.
+                marked = parse_iso(job["updated_at"])
+                if marked is None or (now - marked).total_seconds() >= older_than_s:
+                    job["stuck_reason"] = "waiting to be resumed, but no worker has claimed it"
+                    stuck.append(job)
+                continue
             if job["status"] == "scheduled":
                 created = parse_iso(job["created_at"])
                 if created and (now - created).total_seconds() >= older_than_s:
