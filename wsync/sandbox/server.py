@@ -65,6 +65,15 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request, client_address) -> None:
+        # A client that hangs up mid-answer (killed worker, timed-out request) is normal here,
+        # not worth a traceback on stderr; anything else still gets one.
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class SandboxServer:
     """A WooCommerce-compatible store on a local port. `start()` serves from a daemon thread."""
