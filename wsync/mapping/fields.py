@@ -196,7 +196,10 @@ class FieldMapper:
     def _map_one(self, record: dict, where: str, inherit: dict | None) -> tuple[Row | None, list[RecordError]]:
         sku = self._text(record, "sku")
         conv = Converter(where, self.decimal, sku)
-        for column in self.source_columns():
+        columns = self.__dict__.get("_columns_cache")
+        if columns is None:  # the mapping does not change during a load: list its columns once
+            columns = self.__dict__["_columns_cache"] = tuple(dict.fromkeys(self.source_columns()))
+        for column in columns:
             value = record.get(column)
             if value.__class__ is str and len(value) > MAX_FIELD_CHARS:
                 conv.check_size(column, value)
