@@ -27,7 +27,7 @@ from wsync.ledger import Ledger
 from wsync.ledger.items import ItemMap, ItemRecord, TermCache
 from wsync.sync.options import ImportOptions
 from wsync.sync.payload import content_hash, product_payload, variation_payload
-from wsync.sync.plan import complete_variation_attributes, plan_products, plan_variations
+from wsync.sync.plan import complete_variation_attributes, plan_products, plan_variations, variations_by_parent
 from wsync.sync.taxonomy import Taxonomy, path_key
 
 FEED = "bench-plan"
@@ -103,9 +103,10 @@ def plan_once(ledger: Ledger, products: list[Product], budget_s: float) -> dict[
     parents = [p for p in products if p.type == "variable"]
     done = 0
     actions: dict[str, int] = {}
+    by_parent = variations_by_parent(records)  # once per job, as the engine does
     for product in parents:
         rec = records[("product", product.key)]
-        for plan in plan_variations(product, rec.store_id, records, None, taxonomy, opts, 2):
+        for plan in plan_variations(product, rec.store_id, records, None, taxonomy, opts, 2, by_parent=by_parent):
             actions[plan.action] = actions.get(plan.action, 0) + 1
             variation_plans += 1
         done += 1

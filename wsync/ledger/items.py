@@ -8,28 +8,49 @@ resolved once is never looked up again.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from wsync.ledger.db import Ledger, now_iso
 from wsync.redact import redact
 
 
-@dataclass(slots=True)
 class ItemRecord:
-    kind: str  # product | variation
-    key: str
-    sku: str | None = None
-    store_id: int | None = None
-    parent_key: str | None = None
-    parent_id: int | None = None
-    pushed: dict[str, Any] = field(default_factory=dict)
-    hash: str | None = None
-    images: list[int] | None = None
-    images_hash: str | None = None
-    missing_action: str | None = None
-    last_job_id: int | None = None
-    last_action: str | None = None
+    """One item as the ledger knows it. `pushed` (the last pushed fields) is decoded only when
+    read: an unchanged item is recognised by its hash alone, and a large catalogue has many."""
+
+    __slots__ = ("kind", "key", "sku", "store_id", "parent_key", "parent_id", "_pushed", "pushed_json", "hash",
+                 "images", "images_hash", "missing_action", "last_job_id", "last_action")
+
+    def __init__(self, kind: str, key: str, sku: str | None = None, store_id: int | None = None,
+                 parent_key: str | None = None, parent_id: int | None = None,
+                 pushed: dict[str, Any] | None = None, hash: str | None = None, images: list[int] | None = None,
+                 images_hash: str | None = None, missing_action: str | None = None,
+                 last_job_id: int | None = None, last_action: str | None = None, pushed_json: str | None = None):
+        self.kind, self.key, self.sku, self.store_id = kind, key, sku, store_id
+        self.parent_key, self.parent_id = parent_key, parent_id
+        self._pushed = pushed if pushed is not None or pushed_json else {}
+        self.pushed_json = pushed_json if pushed is None else None
+        self.hash, self.images, self.images_hash = hash, images, images_hash
+        self.missing_action, self.last_job_id, self.last_action = missing_action, last_job_id, last_action
+
+    @property
+    def pushed(self) -> dict[str, Any]:
+        if self._pushed is None:
+            self._pushed = json.loads(self.pushed_json) if self.pushed_json else {}
+        return self._pushed
+
+    @pushed.setter
+    def pushed(self, value: dict[str, Any]) -> None:
+        self._pushed = value
+        self.pushed_json = None
+
+    def pushed_text(self) -> str | None:
+        if self._pushed is None:
+            return self.pushed_json
+        return json.dumps(self._pushed, sort_keys=True) if self._pushed else None
+
+    def __repr__(self) -> str:
+        return f"ItemRecord({self.kind!r}, {self.key!r}, sku={self.sku!r}, store_id={self.store_id!r})"
 
 
 class ItemMap:
@@ -46,8 +67,7 @@ class ItemMap:
             rec = ItemRecord(
                 kind=row["kind"], key=row["key"], sku=row["sku"], store_id=row["store_id"],
                 parent_key=row["parent_key"], parent_id=row["parent_id"],
-                pushed=json.loads(row["pushed"]) if row["pushed"] else {},
-                hash=row["hash"], images=json.loads(row["images"]) if row["images"] else None,
+                pushed_json=row["pushed"], hash=row["hash"], images=json.loads(row["images"]) if row["images"] else None,
                 images_hash=row["images_hash"], missing_action=row["missing_action"],
                 last_job_id=row["last_job_id"], last_action=row["last_action"],
             )
@@ -58,7 +78,7 @@ class ItemMap:
         now = now_iso()
         rows = [
             (self.feed, r.kind, r.key, r.sku, r.store_id, r.parent_key, r.parent_id,
-             json.dumps(r.pushed, sort_keys=True) if r.pushed else None, r.hash,
+             r.pushed_text(), r.hash,
              json.dumps(r.images) if r.images is not None else None, r.images_hash,
              r.missing_action, r.last_job_id, r.last_action, now)
             for r in records

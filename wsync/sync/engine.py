@@ -24,7 +24,7 @@ from wsync.sync.adopt import find_existing, read_variations
 from wsync.sync.images import ImagePhase, count_distinct
 from wsync.sync.options import ImportOptions
 from wsync.sync.payload import content_hash, merge_pushed
-from wsync.sync.plan import ItemPlan, plan_missing, plan_products, plan_variations
+from wsync.sync.plan import ItemPlan, plan_missing, plan_products, plan_variations, variations_by_parent
 from wsync.sync.push import BatchPusher, Op, OpResult
 from wsync.sync.taxonomy import Taxonomy
 
@@ -246,6 +246,8 @@ class Importer:
 
     # -- variations --------------------------------------------------------------------
     def push_variations(self, products: list[Product]) -> None:
+        # Index the ledger's variations by parent now, before worker threads read it.
+        self._parent_index = variations_by_parent(self.records)
         parents = []
         for product in products:
             if product.type != "variable":
@@ -284,7 +286,7 @@ class Importer:
         fresh = ("product", product.key) in self.created_now
         store_vars = None if (fresh or known) else read_variations(self.client, parent_id)
         plans = plan_variations(product, parent_id, self.records, store_vars, _CachedResolver(self), self.opts,
-                                self.ctx.job_id)
+                                self.ctx.job_id, by_parent=self._by_parent())
         ops = []
         for plan in plans:
             if plan.action == "create":
@@ -302,6 +304,14 @@ class Importer:
             for chunk in pusher.run(ops):
                 results.extend(chunk)
         return product, parent_id, plans, results
+
+    def _by_parent(self) -> dict[str, list[ItemRecord]]:
+        # Built once, before variations are pushed; later writes only add the feed's own
+        # variations, which are matched by key, so the stale-variation lookup stays right.
+        with self._lock:
+            if getattr(self, "_parent_index", None) is None:
+                self._parent_index = variations_by_parent(self.records)
+            return self._parent_index
 
     def _variation_records(self, product: Product) -> list[ItemRecord]:
         return [self.records[("variation", v.key)] for v in product.variations if ("variation", v.key) in self.records]
@@ -617,7 +627,8 @@ def plan_only(spec: Any, *, ledger: Ledger, settings: Any, options: ImportOption
             known = any(True for _ in importer._variation_records(product))
             store_vars = read_variations(client, parent_id) if (parent_id and not known) else None
             variation_plans += plan_variations(product, parent_id, importer.records, store_vars,
-                                               _CachedResolver(importer), options, None)
+                                               _CachedResolver(importer), options, None,
+                                               by_parent=importer._by_parent())
         counts = Plan_counts(plans + missing + variation_plans)
         doc = {
             "success": True,

@@ -147,9 +147,20 @@ def plan_missing(products: list[Product], records: dict[tuple[str, str], ItemRec
     return out
 
 
+def variations_by_parent(records: dict[tuple[str, str], ItemRecord]) -> dict[str, list[ItemRecord]]:
+    """The ledger's variation records grouped by parent key, built once per job: looking them up
+    per parent by scanning every record would make planning quadratic in the catalogue size."""
+    out: dict[str, list[ItemRecord]] = {}
+    for (kind, _), record in records.items():
+        if kind == "variation" and record.parent_key:
+            out.setdefault(record.parent_key, []).append(record)
+    return out
+
+
 def plan_variations(product: Product, parent_id: int | None, records: dict[tuple[str, str], ItemRecord],
                     store_variations: list[dict[str, Any]] | None, resolver: TermResolver,
-                    opts: ImportOptions, job_id: int | None) -> list[ItemPlan]:
+                    opts: ImportOptions, job_id: int | None,
+                    by_parent: dict[str, list[ItemRecord]] | None = None) -> list[ItemPlan]:
     """Variations of one parent, matched by SKU or, when the feed gives none, by attributes."""
     from wsync.sync.adopt import attribute_signature
 
@@ -181,9 +192,11 @@ def plan_variations(product: Product, parent_id: int | None, records: dict[tuple
                                parent_key=product.key))
     if opts.stale_variations == "delete" and not opts.only and parent_id is not None:
         wanted = {v.key for v in product.variations}
-        for (kind, key), record in records.items():
-            if (kind == "variation" and record.parent_key == product.key and key not in wanted
-                    and record.store_id and record.store_id not in matched_ids):
+        siblings = (by_parent.get(product.key, []) if by_parent is not None
+                    else [r for (kind, _), r in records.items() if kind == "variation" and r.parent_key == product.key])
+        for record in siblings:
+            key = record.key
+            if (key not in wanted and record.store_id and record.store_id not in matched_ids):
                 plans.append(ItemPlan("variation", key, record.sku, "remove", store_id=record.store_id,
                                       parent_key=product.key, reason="left the feed"))
                 matched_ids.add(record.store_id)
