@@ -162,3 +162,20 @@ def _settings(url, **kw):
 
     return StoreSettings(url=url, consumer_key=TEST_KEY, consumer_secret=TEST_SECRET, backoff_base_s=0.001,
                          connect_timeout=1, read_timeout=1, permalinks="pretty", **kw)
+
+
+def test_a_refused_nonce_is_signed_anew_and_sent_again_even_for_a_create(scripted, scripted_client):
+    # Refused at authentication, before anything ran: repeating the create cannot duplicate it.
+    nonce_refused = {"code": "woocommerce_rest_authentication_error",
+                     "message": "Invalid nonce - nonce has already been used.", "data": {"status": 401}}
+    scripted.script = [Reply(401, nonce_refused), Reply(201, {"id": 9})]
+    assert scripted_client.post("products", {"sku": "A"}).data == {"id": 9}
+    nonces = [r["query"].get("oauth_nonce") for r in scripted.requests]
+    assert len(nonces) == 2 and None not in nonces and nonces[0] != nonces[1]
+
+
+def test_nonces_are_long_random_values():
+    from wsync.store.signing import _WooOAuth
+
+    nonces = {_WooOAuth.generate_nonce() for _ in range(2000)}
+    assert len(nonces) == 2000 and all(len(n) == 32 for n in nonces)

@@ -273,6 +273,10 @@ class StoreClient:
                 store_url=self.url, kind="redirect", hint="set [store] url to the address the store redirects to")
         if not is_json:
             raise self._not_rest(raw, label)
+        if raw.status_code == 401 and "nonce" in str((data or {}).get("message", "") if isinstance(data, dict) else "").lower():
+            # Refused at authentication, before anything ran: safe to sign anew and send again.
+            raise Transient(cause="OAuth nonce refused as already used", kind="status", provably_not_run=True,
+                            status=401, response=response)
         raise self._http_error(response, label)
 
     def _switch_to_plain_permalinks(self) -> bool:

@@ -8,6 +8,7 @@ and timestamp: the store refuses a nonce it has seen).
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
@@ -26,6 +27,13 @@ class _WooOAuth(OAuth):
     """The package's signer with one fix: values are encoded like PHP's rawurlencode (which
     WooCommerce uses), so a "/" in a value (rest_route=/wc/v3/..., SKUs like A/B) is encoded too.
     The package keeps "/" literal and its signatures for such URLs would not match."""
+
+    @staticmethod
+    def generate_nonce() -> str:
+        # The package draws 8 random digits (10^8 values); a store remembers every nonce for
+        # 15 minutes, so a long import collides within tens of thousands of requests and gets
+        # "nonce has already been used". 128 random bits never do.
+        return secrets.token_hex(16)
 
     @staticmethod
     def normalize_parameters(params: Mapping[str, Any]) -> dict[str, str]:  # type: ignore[override]
