@@ -16,6 +16,9 @@ def test_shared_images_are_downloaded_once_and_never_again(rig, sandbox, image_h
     assert result["failed"] == 0, rig.jobs.errors(result["job_id"])
     assert downloads(sandbox) == 100
     assert result["images"]["downloaded"] == 100 and result["images"]["reused"] == 500
+    # 6 product batches and 2 categories; the 50 items that bring the 100 files in go 5 per
+    # request (10), the 250 that only reference them go 50 per request (5).
+    assert result["requests"]["write"] == 6 + 2 + 10 + 5
     products = rig.all_products()
     assert all(len(p["images"]) == 2 for p in products)
     again, _ = rig.run(rig.feed(catalogue_rows(simple=300, variable=0, images=images)))

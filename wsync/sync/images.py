@@ -335,11 +335,22 @@ class ImagePhase:
             groups.setdefault(endpoint, []).append(Op("update", body, ref=(task, slots), sku=task.sku))
         retry: list[ImageTask] = []
         for endpoint, ops in groups.items():
+            downloads = [op for op in ops if any("src" in slot for _, slot in op.ref[1])]
+            reuse = [op for op in ops if not any("src" in slot for _, slot in op.ref[1])]
+            # Items that bring a new file in make the store download and resize it inside the
+            # request: small batches, never repeated blindly (that would download again).
             pusher = BatchPusher(self.client, endpoint, size=self.opts.images_per_batch,
                                  concurrency=self.opts.concurrency, reconcile=self._reconcile_factory(endpoint),
                                  reconcile_updates=True, idempotent=False, should_stop=self.should_stop,
                                  settle_s=self.settle_s)
-            for results in pusher.run(ops):
+            for results in pusher.run(downloads):
+                retry.extend(self._record(results))
+            # Items that only reference attachments by id cost the store no download: they go in
+            # full-size batches and may be repeated safely.
+            size = self.opts.products_per_batch if endpoint == "products/batch" else self.opts.variations_per_batch
+            pusher = BatchPusher(self.client, endpoint, size=max(size, self.opts.images_per_batch),
+                                 concurrency=self.opts.concurrency, should_stop=self.should_stop)
+            for results in pusher.run(reuse):
                 retry.extend(self._record(results))
         return retry
 
