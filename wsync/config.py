@@ -19,6 +19,7 @@ from typing import Any, Callable
 from wsync.errors import ConfigError
 from wsync.redact import redact, register_secret
 from wsync.store.settings import AUTH_STYLES, PERMALINK_STYLES, StoreSettings
+from wsync.sync.options import ImportOptions
 
 CONFIG_NAME = "wsync.toml"
 LEDGER_NAME = "wsync.db"
@@ -30,19 +31,9 @@ STALE_VARIATION_POLICIES = ("delete", "keep")
 _SECRET_WORDS = ("password", "token", "secret", "api_key", "apikey", "authorization")
 
 
-@dataclass
-class ImportDefaults:
-    products_per_batch: int = 50
-    variations_per_batch: int = 25
-    images_per_batch: int = 5
-    concurrency: int = 2
-    process_images: bool = True
-    update_existing: bool = True
-    create_new: bool = True
-    missing: str = "keep"
-    stale_variations: str = "delete"
-    max_errors: int | None = None
-    allow_mass_change: bool = False
+# The [import] table sets defaults for the import options; one definition of those defaults
+# (the options a job runs with) serves both.
+ImportDefaults = ImportOptions
 
 
 @dataclass
@@ -161,7 +152,8 @@ def load_settings(config_path: Path | None = None, *, require_store: bool = True
         if key in import_doc:
             import_values[key] = _checked(check, import_doc[key], f"import.{key}", where)
     for f in fields(ImportDefaults):
-        origins[f"import.{f.name}"] = "file" if f.name in import_values else "default"
+        if f.name in IMPORT_KEYS:
+            origins[f"import.{f.name}"] = "file" if f.name in import_values else "default"
 
     feeds: dict[str, dict] = {}
     for name, table in feeds_doc.items():
@@ -294,7 +286,7 @@ def effective_values(settings: Settings) -> dict[str, dict[str, Any]]:
             raw = mask(raw) if raw else None
         values[f"store.{f.name}"] = {"value": raw, "source": settings.origins.get(f"store.{f.name}", "default")}
     values["ledger"] = {"value": str(settings.ledger_path), "source": settings.origins.get("ledger", "default")}
-    for f in fields(ImportDefaults):
+    for f in (f for f in fields(ImportDefaults) if f.name in IMPORT_KEYS):
         values[f"import.{f.name}"] = {"value": getattr(settings.import_defaults, f.name),
                                       "source": settings.origins.get(f"import.{f.name}", "default")}
     return values
