@@ -17,20 +17,23 @@ SIZES = ["S", "M", "L", "XL"]
 CATEGORIES = [f"Bench {n}" for n in range(10)]
 
 FULL_VARIABLE, FULL_SIMPLE, FULL_IMAGES = 500, 1_500, 1_000
+# (variable, simple, images) at scale 1.0: "mixed" is the catalogue above; "variable" is 2,000
+# variable products x 4 variations (8,000 variations), the variation-heavy case.
+SHAPES = {"mixed": (FULL_VARIABLE, FULL_SIMPLE, FULL_IMAGES), "variable": (2_000, 0, 1_000)}
 PRICE_CHANGE_EVERY = 10  # the 10 % price change: every 10th product (a variable one: all its variations)
 STOCK_CHANGE_EVERY = 4  # the stock update: every 4th item (products and variations) gets a new quantity
 
 
-def sizes_for(scale: float) -> tuple[int, int, int]:
-    """(variable, simple, images) for a fraction of the full catalogue; at least one of each."""
+def sizes_for(scale: float, shape: str = "mixed") -> tuple[int, int, int]:
+    """(variable, simple, images) for a fraction of the full catalogue."""
     if not 0 < scale <= 1.0:
         raise ValueError(f"--scale must be in (0, 1], got {scale}")
-    return (max(1, round(FULL_VARIABLE * scale)), max(1, round(FULL_SIMPLE * scale)),
-            max(1, round(FULL_IMAGES * scale)))
+    variable, simple, images = SHAPES[shape]
+    return (max(1, round(variable * scale)), round(simple * scale) if simple else 0, max(1, round(images * scale)))
 
 
-def base_rows(scale: float, image_base: str) -> list[dict[str, Any]]:
-    variable, simple, images = sizes_for(scale)
+def base_rows(scale: float, image_base: str, shape: str = "mixed") -> list[dict[str, Any]]:
+    variable, simple, images = sizes_for(scale, shape)
     rows: list[dict[str, Any]] = []
     index = 0  # product index over both kinds, for image and category assignment
     for i in range(variable):

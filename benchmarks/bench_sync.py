@@ -40,8 +40,8 @@ CLIENT_RUN = Path(__file__).resolve().parent / "bench_client_run.py"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def scenario_rows(scale: float, image_base: str) -> dict[str, list[dict[str, Any]]]:
-    first = cat.base_rows(scale, image_base)
+def scenario_rows(scale: float, image_base: str, shape: str = "mixed") -> dict[str, list[dict[str, Any]]]:
+    first = cat.base_rows(scale, image_base, shape)
     price = cat.price_changed(first)
     return {"first": first, "price": price, "stock": cat.stock_changed(price)}
 
@@ -101,11 +101,11 @@ def verify(store: SandboxServer, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def run_benchmark(scale: float, factor: float, clients: list[str], timeout_s: float,
-                  log=lambda msg: print(msg, file=sys.stderr)) -> dict[str, Any]:
+                  log=lambda msg: print(msg, file=sys.stderr), shape: str = "mixed") -> dict[str, Any]:
     latency = LatencyModel.realistic(factor)
     results: list[dict[str, Any]] = []
     with ImageHost() as cdn, SandboxServer(latency=latency) as store, tempfile.TemporaryDirectory() as tmp:
-        feeds = scenario_rows(scale, cdn.url)
+        feeds = scenario_rows(scale, cdn.url, shape)
         paths = {name: cat.write_feed(Path(tmp) / f"{name}.csv", rows) for name, rows in feeds.items()}
         for client in clients:
             store.reset()
@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 2,000-product catalogue (default 1.0)")
     parser.add_argument("--latency-factor", type=float, default=1.0,
                         help="multiply the realistic latency (0.1 = ten times faster store; default 1.0)")
+    parser.add_argument("--catalogue", choices=sorted(cat.SHAPES), default="mixed",
+                        help="mixed: 500 variable x 4 + 1,500 simple (default); variable: 2,000 variable x 4")
     parser.add_argument("--clients", default="wsync,naive", help="comma-separated: wsync, naive (default both)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds one client run may take")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         cat.sizes_for(args.scale)
     except ValueError as exc:
         parser.error(str(exc))
-    doc = run_benchmark(args.scale, args.latency_factor, clients, args.timeout)
+    doc = run_benchmark(args.scale, args.latency_factor, clients, args.timeout, shape=args.catalogue)
     print(json.dumps(doc, indent=2) if args.json else markdown(doc))
     return 0 if all(t["pass"] for t in doc["targets"]) else 1
 
