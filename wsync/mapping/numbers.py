@@ -44,9 +44,16 @@ def decimal_separator_for(locale: str | None, decimal: str | None) -> str | None
     return None
 
 
+_PLAIN = re.compile(r"\d{1,15}(?:\.\d{1,10})?\Z")
+
+
 def parse_decimal(text: str, decimal: str | None = None) -> Decimal:
     """Parse a human-written number into a Decimal; raises NumberError with a reason."""
     raw = str(text).strip()
+    # Most feed values are plain ("12.50", "7"): read them directly. A dotted value is plain
+    # only where the dot is the decimal separator (a "," locale reads "1.234" as 1234).
+    if _PLAIN.match(raw) and (decimal != "," or "." not in raw):
+        return Decimal(raw)
     s = _CURRENCY.sub("", raw)
     s = _SPACES.sub("", s)
     negative = False
@@ -116,6 +123,8 @@ def parse_measure(text: str, decimal: str | None = None) -> str:
 
 def parse_int(text: str, decimal: str | None = None) -> int:
     """A stock quantity: a whole number ("12", "12.0", "1.200" in a comma locale)."""
+    if text.__class__ is str and text.isascii() and text.isdigit():
+        return int(text)
     value = parse_decimal(text, decimal)
     if value != value.to_integral_value():
         raise NumberError("not a whole number")
