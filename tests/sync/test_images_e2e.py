@@ -51,9 +51,14 @@ def test_dead_url_leaves_the_good_images_and_is_recorded(rig, sandbox, image_hos
     assert [f["url"] for f in failures] == [dead]
     assert "missing.png" in failures[0]["message"]
     assert downloads(sandbox) == 3
+    # The job says so: one item error naming the link and the cause, so cron sees exit 1.
+    assert result["failed"] == 1 and not result["success"]
+    errors = rig.jobs.errors(result["job_id"])
+    assert [(e["stage"], e["sku"]) for e in errors] == [("image", "S00000")]
+    assert dead in errors[0]["message"] and "404" in errors[0]["message"]
     # The next run does not hammer the dead URL again (it is retried after a day).
     again, _ = rig.run(rig.feed(catalogue_rows(simple=1, variable=0, images=images)))
-    assert again["requests"]["write"] == 0 and downloads(sandbox) == 3
+    assert again["requests"]["write"] == 0 and downloads(sandbox) == 3 and again["failed"] == 0
 
 
 def test_store_side_image_failure_is_retried_without_the_bad_url(rig, sandbox, image_host):

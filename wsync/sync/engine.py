@@ -505,6 +505,9 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
             if opts.process_images and tasks:
                 importer._report("images")
                 images = phase.run(tasks)
+                # A product whose image could not be attached is synced but for that image: it
+                # counts as an item error, so the job (and cron) say something needs attention.
+                importer.counts.failed += images.failed_items
         if not limited and not should_stop():
             FeedStateStore(ledger).record_success(spec.name, source=getattr(spec, "source", None),
                                                   etag=(result.fetch_state or {}).get("etag"),

@@ -156,7 +156,8 @@ class ImagePhase:
         self.item_map = item_map
         self.image_map = image_map
         self.opts = opts
-        self.on_error = on_error  # (stage, sku, message, code, key)
+        self._on_error = on_error  # (stage, sku, message, code, key)
+        self.failed_keys: set[tuple[str, str]] = set()
         self.should_stop = should_stop
         self.settle_s = settle_s
         self.known = image_map.load()
@@ -242,6 +243,13 @@ class ImagePhase:
             log.info("adopted %d images already on the store", len(adopted))
             self.image_map.save(adopted)
 
+    def on_error(self, stage: str, sku: str | None, message: str, code: str | None, key: str) -> None:
+        self._on_error(stage, sku, message, code, key)
+
+    def _item_failed(self, task: "ImageTask") -> None:
+        self.failed_keys.add((task.kind, task.key))
+        self.report.failed_items = len(self.failed_keys)
+
     # -- sending -----------------------------------------------------------------------
     def _may_try(self, url: str) -> bool:
         failure = self.failures.get(url)
@@ -306,6 +314,12 @@ class ImagePhase:
         self.report.scheduled = sum(len(t.urls) for t in tasks)
         new = sorted({u for t in tasks for u in t.urls if u not in self.known and self._may_try(u)})
         self._probe(new)
+        for task in tasks:  # every item that wanted a dead link says so, with the link and the cause
+            for url in task.urls:
+                if url in self.report.failed_urls:
+                    self.on_error("image", task.sku, f"{url}: {self.report.failed_urls[url]}",
+                                  "wsync_image_unreachable", task.key)
+                    self._item_failed(task)
         pending = [t for t in tasks if t.kind == "product"] + [t for t in tasks if t.kind == "variation"]
         while pending and not self.should_stop():
             wave, deferred, claimed = [], [], set()
@@ -434,11 +448,12 @@ class ImagePhase:
                     for url in named or fresh:
                         self._fail_url(url, error.code, error.message)
                         self.on_error("image", task.sku, f"{url}: {error.message}", error.code, task.key)
+                        self._item_failed(task)
                 else:
                     task.single = True
                 retry.append(task)
                 continue
-            self.report.failed_items += 1
+            self._item_failed(task)
             message = error.message if error else "the store answered, but without the images sent"
             self.on_error("image", task.sku, message, error.code if error else None, task.key)
         if learned:
