@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+import os
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,21 +50,40 @@ def catalogue_rows(simple: int, variable: int, per_parent: int = 4, *, price: st
     return rows
 
 
+LIVE_ENV = ("WSYNC_TEST_STORE_URL", "WSYNC_TEST_CONSUMER_KEY", "WSYNC_TEST_CONSUMER_SECRET")
+LIVE = all(os.environ.get(name) for name in LIVE_ENV)
+# Tests that read the sandbox's own counters (downloads, writes) or turn its fault knobs.
+sandbox_only = pytest.mark.skipif(LIVE, reason="needs the sandbox store's counters or fault knobs")
+
+
 @dataclass
 class SyncRig:
-    """A sandbox store, a ledger and a way to run import jobs against them."""
+    """A store (the sandbox, or a live store with WSYNC_TEST_* set), a ledger, and import jobs.
+
+    On a live store every SKU of a test carries a unique prefix, so tests never see each other's
+    products (or what the store held before), and the test's products are deleted afterwards."""
 
     sandbox: Any
     tmp: Path
+    store: StoreSettings | None = None
+    prefix: str = ""
+    created_ids: set = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.tmp / "wsync.db")
         self.jobs = JobStore(self.ledger)
-        self.store = StoreSettings(url=self.sandbox.url, consumer_key=self.sandbox.consumer_key,
-                                   consumer_secret=self.sandbox.consumer_secret, read_timeout=20.0,
-                                   max_retry_wait_s=20.0, backoff_base_s=0.05)
+        if self.store is None:
+            self.store = StoreSettings(url=self.sandbox.url, consumer_key=self.sandbox.consumer_key,
+                                       consumer_secret=self.sandbox.consumer_secret, read_timeout=20.0,
+                                       max_retry_wait_s=20.0, backoff_base_s=0.05)
         self.settings = Settings(path=None, base_dir=self.tmp, store=self.store, ledger_path=self.tmp / "wsync.db",
                                  feeds={}, import_defaults=ImportDefaults())
+
+    def sku(self, sku: str) -> str:
+        return self.prefix + sku
+
+    def rows(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return catalogue_rows(*args, prefix=self.prefix, **kwargs)
 
     def feed(self, rows: list[dict[str, Any]], name: str = "feed.csv") -> Path:
         return write_feed(self.tmp / name, rows)
@@ -83,18 +104,35 @@ class SyncRig:
 
     def all_products(self) -> list[dict[str, Any]]:
         with self.client() as c:
-            return list(c.iter_pages("products", fields=["id", "sku", "type", "status", "images", "regular_price"]))
+            found = list(c.iter_pages("products", fields=["id", "sku", "type", "status", "images", "regular_price"]))
+        mine = [p for p in found if (p.get("sku") or "").startswith(self.prefix)]
+        self.created_ids.update(p["id"] for p in mine)
+        return mine
 
     def all_variations(self, parent_id: int) -> list[dict[str, Any]]:
         with self.client() as c:
             return list(c.iter_pages(f"products/{parent_id}/variations", fields=["id", "sku", "attributes", "image",
                                                                                    "regular_price"]))
 
+    def cleanup(self) -> None:
+        """Delete this test's products from a live store (variations go with their parent)."""
+        ids = sorted({p["id"] for p in self.all_products()})
+        with self.client() as c:
+            for start in range(0, len(ids), 100):
+                c.batch("products/batch", {"delete": ids[start:start + 100]})
+
 
 @pytest.fixture
-def rig(sandbox, tmp_path):
-    r = SyncRig(sandbox, tmp_path)
+def rig(request, tmp_path):
+    if LIVE:
+        store = StoreSettings(url=os.environ["WSYNC_TEST_STORE_URL"], consumer_key=os.environ["WSYNC_TEST_CONSUMER_KEY"],
+                              consumer_secret=os.environ["WSYNC_TEST_CONSUMER_SECRET"])
+        r = SyncRig(None, tmp_path, store=store, prefix=f"wt{uuid.uuid4().hex[:8]}-")
+    else:
+        r = SyncRig(request.getfixturevalue("sandbox"), tmp_path)
     yield r
+    if LIVE:
+        r.cleanup()
     r.ledger.close()
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.sync.conftest import catalogue_rows, write_feed
+from tests.sync.conftest import catalogue_rows, sandbox_only, write_feed
 from wsync.cli import main
 
 
@@ -33,6 +33,7 @@ IMPORT_KEYS = {"success", "message", "job_id", "created", "updated", "unchanged"
                "total_processed", "duration_s", "requests"}
 
 
+@sandbox_only
 def test_plan_writes_nothing_then_import_then_plan_is_all_unchanged(env, sandbox, capsys):
     feed = write_feed(env / "feed.csv", catalogue_rows(simple=12, variable=2, per_parent=3))
     code, plan, _ = run_cli(["plan", str(feed), "--format", "csv", "--json"], capsys)
@@ -55,6 +56,7 @@ def test_plan_writes_nothing_then_import_then_plan_is_all_unchanged(env, sandbox
     assert code == 0 and status["job"]["status"] == "completed" and status["job"]["total_created"] == 20
 
 
+@sandbox_only
 def test_item_errors_exit_1_and_are_listed(env, sandbox, capsys):
     rows = catalogue_rows(simple=5, variable=0)
     with __import__("tests.sync.conftest", fromlist=["x"]).SyncRig(sandbox, env).client() as client:
@@ -68,6 +70,7 @@ def test_item_errors_exit_1_and_are_listed(env, sandbox, capsys):
     assert status["job"]["total_errors"] >= 1
 
 
+@sandbox_only
 def test_wrong_secret_exits_3_with_a_clear_message(env, capsys, monkeypatch):
     monkeypatch.setenv("WSYNC_CONSUMER_SECRET", "cs_wrongwrongwrongwrongwrongwrongwrong0000")
     feed = write_feed(env / "feed.csv", catalogue_rows(simple=2, variable=0))
@@ -77,6 +80,7 @@ def test_wrong_secret_exits_3_with_a_clear_message(env, capsys, monkeypatch):
     assert "wrongwrong" not in err + json.dumps(doc)
 
 
+@sandbox_only
 def test_refused_feed_exits_4_and_writes_nothing(env, sandbox, capsys):
     html = env / "feed.csv"
     html.write_text("<!DOCTYPE html><html><body>502 Bad Gateway</body></html>\n", encoding="utf-8")
@@ -85,12 +89,14 @@ def test_refused_feed_exits_4_and_writes_nothing(env, sandbox, capsys):
     assert sandbox.stats()["writes"] == 0
 
 
+@sandbox_only
 def test_batch_size_over_the_store_limit_is_a_usage_error(env, capsys):
     feed = write_feed(env / "feed.csv", catalogue_rows(simple=1, variable=0))
     code, doc, _ = run_cli(["import", str(feed), "--products-per-batch", "101", "--json"], capsys)
     assert code == 2 and "between 1 and 100" in doc["message"]
 
 
+@sandbox_only
 def test_images_status_matches_the_store_and_names_sources(env, sandbox, image_host, capsys):
     urls = [f"{image_host.url}/img/a.png", f"{image_host.url}/img/b.png"]
     feed = write_feed(env / "feed.csv", catalogue_rows(simple=1, variable=0, images={"S00000": urls}))
@@ -105,6 +111,7 @@ def test_images_status_matches_the_store_and_names_sources(env, sandbox, image_h
     assert by_id["featured_image"] == doc["featured_image"]
 
 
+@sandbox_only
 def test_images_later_with_images_process(env, sandbox, image_host, capsys):
     urls = {f"S{i:05d}": [f"{image_host.url}/img/p{i}.png"] for i in range(4)}
     feed = write_feed(env / "feed.csv", catalogue_rows(simple=4, variable=0, images=urls))
@@ -116,6 +123,7 @@ def test_images_later_with_images_process(env, sandbox, image_host, capsys):
     assert sandbox.stats()["downloads"]["ok"] == 4
 
 
+@sandbox_only
 def test_global_attributes_are_created_once_and_variations_reference_them(env, sandbox, capsys):
     rows = catalogue_rows(simple=0, variable=2, per_parent=3)
     feed = write_feed(env / "feed.csv", rows)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from tests.sync.conftest import catalogue_rows
+import pytest
+
+from tests.sync.conftest import catalogue_rows, sandbox_only
 
 
 def downloads(sandbox) -> int:
     return sandbox.stats()["downloads"]["ok"]
 
 
+@sandbox_only
 def test_shared_images_are_downloaded_once_and_never_again(rig, sandbox, image_host):
     urls = [f"{image_host.url}/img/photo-{i}.png" for i in range(100)]
     images = {f"S{i:05d}": [urls[i % 100], urls[(i * 7 + 3) % 100]] for i in range(300)}
@@ -26,6 +29,7 @@ def test_shared_images_are_downloaded_once_and_never_again(rig, sandbox, image_h
     assert again["requests"]["write"] == 0
 
 
+@sandbox_only
 def test_store_prefilled_with_renamed_copies_downloads_nothing(rig, sandbox, image_host):
     urls = {f"S{i:05d}": [f"{image_host.url}/img/item-{i}.png"] for i in range(6)}
     with rig.client() as c:
@@ -40,6 +44,7 @@ def test_store_prefilled_with_renamed_copies_downloads_nothing(rig, sandbox, ima
         assert len(p["images"]) == 1
 
 
+@sandbox_only
 def test_dead_url_leaves_the_good_images_and_is_recorded(rig, sandbox, image_host):
     good = [f"{image_host.url}/img/g{i}.png" for i in range(3)]
     dead = f"{image_host.url}/dead/missing.png"
@@ -61,6 +66,7 @@ def test_dead_url_leaves_the_good_images_and_is_recorded(rig, sandbox, image_hos
     assert again["requests"]["write"] == 0 and downloads(sandbox) == 3 and again["failed"] == 0
 
 
+@sandbox_only
 def test_store_side_image_failure_is_retried_without_the_bad_url(rig, sandbox, image_host):
     good = f"{image_host.url}/img/ok.png"
     bad = f"{image_host.url}/notimage/page.png"  # served as HTML: the store refuses it
@@ -72,6 +78,7 @@ def test_store_side_image_failure_is_retried_without_the_bad_url(rig, sandbox, i
     assert "woocommerce_product_image_upload_error" in codes
 
 
+@sandbox_only
 def test_variation_images_are_deduplicated_with_product_images(rig, sandbox, image_host):
     shared = f"{image_host.url}/img/shared.png"
     rows = catalogue_rows(simple=0, variable=2, per_parent=3, images={"V00000": [shared], "V00001": [shared]})

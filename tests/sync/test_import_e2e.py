@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import collections
 
-from tests.sync.conftest import batches, catalogue_rows
+from tests.sync.conftest import batches, sandbox_only
 
 
-def writes(stats_before: dict, stats_after: dict) -> int:
-    return stats_after["writes"] - stats_before["writes"]
-
-
-def test_first_import_batches_and_second_run_writes_nothing(rig, sandbox):
-    rows = catalogue_rows(simple=120, variable=6, per_parent=30)
+def test_first_import_batches_and_second_run_writes_nothing(rig):
+    rows = rig.rows(simple=120, variable=6, per_parent=30)
     feed = rig.feed(rows)
     result, client = rig.run(feed, process_images=False)
     assert result["success"], result
     assert result["created"] == 120 + 6 + 6 * 30
     assert result["failed"] == 0
     # ceil(P/50) product batches, ceil(V/25) variation batches per parent; nothing else written
-    # but the two categories' paths (Shop, Shop > Simple, Shop > Variable).
-    expected_writes = batches(126, 50) + 6 * batches(30, 25) + 3
+    # but the categories the store lacked (Shop, Shop > Simple, Shop > Variable on an empty one).
+    expected_writes = batches(126, 50) + 6 * batches(30, 25) + result["categories_created"]
     assert result["requests"]["write"] == expected_writes, result["requests"]
 
     products = rig.all_products()
     skus = collections.Counter(p["sku"] for p in products)
     assert len(products) == 126 and max(skus.values()) == 1
-    parent = next(p for p in products if p["sku"] == "V00000")
+    parent = next(p for p in products if p["sku"] == rig.sku("V00000"))
     variations = rig.all_variations(parent["id"])
     assert len(variations) == 30
     assert all(v["attributes"] for v in variations), "variations lost their attributes (became 'Any')"
@@ -36,8 +32,8 @@ def test_first_import_batches_and_second_run_writes_nothing(rig, sandbox):
     assert again["created"] == 0 and again["updated"] == 0 and again["unchanged"] == 126 + 180
 
 
-def test_price_change_sends_only_the_changed_field_for_those_items(rig, sandbox):
-    rows = catalogue_rows(simple=40, variable=0)
+def test_price_change_sends_only_the_changed_field_for_those_items(rig):
+    rows = rig.rows(simple=40, variable=0)
     feed = rig.feed(rows)
     rig.run(feed, process_images=False)
     for row in rows[:10]:
@@ -47,13 +43,14 @@ def test_price_change_sends_only_the_changed_field_for_those_items(rig, sandbox)
     assert result["updated"] == 10 and result["unchanged"] == 30
     assert result["requests"]["write"] == 1
     by_sku = {p["sku"]: p for p in rig.all_products()}
-    assert by_sku["S00000"]["regular_price"] == "12.50" and by_sku["S00010"]["regular_price"] == "10.00"
+    assert by_sku[rig.sku("S00000")]["regular_price"] == "12.50"
+    assert by_sku[rig.sku("S00010")]["regular_price"] == "10.00"
 
 
-def test_adoption_of_a_prefilled_store_creates_no_duplicate(rig, sandbox, tmp_path):
-    rows = catalogue_rows(simple=30, variable=3, per_parent=4)
+def test_adoption_of_a_prefilled_store_creates_no_duplicate(rig):
+    rows = rig.rows(simple=30, variable=3, per_parent=4)
     with rig.client() as c:
-        c.batch("products/batch", {"create": [{"sku": f"S{i:05d}", "name": "old", "regular_price": "1.00"}
+        c.batch("products/batch", {"create": [{"sku": rig.sku(f"S{i:05d}"), "name": "old", "regular_price": "1.00"}
                                               for i in range(20)]})
     result, _ = rig.run(rig.feed(rows), process_images=False)
     assert result["failed"] == 0, result
@@ -63,23 +60,25 @@ def test_adoption_of_a_prefilled_store_creates_no_duplicate(rig, sandbox, tmp_pa
     assert result["created"] == 13 + 12 and result["updated"] == 20
 
 
-def test_poisoned_item_fails_alone(rig, sandbox):
-    rows = catalogue_rows(simple=60, variable=0)
+def test_poisoned_item_fails_alone(rig):
+    rows = rig.rows(simple=60, variable=0)
     # A SKU a variation already holds: the store refuses it; the other 59 must land.
     with rig.client() as c:
-        parent = c.post("products", {"name": "other", "type": "variable", "sku": "OTHER",
+        parent = c.post("products", {"name": "other", "type": "variable", "sku": rig.sku("OTHER"),
                                      "attributes": [{"name": "Size", "options": ["S"], "variation": True}]}).data
-        c.post(f"products/{parent['id']}/variations", {"sku": "S00007", "attributes": [{"name": "Size", "option": "S"}]})
+        c.post(f"products/{parent['id']}/variations", {"sku": rig.sku("S00007"),
+                                                       "attributes": [{"name": "Size", "option": "S"}]})
     result, _ = rig.run(rig.feed(rows), process_images=False)
     assert result["created"] == 59 and result["failed"] == 1
     errors = rig.jobs.errors(result["job_id"])
-    assert [(e["sku"], e["code"]) for e in errors] == [("S00007", "product_invalid_sku")]
+    assert [(e["sku"], e["code"]) for e in errors] == [(rig.sku("S00007"), "product_invalid_sku")]
 
 
+@sandbox_only
 def test_commit_then_drop_on_create_batch_leaves_one_product_per_sku(rig, sandbox):
     from wsync.sandbox import Faults
 
-    rows = catalogue_rows(simple=150, variable=4, per_parent=6)
+    rows = rig.rows(simple=150, variable=4, per_parent=6)
     sandbox.set_faults(Faults(drop_rate=0.3, seed=7, only_writes=True))
     result, _ = rig.run(rig.feed(rows), process_images=False, settle_s=0.0)
     sandbox.set_faults(Faults())
@@ -95,23 +94,23 @@ def test_commit_then_drop_on_create_batch_leaves_one_product_per_sku(rig, sandbo
     assert again["requests"]["write"] == 0
 
 
-def test_missing_products_go_to_draft_and_mass_change_is_refused(rig, sandbox):
+def test_missing_products_go_to_draft_and_mass_change_is_refused(rig):
     import pytest
 
     from wsync.errors import UsageError
 
-    rows = catalogue_rows(simple=20, variable=0)
+    rows = rig.rows(simple=20, variable=0)
     rig.run(rig.feed(rows), process_images=False)
     result, _ = rig.run(rig.feed(rows[:18]), process_images=False, missing="draft")
     assert result["removed"] == 2
     status = {p["sku"]: p["status"] for p in rig.all_products()}
-    assert status["S00019"] == "draft" and status["S00000"] == "publish"
+    assert status[rig.sku("S00019")] == "draft" and status[rig.sku("S00000")] == "publish"
     with pytest.raises(UsageError, match="more than 20 %"):
         rig.run(rig.feed(rows[:10]), process_images=False, missing="trash")
 
 
-def test_stock_only_fast_path(rig, sandbox):
-    rows = catalogue_rows(simple=10, variable=2, per_parent=3)
+def test_stock_only_fast_path(rig):
+    rows = rig.rows(simple=10, variable=2, per_parent=3)
     rig.run(rig.feed(rows), process_images=False)
     for row in rows:
         if "stock" in row:
