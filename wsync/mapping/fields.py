@@ -269,6 +269,8 @@ class FieldMapper:
         out: list[str] = []
         for c in column if isinstance(column, list) else [column]:
             value = get_path(record, c)
+            if value is None or value == "":  # most rows leave most list columns empty
+                continue
             if isinstance(value, list):
                 out.extend(texts_of(value))
             elif fieldname == "images" and separator == ",":
