@@ -1,5 +1,5 @@
 """Check a sandbox LatencyModel against the recorded real store: predict each run of the "What a
-real store costs" table in /work/shared/recordings/README.md (WooCommerce 8.2.2, 2 cores; 1,000
+real store costs" table in ../shared/recordings/README.md (WooCommerce 8.2.2, 2 cores; 1,000
 products = 700 simple + 300 variable x 5 variations; 1,000 image sideloads) and compare.
 
     python benchmarks/bench_latency_check.py [--json]

@@ -3,7 +3,7 @@
 `Faults` decides per request: answer an error before doing anything, hang then process anyway
 (the write lands after the client gave up), or process then drop the connection unanswered.
 `LatencyModel` sleeps the time a real store spends, calibrated on the recorded store
-(/work/shared/recordings/README.md: WooCommerce 8.2.2 on 2 cores).
+(../shared/recordings/README.md: WooCommerce 8.2.2 on 2 cores).
 """
 
 from __future__ import annotations
