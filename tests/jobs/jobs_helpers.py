@@ -24,7 +24,7 @@ def ran_batches(record: Path) -> list[tuple[int, int]]:
     return [tuple(map(int, line.split())) for line in record.read_text().splitlines() if line.strip()]
 
 
-def wait_for(predicate, timeout=15.0, interval=0.02):
+def wait_for(predicate, timeout=15.0, interval=0.02, what="condition"):
     """Poll until predicate() is truthy; fail the test (not hang) after timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -32,4 +32,4 @@ def wait_for(predicate, timeout=15.0, interval=0.02):
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    raise AssertionError(f"{what} not met within {timeout} s")

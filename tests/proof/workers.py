@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from tests.jobs.jobs_helpers import wait_for  # noqa: F401  (the proofs poll the same way)
+
 
 def write_config(directory: Path, sandbox: Any, *, read_timeout: float = 10.0, extra: str = "") -> Path:
     """A wsync.toml (0600) naming the sandbox, its keys and a ledger beside it."""
@@ -41,17 +43,6 @@ def wsync_json(args: list[str], cwd: Path, env: dict[str, str] | None = None) ->
         return result.returncode, json.loads(result.stdout)
     except ValueError:
         raise AssertionError(f"wsync {' '.join(map(str, args))} printed no JSON: {result.stdout!r} {result.stderr!r}")
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.02, what: str = "condition") -> Any:
-    """Poll until predicate() is truthy; fail (not hang) after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what} not met within {timeout} s")
 
 
 def reap(pid: int) -> None:
