@@ -98,3 +98,51 @@ def test_tls_certificate_not_trusted(self_signed_cert):
         assert report.kind != "tls"
     finally:
         server.stop()
+
+
+def _real_store_routes(scripted: ScriptedServer) -> None:
+    """Answers as WooCommerce 8.2.2 gave them (recordings 25 and 26)."""
+    scripted.routes["/wp-json/"] = Reply(200, {"name": "Shop", "namespaces": ["wp/v2", "wc/v3"]})
+    scripted.routes["/wp-json/wc/v3/products"] = Reply(200, [], headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+    scripted.routes["/wp-json/wc/v3/system_status"] = Reply(
+        200, {"environment": {"wp_version": "6.4.1", "version": "8.2.2"}})
+    # An empty batch answers [], a JSON list, not {} (recordings/25).
+    scripted.routes["/wp-json/wc/v3/products/batch"] = Reply(200, [])
+
+
+def test_check_passes_on_a_store_whose_empty_batch_answers_a_list(scripted):
+    _real_store_routes(scripted)
+    report = run_check(settings(scripted.url, permalinks="pretty"))
+    assert (report.kind, report.exit_code, report.can_write) == ("ok", 0, True), report.message
+
+
+def test_check_sends_no_keys_to_wordpress_routes(self_signed_cert):
+    """Over https WordPress reads any Basic header on its own routes as an application password
+    and answers 401 invalid_username for a WooCommerce key (recordings/26): the index is public,
+    so it is asked without credentials, and the wc/v3 routes with them."""
+    cert, key = self_signed_cert
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ScriptedServer(tls_context=context).start()
+    try:
+        _real_store_routes(server)
+        for auth in ("basic", "query"):
+            server.requests.clear()
+            report = run_check(settings(server.url, permalinks="pretty", verify_tls=False, auth=auth))
+            assert (report.kind, report.exit_code) == ("ok", 0), report.message
+            by_path = {r["path"]: r for r in server.requests}
+            index = by_path["/wp-json/"]
+            assert "Authorization" not in index["headers"] and "consumer_key" not in index["query"]
+            products = by_path["/wp-json/wc/v3/products"]
+            assert ("Authorization" in products["headers"]) == (auth == "basic")
+            assert ("consumer_key" in products["query"]) == (auth == "query")
+    finally:
+        server.stop()
+
+
+def test_a_non_empty_batch_answered_with_a_list_is_still_refused(scripted_client, scripted):
+    from wsync.store import errors as E
+
+    scripted.default = Reply(200, [])
+    with pytest.raises(E.NotWooCommerce, match="without a batch result"):
+        scripted_client.batch("products/batch", {"update": [{"id": 1, "name": "x"}]})

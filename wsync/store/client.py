@@ -23,7 +23,7 @@ from wsync.store.response import Counters, StoreResponse
 from wsync.store.retry import Transient, backoff_wait, classify_exception, classify_status, is_connect_failure, \
     is_dns_failure, is_tls_failure
 from wsync.store.settings import StoreSettings
-from wsync.store.signing import endpoint_url, normalize_params, route_url, sign, split_url
+from wsync.store.signing import endpoint_url, is_woocommerce_route, normalize_params, route_url, sign, split_url
 from wsync.store.skus import chunk_skus
 
 log = logging.getLogger("wsync.store")
@@ -158,6 +158,9 @@ class StoreClient:
                                   endpoint=endpoint, store_url=self.url)
         body = {op: list(payload[op]) for op in ("create", "update", "delete") if payload.get(op)}
         response = self._request("POST", endpoint, data=body, idempotent=not body.get("create"))
+        if not body and isinstance(response.data, list) and not response.data:
+            # WooCommerce answers an empty batch with [], a JSON list (recordings/25).
+            return {}
         if not isinstance(response.data, dict):
             raise E.NotWooCommerce(f"store {self.url} answered POST {endpoint} without a batch result",
                                    endpoint=endpoint, store_url=self.url, kind="unexpected_answer")
@@ -186,6 +189,7 @@ class StoreClient:
         body = json.dumps(data, ensure_ascii=False).encode("utf-8") if data is not None else None
         label = f"{method} {endpoint}"
         attempts = 0
+        authenticate = not raw_route or is_woocommerce_route(endpoint)
 
         def build(plain: bool) -> tuple[str, list[tuple[str, str]]]:
             if absolute:
@@ -197,7 +201,7 @@ class StoreClient:
         def attempt() -> StoreResponse:
             nonlocal attempts
             attempts += 1
-            response = self._attempt(method, build, query, body, label)
+            response = self._attempt(method, build, query, body, label, authenticate)
             response.attempts = attempts
             return response
 
@@ -231,10 +235,10 @@ class StoreClient:
                            f"{self.settings.max_attempts - 1} in {wait:.1f}s"))
 
     def _attempt(self, method: str, build: Callable[[bool], tuple[str, list]], query: list,
-                 body: bytes | None, label: str) -> StoreResponse:
+                 body: bytes | None, label: str, authenticate: bool = True) -> StoreResponse:
         plain = self._plain
         url, route_params = build(plain)
-        full_url, auth = sign(self.settings, method, url, route_params + query)
+        full_url, auth = sign(self.settings, method, url, route_params + query, authenticate)
         headers = {"Content-Type": "application/json; charset=utf-8"} if body is not None else None
         started = time.monotonic()
         try:
@@ -256,7 +260,7 @@ class StoreClient:
         data, is_json = _decode(raw)
         if (not is_json and not plain and raw.status_code == 404 and self.settings.permalinks == "auto"
                 and self._switch_to_plain_permalinks()):
-            return self._attempt(method, build, query, body, label)
+            return self._attempt(method, build, query, body, label, authenticate)
         response = StoreResponse(raw.status_code, raw.headers, data, elapsed)
         if 200 <= raw.status_code < 300:
             if not is_json and raw.content.strip():

@@ -84,8 +84,11 @@ def route_url(settings: StoreSettings, route: str, plain: bool) -> tuple[str, li
     return f"{settings.root_url}/wp-json{route}", []
 
 
-def sign(settings: StoreSettings, method: str, url: str, params: list[tuple[str, str]]) -> tuple[str, Any]:
-    """Return (full URL, requests auth) for one attempt."""
+def sign(settings: StoreSettings, method: str, url: str, params: list[tuple[str, str]],
+         authenticate: bool = True) -> tuple[str, Any]:
+    """Return (full URL, requests auth) for one attempt; with authenticate=False, no credentials."""
+    if not authenticate:
+        return _with_query(url, params), None
     auth_style = settings.effective_auth()
     if auth_style == "basic":
         return _with_query(url, params), (settings.consumer_key, settings.consumer_secret)
@@ -99,6 +102,14 @@ def sign(settings: StoreSettings, method: str, url: str, params: list[tuple[str,
 
 def _with_query(url: str, params: list[tuple[str, str]]) -> str:
     return f"{url}?{urlencode(params)}" if params else url
+
+
+def is_woocommerce_route(route: str) -> bool:
+    """WooCommerce keys authenticate only its own namespaces (wc/v3, wc/store, wc-admin, ...).
+    WordPress's routes (the index at /, wp/v2/...) read any Basic header as an application
+    password and answer 401 invalid_username for a WooCommerce key (recordings/26), so those
+    are sent without credentials: the index is public."""
+    return route.strip("/").startswith("wc")
 
 
 def strip_auth_params(url: str) -> str:
