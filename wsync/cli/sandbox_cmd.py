@@ -1,4 +1,5 @@
-"""`wsync sandbox serve`: run the WooCommerce-compatible sandbox store in the foreground."""
+"""`wsync sandbox serve`: run the WooCommerce-compatible sandbox store in the foreground.
+`wsync sandbox proxy`: put a fault-injecting proxy in front of any store."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Optional
 import typer
 
 from wsync.cli import common
-from wsync.errors import UsageError
-from wsync.redact import register_secret
+from wsync.errors import ConfigError, UsageError
+from wsync.redact import redact, register_secret
 
 sandbox_app = typer.Typer(help="A local WooCommerce-compatible store for rehearsals, demos and benchmarks.",
                           no_args_is_help=True)
@@ -90,6 +91,93 @@ def serve(
     finally:
         server.stop()
     common.err.print("sandbox store stopped")
+
+
+@sandbox_app.command("proxy")
+def proxy(
+    upstream: str = typer.Option(..., "--upstream", help="The store's home URL (the sandbox's or a real store's)."),
+    port: int = typer.Option(0, "--port", help="Port on 127.0.0.1; 0 picks a free one (printed)."),
+    consumer_key: Optional[str] = typer.Option(None, "--consumer-key", envvar="WSYNC_CONSUMER_KEY", show_default=False,
+                                               help="The store's read/write key: the proxy signs every request."),
+    consumer_secret: Optional[str] = typer.Option(None, "--consumer-secret", envvar="WSYNC_CONSUMER_SECRET",
+                                                  show_default=False, help="Its secret."),
+    error_rate: float = typer.Option(0.0, "--error-rate", help="Share answered 500/502/503 without forwarding."),
+    error_statuses: str = typer.Option("500,502,503", "--error-statuses", help="Comma list of statuses to answer."),
+    rate_limit_rate: float = typer.Option(0.0, "--rate-limit-rate", help="Share answered 429 without forwarding."),
+    retry_after: int = typer.Option(1, "--retry-after", help="Retry-After seconds on 429/503."),
+    hang_rate: float = typer.Option(0.0, "--hang-rate", help="Share held for --hang-s, then forwarded anyway."),
+    hang_s: float = typer.Option(35.0, "--hang-s", help="How long a hang lasts (seconds)."),
+    drop_rate: float = typer.Option(0.0, "--drop-rate", help="Share forwarded, then dropped unanswered."),
+    cut_rate: float = typer.Option(0.0, "--cut-rate", help="Share cut off mid-request (the store finishes them)."),
+    cut_after_s: float = typer.Option(0.2, "--cut-after-s", help="When a cut happens (seconds)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed: the same faults in the same order."),
+    only_writes: bool = typer.Option(False, "--only-writes", help="Faults hit only POST/PUT/PATCH/DELETE."),
+    insecure: bool = typer.Option(False, "--insecure", help="Skip TLS verification of an https upstream."),
+    allow_insecure_http: bool = typer.Option(False, "--allow-insecure-http",
+                                             help="Allow a plain-HTTP upstream on another machine."),
+    json_out: bool = typer.Option(False, "--json", help="Print the proxy URL and the upstream as one JSON line."),
+) -> None:
+    """Put a fault-injecting proxy in front of a store until SIGINT/SIGTERM (faults: POST /_proxy/faults)."""
+    from wsync.sandbox import FaultProxy, ProxyFaults
+    from wsync.store.errors import PlainHttpRefused
+
+    register_secret(consumer_key)
+    register_secret(consumer_secret)
+    if not consumer_key or not consumer_secret:
+        raise UsageError("the store's keys are needed: --consumer-key/--consumer-secret or "
+                         "WSYNC_CONSUMER_KEY/WSYNC_CONSUMER_SECRET")
+    try:
+        statuses = tuple(int(s) for s in error_statuses.split(",") if s.strip())
+    except ValueError:
+        raise UsageError(f"--error-statuses: expected a comma list of HTTP statuses, got {error_statuses!r}") from None
+    try:
+        faults = ProxyFaults(error_rate=error_rate, error_statuses=statuses, rate_limit_rate=rate_limit_rate,
+                             retry_after_s=retry_after, hang_rate=hang_rate, hang_s=hang_s, drop_rate=drop_rate,
+                             cut_rate=cut_rate, cut_after_s=cut_after_s, seed=seed, only_writes=only_writes)
+    except ValueError as exc:
+        raise UsageError(f"fault options: {exc}") from None
+    verify = not (insecure or common.STATE.insecure)
+    if not verify:
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    try:
+        server = FaultProxy(upstream, consumer_key, consumer_secret, faults, port=port, verify=verify,
+                            allow_insecure_http=allow_insecure_http)
+    except PlainHttpRefused:
+        raise UsageError(f"--upstream: refusing plain HTTP to {redact(upstream)}: the key and every product would "
+                         "cross the network unprotected",
+                         hint="use https://, or pass --allow-insecure-http if the network is trusted") from None
+    except ConfigError as exc:
+        # Its message names the config key ([store.url]); here the option is what the user typed.
+        raise UsageError(f"--upstream: {exc.message.split('] ', 1)[-1] if exc.key else exc.message}",
+                         hint=exc.hint) from None
+    try:
+        server.bind()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    _print_proxy(server.url, server.upstream_url, json_out)
+
+    def _stop(signum, frame):
+        server.shutdown_from_signal()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        server.run_forever()
+    finally:
+        server.stop()
+    common.err.print("fault proxy stopped")
+
+
+def _print_proxy(url: str, upstream: str, json_out: bool) -> None:
+    upstream = redact(upstream)  # the URL may carry user:password@
+    if json_out:
+        sys.stdout.write(json.dumps({"url": url, "upstream": upstream}) + "\n")
+    else:
+        sys.stdout.write(f"fault proxy at {url} -> {upstream}\n"
+                         f"  stats   GET  {url}/_proxy/stats\n  faults  POST {url}/_proxy/faults\n")
+    sys.stdout.flush()
 
 
 def _latency(spec: str):

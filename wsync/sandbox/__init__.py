@@ -5,8 +5,9 @@
         store.url, store.consumer_key, store.consumer_secret, store.stats()
 """
 
+from wsync.sandbox.faultproxy import FaultProxy, ProxyFaults
 from wsync.sandbox.faults import Faults, LatencyModel
 from wsync.sandbox.imagehost import ImageHost
 from wsync.sandbox.server import SandboxServer
 
-__all__ = ["SandboxServer", "Faults", "LatencyModel", "ImageHost"]
+__all__ = ["SandboxServer", "Faults", "LatencyModel", "ImageHost", "FaultProxy", "ProxyFaults"]
