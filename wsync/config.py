@@ -87,7 +87,8 @@ def _int(low: int, high: int | None = None) -> Callable[[Any], int]:
 STORE_KEYS: dict[str, Callable[[Any], Any]] = {
     "url": _str, "consumer_key": _str, "consumer_secret": _str, "auth": _choice(*AUTH_STYLES),
     "verify_tls": _bool, "allow_insecure_http": _bool, "connect_timeout": _number(0.1, 600),
-    "read_timeout": _number(1, 3600), "max_attempts": _int(1, 20), "max_retry_wait_s": _number(0, 3600),
+    "read_timeout": _number(1, 3600), "max_request_s": _number(0, 3600), "max_attempts": _int(1, 20),
+    "max_retry_wait_s": _number(0, 3600),
     "backoff_base_s": _number(0, 60), "concurrency": _int(1, 16), "permalinks": _choice(*PERMALINK_STYLES),
 }
 IMPORT_KEYS: dict[str, Callable[[Any], Any]] = {

@@ -28,6 +28,8 @@ consumer_secret = "cs_..."
 # allow_insecure_http = false   # plain http is refused except to localhost
 # connect_timeout = 10
 # read_timeout = 120
+# max_request_s = 300    # the longest a request may run on the store, even after wsync gave up on it:
+#                        # a write left unanswered is not sent again before it could still land
 # max_attempts = 5
 # max_retry_wait_s = 120
 # concurrency = 2

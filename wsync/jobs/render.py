@@ -34,6 +34,11 @@ def print_summary(console: Console, job: dict) -> None:
     console.print(f"  started {_fmt(job['started_at'])}, ended {_fmt(job['completed_at'])}"
                   + (f", {job['duration']:.0f} s" if job.get("duration") is not None else "")
                   + (f", {job['rate_per_min']}/min" if job.get("rate_per_min") else ""))
+    wait = job.get("settling")
+    if wait:
+        console.print(f"  [yellow]settling[/]: waiting for {wait.get('items')} item(s) of {wait.get('requests')} "
+                      f"request(s) that may still be saving on the store, until {_fmt(wait.get('until'))} at the "
+                      "latest (nothing is sent twice)")
     if job.get("worker_alive") is False:
         console.print(f"  [red]worker {job['worker_pid']} is gone[/]: `wsync recover` resumes the job")
     for message in job["error_messages"][-5:]:

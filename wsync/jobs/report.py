@@ -38,6 +38,16 @@ def worker_alive(job: dict) -> bool | None:
     return pid_alive(job.get("worker_pid"))
 
 
+def settling(job: dict) -> dict | None:
+    """While a running job waits for requests that may still be saving on the store (a dead
+    worker's, or one that timed out): how many, for which items, and until when at the latest."""
+    checkpoint = job.get("checkpoint") if isinstance(job.get("checkpoint"), dict) else {}
+    if job.get("status") != "running" or checkpoint.get("phase") != "settling":
+        return None
+    doc = checkpoint.get("settling")
+    return doc if isinstance(doc, dict) else None
+
+
 def job_doc(job: dict, error_count: int | None = None) -> dict:
     total_errors = int(job.get("total_errors") or 0)
     if error_count is not None:
@@ -68,6 +78,7 @@ def job_doc(job: dict, error_count: int | None = None) -> dict:
         "worker_pid": job.get("worker_pid"),
         "worker_host": job.get("worker_host"),
         "worker_alive": worker_alive(job),
+        "settling": settling(job),
         "configuration": job.get("job_data") or {},
         "result": job.get("result"),
     }

@@ -147,8 +147,35 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE background_jobs ADD COLUMN progress_attempt INTEGER NOT NULL DEFAULT 0")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    # Writes whose outcome is not known yet. A row is written (and committed) before a batch that
+    # could make something twice is sent, and removed once the store has answered it; a row left
+    # behind by a dead worker names a request that may still be running on the store, and the
+    # next worker settles it (waits, looks up what landed, adopts it) before planning creates.
+    _run_script(
+        conn,
+        """
+        CREATE TABLE pending_writes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id INTEGER,
+            feed TEXT NOT NULL,
+            kind TEXT NOT NULL,                            -- product | variation | image
+            endpoint TEXT NOT NULL,                        -- e.g. products/batch, products/12/variations/batch
+            parent_id INTEGER,                             -- variations: the parent product
+            items TEXT NOT NULL,                           -- JSON list: what could land twice (key, sku, urls)
+            worker_pid INTEGER,
+            worker_host TEXT,
+            sent_at TEXT NOT NULL,                         -- ISO, for people
+            sent_epoch REAL NOT NULL                       -- seconds since the epoch, for the settle deadline
+        );
+        CREATE INDEX pending_writes_feed ON pending_writes(feed);
+        CREATE INDEX pending_writes_job ON pending_writes(job_id);
+        """
+    )
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -256,6 +256,7 @@ class StoreClient:
             raise self._network_error(exc, label) from None
         self.counters.count(method)
         elapsed = time.monotonic() - started
+        self.counters.answered_in(elapsed)
         log.debug(redact(f"{label} {full_url} -> {raw.status_code} in {elapsed * 1000:.0f} ms"))
         data, is_json = _decode(raw)
         if (not is_json and not plain and raw.status_code == 404 and self.settings.permalinks == "auto"

@@ -50,6 +50,7 @@ class Counters:
     read: int = 0
     write: int = 0
     retries: int = 0
+    longest_s: float = 0.0  # the longest any answered request took: a lower bound of the store's limit
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, method: str) -> None:
@@ -58,6 +59,10 @@ class Counters:
                 self.read += 1
             else:
                 self.write += 1
+
+    def answered_in(self, seconds: float) -> None:
+        with self._lock:
+            self.longest_s = max(self.longest_s, seconds)
 
     def count_retry(self) -> None:
         with self._lock:

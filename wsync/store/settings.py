@@ -23,6 +23,9 @@ class StoreSettings:
     allow_insecure_http: bool = False
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
+    # The longest a request may keep running on the store, answered or not (PHP goes on after
+    # its client is gone): a write sent longer ago than this cannot land any more.
+    max_request_s: float = 300.0
     max_attempts: int = 5
     max_retry_wait_s: float = 120.0
     backoff_base_s: float = 0.5
@@ -86,7 +89,7 @@ class StoreSettings:
         if self.is_https and auth == "oauth":
             raise ConfigError("auth = \"oauth\" does not work over HTTPS (WooCommerce expects Basic or query keys)",
                               key="store.auth", hint="use auth = \"basic\", \"query\" or \"auto\"")
-        for name in ("connect_timeout", "read_timeout", "max_retry_wait_s", "backoff_base_s"):
+        for name in ("connect_timeout", "read_timeout", "max_retry_wait_s", "backoff_base_s", "max_request_s"):
             if float(getattr(self, name)) < 0:
                 raise ConfigError(f"{name} must not be negative", key=f"store.{name}")
         if self.max_attempts < 1:

@@ -20,12 +20,15 @@ from wsync.catalogue import Product
 from wsync.errors import FeedRefused, UsageError
 from wsync.ledger import Ledger
 from wsync.ledger.items import FeedStateStore, ImageMap, ItemMap, ItemRecord, TermCache
+from wsync.ledger.pending import PendingWrites
 from wsync.sync.adopt import find_existing, read_variations
 from wsync.sync.images import ImagePhase, count_distinct
+from wsync.sync.journal import WriteJournal, describe_create, describe_image_update
 from wsync.sync.options import ImportOptions
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_missing, plan_products, plan_variations, variations_by_parent
-from wsync.sync.push import BatchPusher, Op, OpResult
+from wsync.sync.push import BatchPusher, Op, OpResult, Unsettled
+from wsync.sync.settle import DEFAULT_MAX_REQUEST_S, MAX_REQUEST_CEILING_S, settle_orphaned_writes
 from wsync.sync.taxonomy import Taxonomy
 
 log = logging.getLogger("wsync.sync.engine")
@@ -93,14 +96,16 @@ def make_client(settings: Any) -> Any:
 
 class Importer:
     def __init__(self, *, ledger: Ledger, client: Any, feed: str, options: ImportOptions, ctx: JobContext,
-                 dry_run: bool = False, settle_s: float = 0.0):
+                 dry_run: bool = False, max_request_s: float = 0.0, measured: bool = False):
         self.ledger = ledger
         self.client = client
         self.feed = feed
         self.opts = options
         self.ctx = ctx
         self.dry_run = dry_run
-        self.settle_s = settle_s
+        self._max_request_s = max_request_s
+        self._measured = measured
+        self.pending = PendingWrites(ledger)
         self.items = ItemMap(ledger, feed)
         self.records: dict[tuple[str, str], ItemRecord] = {}
         self.counts = Counts()
@@ -122,6 +127,35 @@ class Importer:
         if ctx.progress is not None:
             ctx.progress({"phase": phase, "processed": self.counts.processed, "total": self.total,
                           **self.counts.as_dict()})
+
+    @property
+    def max_request_s(self) -> float:
+        """The longest a store request may run. With `measured`, never less than twice the longest
+        request this job has seen answered (a store that took 200 s to answer may take longer
+        unanswered), at most an hour."""
+        if not self._measured:
+            return self._max_request_s
+        seen = float(getattr(getattr(self.client, "counters", None), "longest_s", 0.0) or 0.0)
+        return min(max(self._max_request_s, 2 * seen), MAX_REQUEST_CEILING_S)
+
+    def journal(self, kind: str, describe: Any, parent_id: int | None = None) -> WriteJournal | None:
+        """Where this job notes the writes that could land twice (none for a plan)."""
+        if self.dry_run:
+            return None
+        return WriteJournal(self.pending, job_id=self.ctx.job_id, feed=self.feed, kind=kind, describe=describe,
+                            parent_id=parent_id)
+
+    def _waiting(self, info: dict[str, Any]) -> None:
+        """A request that may still be running left creates unconfirmed: say so where status reads."""
+        until = time.strftime("%H:%M:%S", time.localtime(info["until"]))
+        log.info("waiting for %d item(s) of a request to %s that may still be saving (until %s)",
+                 info["missing"], info["endpoint"], until)
+        if self.ctx.jobs is not None and self.ctx.job_id is not None:
+            self.ctx.jobs.save_checkpoint(self.ctx.job_id, {
+                "phase": "settling", "counts": self.counts.as_dict(),
+                "settling": {"requests": 1, "items": info["missing"], "endpoint": info["endpoint"],
+                             "until": _iso(info["until"]),
+                             "why": "a request that timed out or lost its connection may still be saving"}})
 
     # -- planning ----------------------------------------------------------------------
     def plan(self, products: list[Product]) -> tuple[list[ItemPlan], list[ItemPlan], Taxonomy]:
@@ -152,7 +186,8 @@ class Importer:
         self._report("products")
         pusher = BatchPusher(self.client, "products/batch", size=self.opts.products_per_batch,
                              concurrency=self.opts.concurrency, reconcile=self._reconcile_products,
-                             should_stop=self.ctx.should_stop, settle_s=self.settle_s)
+                             should_stop=self.ctx.should_stop, max_request_s=self.max_request_s,
+                             journal=self.journal("product", describe_create), on_wait=self._waiting)
         retry: list[Op] = []
         for results in pusher.run(ops):
             retry += self._record_products(results, by_key)
@@ -297,10 +332,19 @@ class Importer:
                 ops.append(Op("delete", {"id": plan.store_id}, ref=plan, sku=plan.sku))
         results: list[OpResult] = []
         if ops:
+            combinations = {v.key: dict(v.attributes) for v in product.variations}
+
+            def describe(op: Op) -> dict[str, Any] | None:
+                key = op.ref.key
+                return describe_create(op, match=None if op.body.get("sku") else combinations.get(key),
+                                       parent_key=product.key)
+
             pusher = BatchPusher(self.client, f"products/{parent_id}/variations/batch",
                                  size=self.opts.variations_per_batch, concurrency=1,
                                  reconcile=lambda creates: self._reconcile_variations(parent_id, creates),
-                                 settle_s=self.settle_s)
+                                 should_stop=self.ctx.should_stop, max_request_s=self.max_request_s,
+                                 journal=self.journal("variation", describe, parent_id=parent_id),
+                                 on_wait=self._waiting)
             for chunk in pusher.run(ops):
                 results.extend(chunk)
         return product, parent_id, plans, results
@@ -484,30 +528,40 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
     client = client or make_client(settings)
     try:
         importer = Importer(ledger=ledger, client=client, feed=spec.name, options=opts, ctx=ctx,
-                            settle_s=_settle(opts, settings))
+                            max_request_s=max_request_s(opts, settings), measured=opts.settle_s is None)
         importer.total = len(products) + sum(len(p.variations) for p in products)
         importer.counts.failed += len(result.errors)
+        settled = settle_before_planning(importer, spec.name)
+        if should_stop():
+            return _result(opts, job_id, importer.counts, 0, started, client, extra={"cancelled": True})
         plans, missing, taxonomy = importer.plan(products)
         importer.taxonomy = taxonomy
-        importer.push_products(plans)
-        if not should_stop():
-            importer.push_variations(products)
-        if not should_stop() and not limited:
-            importer.handle_missing(missing)
         images = None
         images_scheduled = 0
-        if not opts.only and not should_stop():
-            phase = _image_phase(importer, ctx)
-            tasks = phase.tasks(products, importer.records, importer.created_now)
-            images_scheduled = sum(len(t.urls) for t in tasks)
-            if jobs is not None:
-                jobs.update_progress(job_id, images_scheduled=images_scheduled)
-            if opts.process_images and tasks:
-                importer._report("images")
-                images = phase.run(tasks)
-                # A product whose image could not be attached is synced but for that image: it
-                # counts as an item error, so the job (and cron) say something needs attention.
-                importer.counts.failed += images.failed_items
+        try:
+            importer.push_products(plans)
+            if not should_stop():
+                importer.push_variations(products)
+            if not should_stop() and not limited:
+                importer.handle_missing(missing)
+            if not opts.only and not should_stop():
+                phase = _image_phase(importer, ctx)
+                tasks = phase.tasks(products, importer.records, importer.created_now)
+                images_scheduled = sum(len(t.urls) for t in tasks)
+                if jobs is not None:
+                    jobs.update_progress(job_id, images_scheduled=images_scheduled)
+                if opts.process_images and tasks:
+                    importer._report("images")
+                    images = phase.run(tasks)
+                    # A product whose image could not be attached is synced but for that image: it
+                    # counts as an item error, so the job (and cron) say something needs attention.
+                    importer.counts.failed += images.failed_items
+        except Unsettled as exc:
+            # Stopping (cancel, SIGTERM) while a request may still be saving: its creates are left
+            # in the ledger's pending writes for the next worker to settle, never sent again here.
+            log.warning("job %s stopping: %s", job_id, exc)
+            return _result(opts, job_id, importer.counts, images_scheduled, started, client,
+                           extra={"cancelled": True, "unsettled": str(exc)})
         if not limited and not should_stop():
             FeedStateStore(ledger).record_success(spec.name, source=getattr(spec, "source", None),
                                                   etag=(result.fetch_state or {}).get("etag"),
@@ -522,6 +576,8 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
                                  "categories_created": taxonomy.created}
         if images is not None:
             extra["images"] = images.to_dict()
+        if settled:
+            extra["settled"] = settled
         if should_stop():
             extra["cancelled"] = True
         return _result(opts, job_id, importer.counts, images_scheduled, started, client, extra=extra)
@@ -530,11 +586,41 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
             client.close()
 
 
-def _settle(opts: ImportOptions, settings: Any) -> float:
+def max_request_s(opts: ImportOptions, settings: Any) -> float:
+    """The longest a store request may run, as configured: `[store] max_request_s` (default
+    300 s, at most an hour); the job option `settle_s` pins it (tests, rehearsals)."""
     if opts.settle_s is not None:
-        return opts.settle_s
+        return float(opts.settle_s)
     store = getattr(settings, "store", None)
-    return float(min(getattr(store, "read_timeout", 30.0) or 30.0, 30.0))
+    configured = getattr(store, "max_request_s", DEFAULT_MAX_REQUEST_S)
+    return min(float(DEFAULT_MAX_REQUEST_S if configured is None else configured), MAX_REQUEST_CEILING_S)
+
+
+def settle_before_planning(importer: Importer, feed: str) -> dict[str, Any] | None:
+    """Settle the feed's writes an earlier worker left running (wsync.sync.settle) before
+    anything is looked up or planned; None when there were none."""
+    ctx = importer.ctx
+
+    def status(doc: dict[str, Any]) -> None:
+        if ctx.jobs is not None and ctx.job_id is not None:
+            ctx.jobs.save_checkpoint(ctx.job_id, {"phase": "settling", "counts": importer.counts.as_dict(),
+                                                  "settling": doc})
+
+    report = settle_orphaned_writes(importer.client, importer.ledger, feed, max_request_s=importer.max_request_s,
+                                    status=status, should_stop=ctx.should_stop)
+    if not report.writes:
+        return None
+    if ctx.jobs is not None and ctx.job_id is not None:
+        ctx.jobs.add_message(ctx.job_id, f"settled {report.writes} request(s) an earlier worker left running: "
+                                         f"{report.adopted_items} item(s) and {report.adopted_images} image(s) "
+                                         f"adopted after {report.waited_s:.1f} s")
+    return report.to_dict()
+
+
+def _iso(epoch: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, timezone.utc).replace(microsecond=0).isoformat()
 
 
 def _image_phase(importer: Importer, ctx: JobContext) -> ImagePhase:
@@ -547,8 +633,9 @@ def _image_phase(importer: Importer, ctx: JobContext) -> ImagePhase:
                                                   "images": report.to_dict()})
 
     return ImagePhase(importer.client, importer.items, ImageMap(importer.ledger), importer.opts,
-                      on_error=on_error, should_stop=ctx.should_stop, settle_s=importer.settle_s,
-                      on_saved=on_saved)
+                      on_error=on_error, should_stop=ctx.should_stop, max_request_s=importer.max_request_s,
+                      on_saved=on_saved, journal=importer.journal("image", describe_image_update),
+                      on_wait=importer._waiting)
 
 
 def _result(opts: ImportOptions, job_id: int | None, counts: Counts, images_scheduled: int, started: float,
@@ -588,16 +675,22 @@ def run_images(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
     ctx = JobContext(job_id, jobs, should_stop=should_stop, progress=progress)
     try:
         importer = Importer(ledger=ledger, client=client, feed=spec.name, options=opts, ctx=ctx,
-                            settle_s=_settle(opts, settings))
+                            max_request_s=max_request_s(opts, settings), measured=opts.settle_s is None)
+        settled = settle_before_planning(importer, spec.name)
         importer.records = importer.items.load()
         phase = _image_phase(importer, ctx)
         tasks = phase.tasks(result.products, importer.records, set())
-        report = phase.run(tasks)
+        try:
+            report = phase.run(tasks)
+        except Unsettled as exc:
+            log.warning("job %s stopping: %s", job_id, exc)
+            return {"success": False, "job_id": job_id, "cancelled": True, "unsettled": str(exc),
+                    "message": "stopped while an image request may still be saving; the next run settles it"}
         failed = report.failed_items + len(report.failed_urls)
         doc = {"success": failed == 0, "job_id": job_id,
                "message": f"Images processed: {report.attached} attached ({report.sent_src} downloaded, "
                           f"{report.reused} reused), {len(report.failed_urls)} URLs failed",
-               "images": report.to_dict(), "images_scheduled": report.scheduled,
+               "images": report.to_dict(), "images_scheduled": report.scheduled, **({"settled": settled} if settled else {}),
                "duration_s": round(time.monotonic() - started, 3),
                "requests": client.counters.as_dict() if hasattr(client, "counters") else {}}
         if jobs is not None:

@@ -33,7 +33,7 @@ from wsync.catalogue import Product
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
 from wsync.redact import redact
 from wsync.sync.options import ImportOptions
-from wsync.sync.push import BatchPusher, Op, OpResult
+from wsync.sync.push import BatchPusher, Journal, Op, OpResult, WaitListener
 
 log = logging.getLogger("wsync.sync.images")
 
@@ -150,8 +150,9 @@ def wanted_urls(images: list[Any]) -> list[str]:
 class ImagePhase:
     def __init__(self, client: Any, item_map: ItemMap, image_map: ImageMap, opts: ImportOptions, *,
                  on_error: Callable[[str, str | None, str, str | None, str], None],
-                 should_stop: Callable[[], bool] = lambda: False, settle_s: float = 0.0,
-                 session: requests.Session | None = None, on_saved: Callable[[ImageReport], None] | None = None):
+                 should_stop: Callable[[], bool] = lambda: False, max_request_s: float = 0.0,
+                 session: requests.Session | None = None, on_saved: Callable[[ImageReport], None] | None = None,
+                 journal: Journal | None = None, on_wait: WaitListener | None = None):
         self.client = client
         self.item_map = item_map
         self.image_map = image_map
@@ -159,7 +160,11 @@ class ImagePhase:
         self._on_error = on_error  # (stage, sku, message, code, key)
         self.failed_keys: set[tuple[str, str]] = set()
         self.should_stop = should_stop
-        self.settle_s = settle_s
+        self.max_request_s = max_request_s
+        # Image updates that make the store download are noted before they are sent: a worker
+        # killed mid-request leaves them for the next one to settle instead of downloading again.
+        self.journal = journal
+        self.on_wait = on_wait
         self.known = image_map.load()
         self.failures = image_map.failures()
         self.report = ImageReport()
@@ -356,7 +361,7 @@ class ImagePhase:
             pusher = BatchPusher(self.client, endpoint, size=self.opts.images_per_batch,
                                  concurrency=self.opts.concurrency, reconcile=self._reconcile_factory(endpoint),
                                  reconcile_updates=True, idempotent=False, should_stop=self.should_stop,
-                                 settle_s=self.settle_s)
+                                 max_request_s=self.max_request_s, journal=self.journal, on_wait=self.on_wait)
             for results in pusher.run(downloads):
                 retry.extend(self._record(results))
             # Items that only reference attachments by id cost the store no download: they go in

@@ -3,10 +3,15 @@
 A batch endpoint has no transaction, and a request that dies mid-way (5xx, timeout, dropped
 connection) leaves some items saved and no answer. So when a whole request fails:
 1. creates in it are reconciled by SKU first (the store tells which ones were in fact saved;
-   those become updates), so an outcome-unknown create is never sent again blindly;
+   those become updates), so an outcome-unknown create is never sent again blindly. When the
+   request may still be running (timeout, cut connection, 504: PHP goes on without its client)
+   and some creates are not there yet, they are looked up again until they all are, or until
+   the request cannot be running any more (sent-at plus `max_request_s`); never sent before;
 2. the rest is retried in halves, down to single items, so one poisoned row cannot sink the
    other 99;
 3. a single item that still fails is reported with the store's code and message.
+A journal (wsync.sync.journal) records each batch that could land twice before it is sent and
+crosses it out once settled, so a worker killed mid-request leaves a note for the next one.
 Authentication failures and a store that cannot be reached at all end the job instead: the
 ledger keeps what was done and a re-run (or `wsync recover`) finishes the work.
 """
@@ -18,7 +23,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from wsync.errors import StoreUnavailable
 from wsync.store.errors import OutcomeUnknown, StoreAuthError, StoreConnectionError, StoreError
@@ -27,6 +32,10 @@ log = logging.getLogger("wsync.sync.push")
 
 # After this many whole requests in a row fail to reach the store, stop the job: the store is down.
 MAX_CONSECUTIVE_UNREACHABLE = 4
+# While creates of a request that may still be running are missing: first look-up again after
+# this long, then 1.5x longer each time, at most MAX_POLL_S apart.
+FIRST_POLL_S = 0.5
+MAX_POLL_S = 5.0
 
 
 @dataclass
@@ -56,6 +65,23 @@ class OpResult:
 Reconciler = Callable[[list[Op]], dict[int, dict[str, Any]]]
 
 
+class Journal(Protocol):
+    """Where a batch that could land twice is noted before it is sent (wsync.sync.journal)."""
+
+    def begin(self, endpoint: str, ops: list[Op]) -> int | None: ...
+
+    def end(self, token: int | None) -> None: ...
+
+
+# Told while a worker waits for a request that may still be running: {"endpoint", "missing", "until"}.
+WaitListener = Callable[[dict[str, Any]], None]
+
+
+class Unsettled(Exception):
+    """The job is stopping while a request it sent may still be saving: its creates are neither
+    confirmed nor safe to send again. The journal keeps the request for the next worker."""
+
+
 @dataclass
 class PushStats:
     requests: int = 0
@@ -73,14 +99,21 @@ class PushStats:
 class BatchPusher:
     def __init__(self, client: Any, endpoint: str, *, size: int, concurrency: int,
                  reconcile: Reconciler | None = None, should_stop: Callable[[], bool] | None = None,
-                 settle_s: float = 0.0, reconcile_updates: bool = False, idempotent: bool | None = None):
+                 max_request_s: float = 0.0, reconcile_updates: bool = False, idempotent: bool | None = None,
+                 journal: Journal | None = None, on_wait: WaitListener | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
         self.client = client
         self.endpoint = endpoint
         self.size = size
         self.concurrency = max(1, concurrency)
         self.reconcile = reconcile
         self.should_stop = should_stop or (lambda: False)
-        self.settle_s = settle_s
+        # The longest a store request may run: a request sent longer ago than this is over.
+        self.max_request_s = max_request_s
+        self.journal = journal
+        self.on_wait = on_wait
+        self.sleep = sleep
+        self.clock = clock
         # Image updates carry {src}: repeating one downloads the image again, so they are not
         # idempotent, and after an ambiguous failure they are checked on the store, not re-sent.
         self.reconcile_updates = reconcile_updates
@@ -136,6 +169,8 @@ class BatchPusher:
     def _send(self, chunk: list[Op]) -> list[OpResult]:
         if not chunk:
             return []
+        token = self.journal.begin(self.endpoint, chunk) if self.journal is not None else None
+        sent_at = self.clock()
         try:
             self.stats.add(requests=1)
             if self.idempotent is False:
@@ -143,13 +178,24 @@ class BatchPusher:
             else:
                 answer = self.client.batch(self.endpoint, self._payload(chunk))
         except StoreAuthError:
+            self._end(token)  # refused at authentication: nothing ran
             raise
         except (OutcomeUnknown, StoreError, StoreConnectionError) as exc:
             self.stats.add(failed_requests=1)
-            return self._fallback(chunk, exc)
+            # The journal row stays until the fallback has settled what this request did; if
+            # the fallback is cut short (the job stops, the store goes away) it stays for the
+            # next worker.
+            results = self._fallback(chunk, exc, sent_at, token)
+            self._end(token)
+            return results
+        self._end(token)
         with self._lock:
             self._unreachable = 0
         return self._align(chunk, answer)
+
+    def _end(self, token: int | None) -> None:
+        if self.journal is not None:
+            self.journal.end(token)
 
     def _align(self, chunk: list[Op], answer: dict[str, Any]) -> list[OpResult]:
         """Match answer slots to ops: the store answers creates, updates, deletes in input order."""
@@ -169,11 +215,12 @@ class BatchPusher:
                 results.append(OpResult(op, True, data=item))
         return results
 
-    def _fallback(self, chunk: list[Op], exc: Exception) -> list[OpResult]:
+    def _fallback(self, chunk: list[Op], exc: Exception, sent_at: float, token: int | None) -> list[OpResult]:
         unreachable = isinstance(exc, StoreConnectionError) and not isinstance(exc, OutcomeUnknown)
         with self._lock:
             self._unreachable = self._unreachable + 1 if unreachable else 0
             if self._unreachable >= MAX_CONSECUTIVE_UNREACHABLE:
+                self._end(token)  # never reached the store: nothing to settle
                 raise StoreUnavailable(f"the store stopped answering: {exc}",
                                        hint="the ledger keeps what was done; run the import again (or `wsync recover`)")
         log.warning("batch of %d to %s failed (%s); reconciling and retrying in smaller requests",
@@ -182,10 +229,7 @@ class BatchPusher:
         creates = [op for op in chunk if op.action == "create" or self.reconcile_updates]
         saved: dict[int, dict[str, Any]] = {}
         if creates and self.reconcile is not None:
-            if self.settle_s and _may_still_run(exc):
-                # A write that timed out may still be running on the store: let it land first.
-                time.sleep(self.settle_s)
-            saved = self.reconcile(creates)
+            saved = self._reconcile_settled(creates, exc, sent_at)
             self.stats.add(reconciled=len(saved))
         create_index = {id(op): i for i, op in enumerate(creates)}
         done: list[OpResult] = []
@@ -216,11 +260,32 @@ class BatchPusher:
         return done + [OpResult(op, False, error=error)]
 
 
+    def _reconcile_settled(self, creates: list[Op], exc: Exception, sent_at: float) -> dict[int, dict[str, Any]]:
+        """Which of `creates` the store saved, once that is final. Looked up at once: after a
+        dropped answer they are usually all there, and nothing is waited for. Only when some are
+        missing and the request may still be running is it looked up again, until they are all
+        there or the request cannot be running any more."""
+        assert self.reconcile is not None
+        saved = self.reconcile(creates)
+        if len(saved) == len(creates) or not _may_still_run(exc):
+            return saved
+        deadline = sent_at + self.max_request_s
+        delay = FIRST_POLL_S
+        while len(saved) < len(creates) and self.clock() < deadline:
+            if self.should_stop():
+                raise Unsettled(f"{len(creates) - len(saved)} creates sent to {self.endpoint} are not confirmed yet")
+            if self.on_wait is not None:
+                self.on_wait({"endpoint": self.endpoint, "missing": len(creates) - len(saved), "until": deadline})
+            self.sleep(max(0.0, min(delay, deadline - self.clock())))
+            delay = min(delay * 1.5, MAX_POLL_S)
+            saved = self.reconcile(creates)
+        return saved
+
+
 def _may_still_run(exc: Exception) -> bool:
     """Whether a failed write may still be running on the store, so reconciling now could miss it.
     A request that got an HTTP answer (500: PHP ended with a fatal error; 502: the gateway saw the
-    backend die) is over, whatever it saved: waiting `settle_s` before looking it up only costs
-    time (under a flaky host, most of a job's time). A read timeout, a dropped connection (no
-    status) or a gateway timeout (504: the gateway stopped waiting, PHP did not) may still land."""
+    backend die) is over, whatever it saved. A read timeout, a dropped connection (no status) or
+    a gateway timeout (504: the gateway stopped waiting, PHP did not) may still land."""
     status = getattr(exc, "status", None)
     return status is None or status == 504
