@@ -48,9 +48,10 @@ def batch_size(body: dict) -> int:
     return sum(len(body.get(k) or []) for k in ("create", "update", "delete") if isinstance(body.get(k), list))
 
 
-def run_batch(body: dict, create, update, delete, counter: ItemCounter) -> dict:
+def run_batch(body: dict, create, update, delete, counter: ItemCounter) -> dict | list:
     """Creates, then updates, then deletes, each in input order; a failing item does not stop the
-    others (no transaction). Only non-empty keys are answered."""
+    others (no transaction). Only non-empty keys are answered; with none, the answer is `[]`, a
+    JSON list (PHP's empty array; recordings/25)."""
     if not isinstance(body, dict):
         raise RestError("rest_invalid_json", "Invalid JSON body passed.", 400)
     if batch_size(body) > BATCH_LIMIT:
@@ -75,7 +76,7 @@ def run_batch(body: dict, create, update, delete, counter: ItemCounter) -> dict:
                 out.append({"id": _as_int(item_id), "error": {"code": err.code, "message": err.message,
                                                               "data": {"status": err.status, **err.data}}})
         answer[key] = out
-    return answer
+    return answer or []
 
 
 def _as_int(value) -> int:
