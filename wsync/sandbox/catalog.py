@@ -85,6 +85,13 @@ class Catalog:
 
     # ================================================================== products: write
     def create_product(self, body: dict) -> dict:
+        return self.insert_product(self.prepare_product(body))
+
+    def prepare_product(self, body: dict) -> dict:
+        """A create's first step: every check (SKU included) and the side effects (tags, terms,
+        image downloads). Nothing holds the SKU until `insert_product()`, which checks nothing
+        again: two creates of one SKU prepared before either is inserted are both saved, as on
+        a real store (recordings/27)."""
         if body.get("id"):
             raise RestError("woocommerce_rest_product_exists", "Cannot create existing product.", 400)
         now = self.db.now()
@@ -92,8 +99,13 @@ class Catalog:
                 "name": "", "slug": "", "date_created": now, "date_modified": now, "menu_order": 0,
                 **copy.deepcopy(_PRODUCT_DEFAULTS)}
         self._apply_product(post, body, creating=True)
+        post["_slug_source"] = sanitize_title(body.get("slug") or post["name"])
+        return post
+
+    def insert_product(self, post: dict) -> dict:
         post["id"] = self.db.next_id("post")
-        post["slug"] = self._unique_slug(sanitize_title(body.get("slug") or post["name"]) or str(post["id"]), post["id"])
+        post["date_created"] = post["date_modified"] = self.db.now()
+        post["slug"] = self._unique_slug(post.pop("_slug_source") or str(post["id"]), post["id"])
         self._finish_product(post)
         self.db.save_post(post)
         return post
@@ -296,6 +308,10 @@ class Catalog:
         return post
 
     def create_variation(self, parent: dict, body: dict) -> dict:
+        return self.insert_variation(parent, self.prepare_variation(parent, body))
+
+    def prepare_variation(self, parent: dict, body: dict) -> dict:
+        """As `prepare_product()`: the checks; `insert_variation()` saves without checking again."""
         if body.get("id"):
             raise RestError("woocommerce_rest_product_variation_exists", "Cannot create existing product_variation.", 400)
         now = self.db.now()
@@ -303,7 +319,11 @@ class Catalog:
                 "sku": "", "name": "", "slug": "", "date_created": now, "date_modified": now, "menu_order": 0,
                 **copy.deepcopy(_VARIATION_DEFAULTS)}
         self._apply_variation(parent, post, body, creating=True)
+        return post
+
+    def insert_variation(self, parent: dict, post: dict) -> dict:
         post["id"] = self.db.next_id("post")
+        post["date_created"] = post["date_modified"] = self.db.now()
         self._finish_variation(parent, post)
         self.db.save_post(post)
         self._touch_parent(parent)

@@ -1,8 +1,11 @@
 """SQLite storage of the sandbox store: posts (products, variations, attachments), terms, attributes.
 
 Each row keeps the indexed columns list queries need and the full document as JSON. One
-connection, guarded by `lock`: every write request holds it from start to end, which is what
-makes concurrent creates of one new SKU impossible to duplicate.
+connection, guarded by `lock`: every read and every write step holds it. A batch holds it item
+by item and a create holds it for its checks and again for its insert, releasing it in between
+while it sleeps its latency (pacing.py): as on a real store, readers see a batch land one item at
+a time and concurrent creates of one new SKU can both be saved. With no latency a batch or a
+create holds it from start to end.
 """
 
 from __future__ import annotations

@@ -54,6 +54,18 @@ class LatencyModel:
         return (self.per_request_s + creates * self.per_item_write_s + updates * upd + deletes * dele
                 + variations * var + images * self.per_image_s)
 
+    def item_cost(self, action: str, variation: bool = False, images: int = 0) -> float:
+        """One batch item's share of `cost()`: `action` is create, update or delete."""
+        if variation:
+            per = self.per_item_write_s if self.per_variation_write_s is None else self.per_variation_write_s
+        elif action == "update":
+            per = self.per_item_write_s if self.per_item_update_s is None else self.per_item_update_s
+        elif action == "delete":
+            per = self.per_item_write_s if self.per_item_delete_s is None else self.per_item_delete_s
+        else:
+            per = self.per_item_write_s
+        return per + images * self.per_image_s
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from wsync.sandbox.catalog import PRODUCT_TYPES, Catalog
+from wsync.sandbox.faults import LatencyModel
 from wsync.sandbox.listing import Paging, id_list, order_clause, trim_fields
+from wsync.sandbox.pacing import Pacer, Staged
 from wsync.sandbox.rest_error import RestError, invalid_param
 from wsync.sandbox.taxonomy import CATEGORY, TAG, Taxonomy, attr_taxonomy
 
@@ -48,35 +50,45 @@ def batch_size(body: dict) -> int:
     return sum(len(body.get(k) or []) for k in ("create", "update", "delete") if isinstance(body.get(k), list))
 
 
-def run_batch(body: dict, create, update, delete, counter: ItemCounter) -> dict | list:
+def run_batch(body: dict, create, update, delete, counter: ItemCounter, pacer: Pacer,
+              variation: bool = False) -> dict | list:
     """Creates, then updates, then deletes, each in input order; a failing item does not stop the
     others (no transaction). Only non-empty keys are answered; with none, the answer is `[]`, a
-    JSON list (PHP's empty array; recordings/25)."""
+    JSON list (PHP's empty array; recordings/25).
+
+    Each step runs under the database lock and takes its own share of the latency, slept with
+    the lock released (see pacing.py): readers see the items appear one by one. A create step may
+    return `Staged` (checked, not yet inserted). Nothing here looks at the client's connection:
+    a batch whose client hung up is saved to the end, as on a real store (recordings/27)."""
     if not isinstance(body, dict):
         raise RestError("rest_invalid_json", "Invalid JSON body passed.", 400)
     if batch_size(body) > BATCH_LIMIT:
         raise _too_large()
+    work = [(key, fn, body[key]) for key, fn in (("create", create), ("update", update), ("delete", delete))
+            if isinstance(body.get(key), list) and body[key]]
+    if not work:
+        return []
+    costs = {key: [pacer.item_cost(key, item, variation) for item in items] for key, _fn, items in work}
     answer: dict = {}
-    for key, fn in (("create", create), ("update", update), ("delete", delete)):
-        items = body.get(key)
-        if not isinstance(items, list) or not items:
-            continue
-        out = []
-        for item in items:
-            if key == "create":
-                item_id = 0
-            elif key == "update":
-                item_id = item.get("id", 0) if isinstance(item, dict) else 0
-            else:
-                item_id = item.get("id", 0) if isinstance(item, dict) else item
-            try:
-                out.append(fn(item))
-                counter.written += 1
-            except RestError as err:
-                out.append({"id": _as_int(item_id), "error": {"code": err.code, "message": err.message,
-                                                              "data": {"status": err.status, **err.data}}})
-        answer[key] = out
-    return answer or []
+    sleeper = pacer.sleeper()
+    with pacer.whole(c for cs in costs.values() for c in cs):
+        for key, fn, items in work:
+            out = []
+            for item, cost in zip(items, costs[key]):
+                if key == "create":
+                    item_id = 0
+                elif key == "update":
+                    item_id = item.get("id", 0) if isinstance(item, dict) else 0
+                else:
+                    item_id = item.get("id", 0) if isinstance(item, dict) else item
+                try:
+                    out.append(pacer.run(lambda: fn(item), cost, sleeper))
+                    counter.written += 1
+                except RestError as err:
+                    out.append({"id": _as_int(item_id), "error": {"code": err.code, "message": err.message,
+                                                                  "data": {"status": err.status, **err.data}}})
+            answer[key] = out
+    return answer
 
 
 def _as_int(value) -> int:
@@ -92,10 +104,11 @@ _TERM_ORDER = {"name": "name", "id": "id", "slug": "slug"}
 
 
 class Router:
-    def __init__(self, catalog: Catalog, taxonomy: Taxonomy, base_url):
+    def __init__(self, catalog: Catalog, taxonomy: Taxonomy, base_url, pacer: Pacer | None = None):
         self.cat = catalog
         self.tax = taxonomy
         self.base_url = base_url
+        self.pacer = pacer or Pacer(catalog.db.lock, _no_latency)
         self.routes = [
             (r"/wc/v3/system_status", {"GET": (self.system_status, "view")}, "system_status"),
             (r"/wc/v3/products", {"GET": (self.list_products, "view_list"), "POST": (self.create_product, "create")}, "products"),
@@ -228,9 +241,13 @@ class Router:
 
     def create_product(self, req: Request, m: dict) -> Answer:
         self.cat.validate_single(req.body)
-        with self.cat.db.lock:
-            post = self.cat.create_product(req.body)
-            doc = self.cat.render_product(post)
+        cat = self.cat
+
+        def prepare():
+            post = cat.prepare_product(req.body)
+            return Staged(lambda: (post, cat.render_product(cat.insert_product(post))))
+
+        post, doc = self.pacer.run(prepare, self.pacer.item_cost("create", req.body))
         req.counters["written"] = 1
         return Answer(201, doc, [("Location", f"{self.base_url()}/wp-json/wc/v3/products/{post['id']}")])
 
@@ -262,9 +279,11 @@ class Router:
             item_id = item.get("id") if isinstance(item, dict) else item
             return cat.delete_product(item_id, force=True)
 
-        with cat.db.lock:
-            answer = run_batch(req.body, lambda item: cat.render_product(cat.create_product(_item(item))), update,
-                               delete, counter)
+        def create(item):
+            post = cat.prepare_product(_item(item))
+            return Staged(lambda: cat.render_product(cat.insert_product(post)))
+
+        answer = run_batch(req.body, create, update, delete, counter, self.pacer)
         req.counters["written"] = counter.written
         return Answer(200, answer)
 
@@ -304,10 +323,14 @@ class Router:
 
     def create_variation(self, req: Request, m: dict) -> Answer:
         self.cat.validate_single(req.body, variation=True)
-        with self.cat.db.lock:
-            parent = self.cat.parent_for_variations(m["pid"])
-            post = self.cat.create_variation(parent, req.body)
-            doc = self.cat.render_variation(post, parent)
+        cat = self.cat
+
+        def prepare():
+            parent = cat.parent_for_variations(m["pid"])
+            post = cat.prepare_variation(parent, req.body)
+            return Staged(lambda: (post, parent, cat.render_variation(cat.insert_variation(parent, post), parent)))
+
+        post, parent, doc = self.pacer.run(prepare, self.pacer.item_cost("create", req.body, variation=True))
         req.counters["written"] = 1
         return Answer(201, doc, [("Location", f"{self.base_url()}/wp-json/wc/v3/products/{parent['id']}/variations/{post['id']}")])
 
@@ -331,22 +354,25 @@ class Router:
     def batch_variations(self, req: Request, m: dict) -> Answer:
         counter = ItemCounter()
         cat = self.cat
+        if batch_size(req.body if isinstance(req.body, dict) else {}) > BATCH_LIMIT:
+            raise _too_large()
         with cat.db.lock:
-            if batch_size(req.body if isinstance(req.body, dict) else {}) > BATCH_LIMIT:
-                raise _too_large()
             parent = cat.parent_for_variations(m["pid"])
 
-            def update(item):
-                if not isinstance(item, dict):
-                    raise RestError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 400)
-                return cat.render_variation(cat.update_variation(parent, item.get("id", 0), item), parent)
+        def create(item):
+            post = cat.prepare_variation(parent, _item(item))
+            return Staged(lambda: cat.render_variation(cat.insert_variation(parent, post), parent))
 
-            def delete(item):
-                item_id = item.get("id") if isinstance(item, dict) else item
-                return cat.delete_variation(parent, item_id, force=True)
+        def update(item):
+            if not isinstance(item, dict):
+                raise RestError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 400)
+            return cat.render_variation(cat.update_variation(parent, item.get("id", 0), item), parent)
 
-            answer = run_batch(req.body, lambda item: cat.render_variation(cat.create_variation(parent, _item(item)), parent),
-                               update, delete, counter)
+        def delete(item):
+            item_id = item.get("id") if isinstance(item, dict) else item
+            return cat.delete_variation(parent, item_id, force=True)
+
+        answer = run_batch(req.body, create, update, delete, counter, self.pacer, variation=True)
         req.counters["written"] = counter.written
         return Answer(200, answer)
 
@@ -432,13 +458,12 @@ class Router:
     def batch_terms(self, req: Request, m: dict, taxonomy: str) -> Answer:
         counter = ItemCounter()
         route = self._term_route(m, taxonomy)
-        with self.cat.db.lock:
-            answer = run_batch(
-                req.body,
-                lambda item: self.tax.render_term(self.tax.create_term(taxonomy, _item(item)), route),
-                lambda item: self.tax.render_term(self.tax.update_term(self._get_term(_item(item), taxonomy, 400), item), route),
-                lambda item: self._delete_term_item(item, taxonomy, route),
-                counter)
+        answer = run_batch(
+            req.body,
+            lambda item: self.tax.render_term(self.tax.create_term(taxonomy, _item(item)), route),
+            lambda item: self.tax.render_term(self.tax.update_term(self._get_term(_item(item), taxonomy, 400), item), route),
+            lambda item: self._delete_term_item(item, taxonomy, route),
+            counter, self.pacer)
         req.counters["written"] = counter.written
         return Answer(200, answer)
 
@@ -492,15 +517,18 @@ class Router:
 
     def batch_attributes(self, req: Request, m: dict) -> Answer:
         counter = ItemCounter()
-        with self.cat.db.lock:
-            answer = run_batch(
-                req.body,
-                lambda item: self.tax.render_attribute(self.tax.create_attribute(_item(item))),
-                lambda item: self.tax.render_attribute(self.tax.update_attribute(self._get_attribute(_item(item).get("id", 0), 400), item)),
-                lambda item: self._delete_attribute(item.get("id") if isinstance(item, dict) else item),
-                counter)
+        answer = run_batch(
+            req.body,
+            lambda item: self.tax.render_attribute(self.tax.create_attribute(_item(item))),
+            lambda item: self.tax.render_attribute(self.tax.update_attribute(self._get_attribute(_item(item).get("id", 0), 400), item)),
+            lambda item: self._delete_attribute(item.get("id") if isinstance(item, dict) else item),
+            counter, self.pacer)
         req.counters["written"] = counter.written
         return Answer(200, answer)
+
+
+def _no_latency() -> LatencyModel:
+    return LatencyModel.none()
 
 
 def _item(item) -> dict:

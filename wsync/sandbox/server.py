@@ -22,6 +22,7 @@ from wsync.sandbox.catalog import Catalog
 from wsync.sandbox.db import Database
 from wsync.sandbox.faults import FaultRoller, Faults, LatencyModel
 from wsync.sandbox.media import Media
+from wsync.sandbox.pacing import Pacer, count_image_sources
 from wsync.sandbox.rest_error import RestError
 from wsync.sandbox.routes import Request, Router
 from wsync.sandbox.taxonomy import Taxonomy
@@ -113,7 +114,7 @@ class SandboxServer:
         self.media = Media(self.db, self.uploads_dir, lambda: self.url)
         self.taxonomy = Taxonomy(self.db, lambda: self.url)
         self.catalog = Catalog(self.db, self.taxonomy, self.media, lambda: self.url)
-        self.router = Router(self.catalog, self.taxonomy, lambda: self.url)
+        self.router = Router(self.catalog, self.taxonomy, lambda: self.url, Pacer(self.db.lock, lambda: self.latency))
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -215,10 +216,11 @@ class SandboxServer:
                 "_links": {"help": [{"href": "https://developer.wordpress.org/rest-api/"}]}}
 
     def latency_for(self, method: str, route_class: str, body) -> float:
+        """The whole time a request takes (before faults)."""
         if method not in _WRITE_METHODS:
             return self.latency.per_request_s
         body = body if isinstance(body, dict) else {}
-        images = _count_image_sources(body)
+        images = count_image_sources(body)
         if route_class.startswith("variations"):
             items = sum(len(body.get(k) or []) for k in ("create", "update", "delete")) if route_class.endswith("batch") else 1
             return self.latency.cost(variations=items, images=images)
@@ -232,17 +234,14 @@ class SandboxServer:
         return self.latency.cost(creates=1, images=images)
 
 
-def _count_image_sources(body: dict) -> int:
-    items = [body] + [i for k in ("create", "update") for i in (body.get(k) or []) if isinstance(i, dict)]
-    n = 0
-    for item in items:
-        for img in item.get("images") or []:
-            if isinstance(img, dict) and img.get("src") and not img.get("id"):
-                n += 1
-        img = item.get("image")
-        if isinstance(img, dict) and img.get("src") and not img.get("id"):
-            n += 1
-    return n
+    def upfront_latency(self, method: str, route_class: str, body) -> float:
+        """The part slept before a request is handled. Batches and product/variation creates
+        sleep only the fixed cost here: their items sleep their own shares as they are saved
+        (pacing.py), with the database lock released."""
+        if method in _WRITE_METHODS and (route_class.endswith("batch")
+                                         or (method == "POST" and route_class in ("products", "variations"))):
+            return self.latency.per_request_s
+        return self.latency_for(method, route_class, body)
 
 
 def is_woocommerce_route(route: str) -> bool:
@@ -337,7 +336,7 @@ def _make_handler(store: SandboxServer):
                 body = json.loads(raw_body) if raw_body.strip() else {}
             except (ValueError, UnicodeDecodeError):
                 body = None
-            delay = store.latency_for(method, route_class, body)
+            delay = store.upfront_latency(method, route_class, body)
             if delay > 0:
                 time.sleep(delay)
             req = Request(method=method, route=route, params=_params(pairs), pairs=pairs, body=body if body is not None else {},
