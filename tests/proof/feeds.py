@@ -1,5 +1,6 @@
-"""The proof feed: 2,000 products (500 variable x 4 variations, 1,500 simple) sharing 1,000 images,
-and what the store and the ledger must hold once it has been imported."""
+"""The proof feed (on the sandbox 2,000 products, 500 variable x 4 variations, sharing 1,000
+images; on a live store the bench catalogue's shape, see conftest.SHAPE), and what the store and
+the ledger must hold once it has been imported."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ PER_PARENT = 4
 DISTINCT_IMAGES = 1000
 
 
-def image_plan(skus: list[str], base_url: str, distinct: int = DISTINCT_IMAGES, seed: int = 11) -> dict[str, list[str]]:
+def image_plan(skus: list[str], base_url: str, distinct: int = DISTINCT_IMAGES, seed: int = 11,
+               prefix: str = "") -> dict[str, list[str]]:
     """Each product gets 1 or 2 images, drawn so that every one of `distinct` URLs is used and
     most are shared between products (the case where a naive importer downloads twice)."""
     rng = random.Random(seed)
-    urls = [f"{base_url}/img/p{i:04d}.png" for i in range(distinct)]
+    urls = [f"{base_url}/img/{prefix}p{i:04d}.png" for i in range(distinct)]
     order = list(skus)
     rng.shuffle(order)
     plan: dict[str, list[str]] = {}
@@ -35,10 +37,16 @@ def image_plan(skus: list[str], base_url: str, distinct: int = DISTINCT_IMAGES, 
 
 
 def proof_rows(image_base: str, *, simple: int = SIMPLE, variable: int = VARIABLE,
-               per_parent: int = PER_PARENT, distinct: int = DISTINCT_IMAGES) -> list[dict[str, Any]]:
-    skus = [f"S{i:05d}" for i in range(simple)] + [f"V{i:05d}" for i in range(variable)]
+               per_parent: int = PER_PARENT, distinct: int = DISTINCT_IMAGES, prefix: str = "") -> list[dict[str, Any]]:
+    skus = [f"{prefix}S{i:05d}" for i in range(simple)] + [f"{prefix}V{i:05d}" for i in range(variable)]
     return catalogue_rows(simple=simple, variable=variable, per_parent=per_parent,
-                          images=image_plan(skus, image_base, distinct))
+                          images=image_plan(skus, image_base, distinct, prefix=prefix), prefix=prefix)
+
+
+def shaped_rows(image_base: str, shape: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """The proof feed in a conftest.ProofShape."""
+    return proof_rows(image_base, simple=shape.simple, variable=shape.variable, per_parent=shape.per_parent,
+                      distinct=shape.distinct_images, prefix=prefix)
 
 
 def expected_skus(rows: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
@@ -52,9 +60,11 @@ def expected_urls(rows: list[dict[str, Any]]) -> set[str]:
     return {u for r in rows for u in (r.get("images") or "").split(",") if u}
 
 
-def store_census(client: Any) -> tuple[collections.Counter, collections.Counter, dict[str, dict]]:
-    """Every product and variation on the store, counted by SKU (read through the REST API)."""
-    products = list(client.iter_pages("products", fields=["id", "sku", "type", "images"]))
+def store_census(client: Any, prefix: str = "") -> tuple[collections.Counter, collections.Counter, dict[str, dict]]:
+    """Every product (with SKUs starting with `prefix`) and its variations on the store, counted
+    by SKU (read through the REST API)."""
+    products = [p for p in client.iter_pages("products", fields=["id", "sku", "type", "images"])
+                if str(p.get("sku") or "").startswith(prefix)]
     product_skus = collections.Counter(p["sku"] for p in products)
     variation_skus: collections.Counter = collections.Counter()
     for parent in products:

@@ -5,10 +5,12 @@ plain HTTP to a remote host, TLS verified unless --insecure."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,11 +18,14 @@ import pytest
 
 import wsync as wsync_package
 from tests.proof.workers import clean_env, wait_for, wsync, wsync_json
+from tests.proof.conftest import IMAGE_PORT
 from tests.store.conftest import self_signed_cert  # noqa: F401 - the fixture, shared with the store tests
+from tests.sync.conftest import LIVE
 from wsync.jobs import schedule_import
 from wsync.ledger import Ledger
 from wsync.ledger.jobs import TERMINAL, JobStore
-from wsync.sandbox import SandboxServer
+from wsync.sandbox import ImageHost, SandboxServer
+from wsync.store import StoreClient, StoreSettings
 from wsync.store.check import EXIT_CODES
 
 EXAMPLES = Path(wsync_package.__file__).parent / "examples_data"
@@ -44,27 +49,65 @@ class SignatureRecorder:
         return self.inner.authenticate(**kwargs)
 
 
+@dataclass
+class SecretStore:
+    """The store the commands talk to: a sandbox with distinctive keys that records every OAuth
+    signature it receives, or the live store (its own keys; no signatures to record there)."""
+
+    url: str
+    key: str
+    secret: str
+    signatures: set[str] | None
+    created: set[int] = field(default_factory=set)
+
+    @property
+    def https(self) -> bool:
+        return self.url.startswith("https:")
+
+
 @pytest.fixture
 def store():
+    if LIVE:
+        live = SecretStore(os.environ["WSYNC_TEST_STORE_URL"], os.environ["WSYNC_TEST_CONSUMER_KEY"],
+                           os.environ["WSYNC_TEST_CONSUMER_SECRET"], None)
+        yield live
+        settings = StoreSettings(url=live.url, consumer_key=live.key, consumer_secret=live.secret)
+        with StoreClient(settings) as client:  # the example feed's products, by the ids the ledger gave them
+            ids = sorted(live.created)
+            for start in range(0, len(ids), 100):
+                client.batch("products/batch", {"delete": ids[start:start + 100]})
+        return
     server = SandboxServer(consumer_key=KEY, consumer_secret=SECRET)
-    server.auth = SignatureRecorder(server.auth)
+    recorder = SignatureRecorder(server.auth)
+    server.auth = recorder
     with server:
-        yield server
+        yield SecretStore(server.url, KEY, SECRET, recorder.signatures)
 
 
 @pytest.fixture
-def project(tmp_path, store, image_host):
+def images():
+    if LIVE and not IMAGE_PORT:
+        pytest.skip("the live store must download the example feed's images from a port it allows: "
+                    "set WSYNC_TEST_IMAGE_PORT (WordPress allows 80, 443, 8080)")
+    with ImageHost(port=int(IMAGE_PORT) if LIVE and IMAGE_PORT else 0) as host:
+        yield host
+
+
+@pytest.fixture
+def project(tmp_path, store, images):
     feed = (EXAMPLES / "wholesaler-feed.csv").read_text()
     (tmp_path / "wholesaler-feed.csv").write_text(feed.replace("https://cdn.northwind-wholesale.example",
-                                                               image_host.url))
+                                                               images.url))
     text = (EXAMPLES / "wsync.toml").read_text().replace('url = "http://127.0.0.1:8080"', f'url = "{store.url}"')
     (tmp_path / "wsync.toml").write_text(text)  # no keys in the file: they come from the environment
-    env = clean_env(WSYNC_CONSUMER_KEY=KEY, WSYNC_CONSUMER_SECRET=SECRET)
+    env = clean_env(WSYNC_CONSUMER_KEY=store.key, WSYNC_CONSUMER_SECRET=store.secret)
     return tmp_path, env
 
 
+@pytest.mark.timeout(1200 if LIVE else 120)
 def test_no_command_output_log_or_ledger_holds_a_secret(project, store):
     cwd, env = project
+    key, secret = store.key, store.secret
     runs = []
 
     def run(*args: str, expect: int | None = 0):
@@ -85,7 +128,8 @@ def test_no_command_output_log_or_ledger_holds_a_secret(project, store):
     job_id = background["job_id"]
     ledger = Ledger(cwd / "wsync.db")
     jobs = JobStore(ledger)
-    wait_for(lambda: jobs.get(job_id)["status"] in TERMINAL, 60, interval=0.1, what="the background job ending")
+    wait_for(lambda: jobs.get(job_id)["status"] in TERMINAL, 600 if LIVE else 60, interval=0.1,
+             what="the background job ending")
     run("status", str(job_id))
     run("status", str(job_id), "--json")
     run("jobs", "--json")
@@ -98,16 +142,22 @@ def test_no_command_output_log_or_ledger_holds_a_secret(project, store):
     run("recover", "--json")
     # failure paths print errors: a wrong secret, a key the store does not know
     run("check", "--json", expect=None)
-    runs.append((("check", "wrong secret"), wsync(["--verbose", "check"], cwd, {**env, "WSYNC_CONSUMER_SECRET": SECRET[:-4] + "0000"})))
+    runs.append((("check", "wrong secret"), wsync(["--verbose", "check"], cwd, {**env, "WSYNC_CONSUMER_SECRET": secret[:-4] + "0000"})))
     runs.append((("import", "unknown key"), wsync(["--verbose", "import", "wholesaler", "--force", "--json"], cwd,
-                                                  {**env, "WSYNC_CONSUMER_KEY": KEY[:-4] + "0000"})))
+                                                  {**env, "WSYNC_CONSUMER_KEY": key[:-4] + "0000"})))
     assert runs[-2][1].returncode == 16 and runs[-1][1].returncode != 0
+    store.created.update(int(r[0]) for r in ledger.conn.execute(
+        "SELECT store_id FROM items WHERE kind = 'product' AND store_id IS NOT NULL"))
     ledger.close()
 
-    assert len(store.auth.signatures) > 50, "the commands sent fewer signed requests than expected"
-    assert any("oauth_signature=REDACTED" in r.stderr for _, r in runs), "--verbose logged no request line"
-    needles = {"consumer key": KEY, "consumer secret": SECRET, "secret (URL-encoded)": quote(SECRET, safe="")}
-    for signature in store.auth.signatures:
+    basic = base64.b64encode(f"{key}:{secret}".encode()).decode()
+    needles = {"consumer key": key, "consumer secret": secret, "secret (URL-encoded)": quote(secret, safe=""),
+               "Basic credentials": basic}
+    if store.signatures is not None:
+        assert len(store.signatures) > 50, "the commands sent fewer signed requests than expected"
+    if not store.https:
+        assert any("oauth_signature=REDACTED" in r.stderr for _, r in runs), "--verbose logged no request line"
+    for signature in store.signatures or ():
         needles[f"signature {signature}"] = signature
         needles[f"signature {signature} (URL-encoded)"] = quote(signature, safe="")
     for args, result in runs:

@@ -3,7 +3,8 @@
     /img/<anything>      200 image/png, 64x64, colour derived from the path (same path, same bytes)
     /dead/<anything>     404
     /notimage/<anything> 200 text/html
-Requests are counted per path, so tests can prove what a client downloaded (or not).
+Requests are counted per path, so tests can prove what a client downloaded (or not); GETs are
+also counted apart from HEADs, so a store's downloads are not mixed with a client's probes.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def make_png(seed: str, size: int = 64) -> bytes:
 class ImageHost:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.hits: Counter = Counter()
+        self.gets: Counter = Counter()
         self._lock = threading.Lock()
         self._cache: dict[str, bytes] = {}
         self._httpd = ThreadingHTTPServer((host, port), self._handler())
@@ -56,6 +58,11 @@ class ImageHost:
             path = urlsplit(path).path
         with self._lock:
             return self.hits[path]
+
+    def downloads(self) -> dict[str, int]:
+        """GET requests per path: what was downloaded (HEAD probes left out)."""
+        with self._lock:
+            return dict(self.gets)
 
     @property
     def total(self) -> int:
@@ -99,6 +106,8 @@ class ImageHost:
                 path = urlsplit(self.path).path
                 with host._lock:
                     host.hits[path] += 1
+                    if self.command == "GET":
+                        host.gets[path] += 1
                 if path.startswith("/img/"):
                     self._send(200, host.png(path), "image/png")
                 elif path.startswith("/notimage/"):
