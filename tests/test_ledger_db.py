@@ -32,3 +32,20 @@ def test_ledger_from_newer_wsync_is_refused(tmp_path):
     conn.close()
     with pytest.raises(ConfigError, match="newer than this wsync"):
         Ledger(path)
+
+
+def test_a_ledger_of_the_previous_schema_gains_the_pending_writes_and_keeps_its_jobs(tmp_path):
+    from wsync.ledger.db import MIGRATIONS
+
+    path = tmp_path / "wsync.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, migration in enumerate(MIGRATIONS[:2]):
+        migration(conn)
+        conn.execute(f"PRAGMA user_version={number + 1}")
+    conn.execute("INSERT INTO background_jobs (feed, created_at) VALUES ('f', '2026-01-01T00:00:00+00:00')")
+    conn.close()
+    ledger = Ledger(path)
+    assert ledger.schema_version == SCHEMA_VERSION == 3
+    assert "pending_writes" in ledger.db.table_names()
+    assert ledger.db["background_jobs"].count == 1
+    ledger.close()

@@ -170,3 +170,23 @@ def test_stats_count_states_and_products(store):
     assert stats["total_jobs"] == 3 and stats["scheduled"] == 1 and stats["running"] == 1
     assert stats["completed"] == 1 and stats["failed"] == 0
     assert (stats["total_products_processed"], stats["total_products_created"], stats["total_products_updated"]) == (15, 5, 8)
+
+
+def test_status_says_when_a_running_job_is_settling(store):
+    """`status --json` carries what a settling job waits for; null once it has moved on."""
+    from rich.console import Console
+
+    from wsync.jobs import render, report
+
+    job_id = store.create(feed="f", job_data={})
+    store.claim(job_id, worker_pid=os.getpid(), worker_host=socket.gethostname())
+    waiting = {"requests": 2, "items": 60, "waiting_for": ["A1", "A2"], "until": "2026-12-02T10:00:00+00:00",
+               "why": "an earlier worker's requests may still be saving on the store"}
+    store.save_checkpoint(job_id, {"phase": "settling", "settling": waiting})
+    doc = report.status_doc(store, job_id)["job"]
+    assert doc["settling"] == waiting
+    console = Console(record=True, width=200)
+    render.print_summary(console, doc)
+    assert "settling: waiting for 60 item(s) of 2 request(s)" in console.export_text()
+    store.save_checkpoint(job_id, {"phase": "products"})
+    assert report.status_doc(store, job_id)["job"]["settling"] is None
