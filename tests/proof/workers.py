@@ -1,4 +1,4 @@
-"""Helpers for proofs that run wsync as real processes against a sandbox in the test process."""
+"""Helpers for proofs that run wsync as real processes (the store they talk to: conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 from tests.jobs.jobs_helpers import wait_for  # noqa: F401  (the proofs poll the same way)
-
-
-def write_config(directory: Path, sandbox: Any, *, read_timeout: float = 10.0, extra: str = "") -> Path:
-    """A wsync.toml (0600) naming the sandbox, its keys and a ledger beside it."""
-    path = directory / "wsync.toml"
-    path.write_text(
-        f'ledger = "wsync.db"\n\n[store]\nurl = "{sandbox.url}"\nconsumer_key = "{sandbox.consumer_key}"\n'
-        f'consumer_secret = "{sandbox.consumer_secret}"\nread_timeout = {read_timeout}\n'
-        f"backoff_base_s = 0.05\n{extra}")
-    os.chmod(path, 0o600)
-    return path
 
 
 def clean_env(**extra: str) -> dict[str, str]:

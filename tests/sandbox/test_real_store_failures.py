@@ -20,6 +20,7 @@ import requests
 from woocommerce import API
 from woocommerce.oauth import OAuth
 
+from tests.jobs.jobs_helpers import wait_for
 from wsync.sandbox import LatencyModel, SandboxServer
 
 RECORDINGS = Path(__file__).resolve().parents[3] / "shared" / "recordings"
@@ -51,15 +52,6 @@ def _count_products(api: API) -> int:
     assert resp.status_code == 200, resp.text
     return len(resp.json())
 
-
-def _wait_for(predicate, timeout_s: float = 15.0, every_s: float = 0.02):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"not reached in {timeout_s} s")
 
 
 # ---------------------------------------------------------------------------------- recordings/25
@@ -170,11 +162,11 @@ def test_a_batch_goes_on_after_its_client_hung_up(sandbox):
     # the client is gone (recordings/27: after 0.3 s, with 11 of 50 saved); the store is still saving
     at_hangup = sandbox.stats()["counts"]["products"]
     assert 0 < at_hangup < 50
-    _wait_for(lambda: sandbox.stats()["counts"]["products"] == 50)
+    wait_for(lambda: sandbox.stats()["counts"]["products"] == 50)
     api = _api(sandbox)
     skus = sorted(p["sku"] for p in api.get("products", params={"per_page": 100}).json())
     assert skus == [f"GONE-{i:03d}" for i in range(50)]
-    stats = _wait_for(lambda: (s := sandbox.stats())["writes"] == 1 and s)
+    stats = wait_for(lambda: (s := sandbox.stats())["writes"] == 1 and s)
     assert stats["items_written"] == 50
 
 
@@ -195,7 +187,7 @@ def test_concurrent_creates_of_the_same_skus_make_duplicates(sandbox, woo_api):
 
     first = threading.Thread(target=push, args=("first",))
     first.start()
-    _wait_for(lambda: sandbox.stats()["counts"]["products"] >= 5)  # the second client comes a little later
+    wait_for(lambda: sandbox.stats()["counts"]["products"] >= 5)  # the second client comes a little later
     second = threading.Thread(target=push, args=("second",))
     second.start()
     first.join()
