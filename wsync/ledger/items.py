@@ -145,13 +145,14 @@ class ImageMap:
         rows = self.ledger.conn.execute("SELECT * FROM image_failures").fetchall()
         return {r["url"]: dict(r) for r in rows}
 
-    def record_failure(self, url: str, code: str | None, message: str) -> None:
+    def record_failure(self, url: str, code: str | None, message: str, *, permanent: bool = True) -> None:
         with self.ledger.transaction() as conn:
             conn.execute(
-                """INSERT INTO image_failures (url, code, message, attempts, failed_at) VALUES (?,?,?,1,?)
+                """INSERT INTO image_failures (url, code, message, attempts, failed_at, permanent) VALUES (?,?,?,1,?,?)
                    ON CONFLICT (url) DO UPDATE SET code=excluded.code, message=excluded.message,
-                   attempts=image_failures.attempts+1, failed_at=excluded.failed_at""",
-                (url, code, redact(message)[:1000], now_iso()),
+                   attempts=image_failures.attempts+1, failed_at=excluded.failed_at,
+                   permanent=excluded.permanent""",
+                (url, code, redact(message)[:1000], now_iso(), int(permanent)),
             )
 
 

@@ -179,6 +179,7 @@ class SandboxServer:
     def set_faults(self, faults: Faults | None = None, **kwargs) -> Faults:
         faults = faults or Faults(**kwargs)
         self.roller.set(faults)
+        self.media.fail_uploads(faults.upload_dir_failures)
         return faults
 
     def set_latency(self, latency: LatencyModel | None = None, **kwargs) -> LatencyModel:
@@ -324,6 +325,7 @@ def _make_handler(store: SandboxServer):
             method = self.command
             route_class = "index" if route in ("/", "") else store.router.route_class(route)
             store.counters.request(method, route_class)
+            store.media.begin_request()
             is_write = method in _WRITE_METHODS
             decision = store.roller.decide(is_write)
             if decision.kind == "error":

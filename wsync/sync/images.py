@@ -32,6 +32,7 @@ import requests
 from wsync.catalogue import Product
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
 from wsync.redact import redact
+from wsync.sync.image_failures import TRANSIENT_BACKOFF_S, TRANSIENT_TRIES, is_transient, permanent_note, transient_note
 from wsync.sync.options import ImportOptions
 from wsync.sync.push import BatchPusher, Journal, Op, OpResult, WaitListener
 
@@ -116,6 +117,7 @@ class ImageTask:
     record: ItemRecord
     sku: str | None = None
     attempts: int = 0
+    transient: int = 0  # failures of the moment (uploads folder, image server) met in this job
     # After a refusal that names no URL ("Invalid image: Sorry, you are not allowed to upload
     # this file type."), new URLs go one per request, so the culprit is known by elimination.
     single: bool = False
@@ -172,6 +174,8 @@ class ImagePhase:
         # Told after each batch's outcome is saved, so the job's checkpoint advances during the
         # image phase too (a job killed repeatedly there is still making progress).
         self.on_saved = on_saved
+        self._transient_met = False  # a failure of the moment in the last wave: wait before the next
+        self.sleep: Callable[[float], None] = time.sleep
 
     # -- planning ----------------------------------------------------------------------
     def tasks(self, products: list[Product], records: dict[tuple[str, str], ItemRecord],
@@ -258,8 +262,8 @@ class ImagePhase:
     # -- sending -----------------------------------------------------------------------
     def _may_try(self, url: str) -> bool:
         failure = self.failures.get(url)
-        if failure is None or self.opts.retry_failed_images:
-            return True
+        if failure is None or self.opts.retry_failed_images or not failure.get("permanent", 1):
+            return True  # a transient failure is tried again on the next run
         try:
             failed_at = datetime.fromisoformat(failure["failed_at"])
         except (TypeError, ValueError):
@@ -290,13 +294,16 @@ class ImagePhase:
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="wsync-probe") as pool:
             for url, problem in pool.map(check, urls):
                 if problem:
-                    self._fail_url(url, "wsync_image_unreachable", problem)
+                    transient = is_transient(problem)
+                    note = transient_note(1) if transient else permanent_note(self.opts.image_retry_after_s)
+                    self._fail_url(url, "wsync_image_unreachable", problem + note, permanent=not transient)
 
-    def _fail_url(self, url: str, code: str | None, message: str) -> None:
+    def _fail_url(self, url: str, code: str | None, message: str, *, permanent: bool = True) -> None:
         message = redact(message)
         self.report.failed_urls[url] = message
-        self.failures[url] = {"failed_at": datetime.now(timezone.utc).isoformat(), "message": message}
-        self.image_map.record_failure(url, code, message)
+        self.failures[url] = {"failed_at": datetime.now(timezone.utc).isoformat(), "message": message,
+                              "permanent": int(permanent)}
+        self.image_map.record_failure(url, code, message, permanent=permanent)
 
     def _slots(self, task: ImageTask) -> list[tuple[str, dict[str, Any]]]:
         slots = []
@@ -326,7 +333,13 @@ class ImagePhase:
                                   "wsync_image_unreachable", task.key)
                     self._item_failed(task)
         pending = [t for t in tasks if t.kind == "product"] + [t for t in tasks if t.kind == "variation"]
+        waits = 0
         while pending and not self.should_stop():
+            if self._transient_met:
+                # The store or an image server had a moment: give it one before asking again.
+                self._transient_met = False
+                self.sleep(min(TRANSIENT_BACKOFF_S * 2 ** waits, 4.0))
+                waits += 1
             wave, deferred, claimed = [], [], set()
             for task in pending:
                 fresh = [u for u, slot in self._slots(task) if "src" in slot]
@@ -437,9 +450,25 @@ class ImagePhase:
                     retry.append(task)  # one new image per request: the next one
                 continue
             error = result.error
+            fresh = [u for u, slot in slots if "src" in slot]
+            if (error is not None and error.code in IMAGE_ERROR_CODES and fresh
+                    and error.code != "woocommerce_product_invalid_image_id" and is_transient(error.message)):
+                task.transient += 1
+                if task.transient <= TRANSIENT_TRIES:
+                    # WordPress keeps an uploads-folder error for the rest of its request: one
+                    # new image per request from now on, after a short wait.
+                    task.single = True
+                    self._transient_met = True
+                    retry.append(task)
+                    continue
+                for url in fresh:
+                    self._fail_url(url, error.code, error.message + transient_note(task.transient), permanent=False)
+                    self.on_error("image", task.sku, f"{url}: {error.message}{transient_note(task.transient)}",
+                                  error.code, task.key)
+                self._item_failed(task)
+                continue
             if error is not None and error.code in IMAGE_ERROR_CODES and task.attempts < 2 * len(task.urls) + 2:
                 task.attempts += 1
-                fresh = [u for u, slot in slots if "src" in slot]
                 if error.code == "woocommerce_product_invalid_image_id":
                     gone = [u for u, slot in slots if "id" in slot and f"#{slot['id']}" in error.message] or \
                         [u for u, slot in slots if "id" in slot]
@@ -450,9 +479,10 @@ class ImagePhase:
                     continue
                 named = [u for u in fresh if u in error.message]
                 if named or len(fresh) == 1:
+                    note = permanent_note(self.opts.image_retry_after_s)
                     for url in named or fresh:
-                        self._fail_url(url, error.code, error.message)
-                        self.on_error("image", task.sku, f"{url}: {error.message}", error.code, task.key)
+                        self._fail_url(url, error.code, error.message + note)
+                        self.on_error("image", task.sku, f"{url}: {error.message}{note}", error.code, task.key)
                         self._item_failed(task)
                 else:
                     task.single = True
