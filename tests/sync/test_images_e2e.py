@@ -57,13 +57,15 @@ def test_dead_url_leaves_the_good_images_and_is_recorded(rig, sandbox, image_hos
     assert "missing.png" in failures[0]["message"]
     assert downloads(sandbox) == 3
     # The job says so: one item error naming the link and the cause, so cron sees exit 1.
-    assert result["failed"] == 1 and not result["success"]
+    assert result["failed"] == 0 and result["image_errors"] == 1 and not result["success"]
+    assert result["images_missing"] == 1 and result["images_missing_skus"] == ["S00000"]
     errors = rig.jobs.errors(result["job_id"])
     assert [(e["stage"], e["sku"]) for e in errors] == [("image", "S00000")]
     assert dead in errors[0]["message"] and "404" in errors[0]["message"]
     # The next run does not hammer the dead URL again (it is retried after a day).
     again, _ = rig.run(rig.feed(catalogue_rows(simple=1, variable=0, images=images)))
     assert again["requests"]["write"] == 0 and downloads(sandbox) == 3 and again["failed"] == 0
+    assert again["images_missing"] == 1 and again["success"], "reported as permanent once: the re-run says so"
 
 
 @sandbox_only

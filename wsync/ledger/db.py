@@ -179,6 +179,8 @@ def _v4(conn: sqlite3.Connection) -> None:
     # for its back-off or --retry-failed-images) or transient (the store or the server had a
     # moment: it is tried again on the next run). Failures recorded before were all parked.
     conn.execute("ALTER TABLE image_failures ADD COLUMN permanent INTEGER NOT NULL DEFAULT 1")
+    # The source URLs an item wants, in order: what `wsync images status` compares the store with.
+    conn.execute("ALTER TABLE items ADD COLUMN image_urls TEXT")
 
 
 # Append only: a migration, once released, never changes.

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
@@ -169,6 +169,7 @@ class ImagePhase:
         self.on_wait = on_wait
         self.known = image_map.load()
         self.failures = image_map.failures()
+        self.earlier = dict(self.failures)  # as they stood before this job: "already reported"
         self.report = ImageReport()
         self.session = session or requests.Session()
         # Told after each batch's outcome is saved, so the job's checkpoint advances during the
@@ -182,9 +183,12 @@ class ImagePhase:
               created_now: set[tuple[str, str]]) -> list[ImageTask]:
         tasks: list[ImageTask] = []
         adopt: list[ImageTask] = []
+        wants: list[ItemRecord] = []
         for product in products:
             rec = records.get(("product", product.key))
             if rec and rec.store_id:
+                if _want(rec, wanted_urls(product.images)):
+                    wants.append(rec)
                 t = self._task("product", product.key, rec, wanted_urls(product.images), None, product.sku)
                 if t:
                     tasks.append(t)
@@ -194,12 +198,32 @@ class ImagePhase:
                 vrec = records.get(("variation", variation.key))
                 if vrec and vrec.store_id and rec and rec.store_id:
                     urls = wanted_urls([variation.image]) if variation.image else []
+                    if _want(vrec, urls):
+                        wants.append(vrec)
                     t = self._task("variation", variation.key, vrec, urls, rec.store_id, variation.sku)
                     if t:
                         tasks.append(t)
+        if wants:
+            self.item_map.save(wants)  # what each item wants, for `images status` and images_missing
         if adopt:
             self._adopt_store_images(adopt)
         return [t for t in tasks if not self._already_attached(t)]
+
+    # -- what is still missing ---------------------------------------------------------
+    def missing(self, records: Iterable[ItemRecord]) -> list[MissingImages]:
+        """Items of the feed whose store images lack a wanted URL, after this job's work. Each
+        says whether all it lacks failed permanently before this job began (already reported)."""
+        out = []
+        for rec in records:
+            urls = rec.image_urls or []
+            if not urls or not rec.store_id or rec.images_hash == urls_hash(urls):
+                continue
+            lacking = lacking_urls(rec, self.known)
+            if not lacking:
+                continue
+            reported = all(self.earlier.get(u, {}).get("permanent") for u in lacking)
+            out.append(MissingImages(rec.kind, rec.key, rec.sku or rec.key, lacking, reported))
+        return out
 
     def _task(self, kind: str, key: str, rec: ItemRecord, urls: list[str], parent_id: int | None,
               sku: str | None) -> ImageTask | None:
@@ -498,6 +522,32 @@ class ImagePhase:
         if self.on_saved is not None and (records or learned):
             self.on_saved(self.report)
         return retry
+
+
+@dataclass
+class MissingImages:
+    kind: str
+    key: str
+    sku: str
+    urls: list[str]
+    reported: bool  # every URL it lacks failed permanently before this job, and was reported then
+
+
+def lacking_urls(rec: ItemRecord, known: dict[str, tuple[int, str | None]]) -> list[str]:
+    """The wanted URLs an item's store images do not include (by the attachment each URL became)."""
+    urls = rec.image_urls or []
+    if not urls or rec.images_hash == urls_hash(urls):
+        return []
+    attached = set(rec.images or [])
+    return [u for u in urls if not (u in known and known[u][0] in attached)]
+
+
+def _want(rec: ItemRecord, urls: list[str]) -> bool:
+    """Note what the item wants; True when that changed (the record needs saving)."""
+    if rec.image_urls == urls:
+        return False
+    rec.image_urls = list(urls)
+    return True
 
 
 def count_distinct(products: list[Product]) -> int:
