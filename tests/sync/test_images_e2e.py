@@ -76,8 +76,9 @@ def test_store_side_image_failure_is_retried_without_the_bad_url(rig, sandbox, i
                         probe_images=False)
     product = rig.all_products()[0]
     assert len(product["images"]) == 1
-    codes = {e["code"] for e in rig.jobs.errors(result["job_id"])}
-    assert "woocommerce_product_image_upload_error" in codes
+    errors = rig.jobs.errors(result["job_id"])
+    assert [e["code"] for e in errors] == ["wsync_image_permanent"]
+    assert "(woocommerce_product_image_upload_error) [permanent" in errors[0]["message"]
 
 
 @sandbox_only
@@ -108,7 +109,7 @@ def test_a_store_hiccup_on_its_uploads_folder_is_retried_in_the_same_job(rig, sa
     products = {p["sku"]: p for p in rig.all_products()}
     assert all(len(products[f"S{i:05d}"]["images"]) == 1 for i in range(19)), "a good image was left behind"
     errors = rig.jobs.errors(result["job_id"])
-    assert [(e["sku"], e["code"]) for e in errors] == [("S00019", "wsync_image_unreachable")]
+    assert [(e["sku"], e["code"]) for e in errors] == [("S00019", "wsync_image_permanent")]
     assert "[permanent" in errors[0]["message"]
     failures = rig.ledger.conn.execute("SELECT url, permanent FROM image_failures").fetchall()
     assert [(f["url"], f["permanent"]) for f in failures] == [(dead, 1)]
@@ -121,6 +122,7 @@ def test_a_store_failing_uploads_all_job_long_is_reported_and_tried_again_next_r
     first, _ = rig.run(rig.feed(catalogue_rows(simple=1, variable=0, images=urls)))
     errors = rig.jobs.errors(first["job_id"])
     assert len(errors) == 1 and "Unable to create directory" in errors[0]["message"]
+    assert errors[0]["code"] == "wsync_image_transient"
     assert "[transient: tried 4 times in this job" in errors[0]["message"]
     assert rig.ledger.conn.execute("SELECT permanent FROM image_failures").fetchone()[0] == 0
     sandbox.set_faults(upload_dir_failures=0)

@@ -29,6 +29,11 @@ _TRANSIENT_SIGNS = (
     "error: timeout", "error: chunkedencodingerror", "error: sslerror",
 )
 
+# The code of a job's image error says which rule it falls under; the store's own code is in
+# its message.
+PERMANENT_CODE = "wsync_image_permanent"
+TRANSIENT_CODE = "wsync_image_transient"
+
 TRANSIENT_TRIES = 3  # in one job, after the first failure
 TRANSIENT_BACKOFF_S = 0.5  # before the first retry; doubled each time, at most 4 s
 

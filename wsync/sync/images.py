@@ -32,7 +32,8 @@ import requests
 from wsync.catalogue import Product
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
 from wsync.redact import redact
-from wsync.sync.image_failures import TRANSIENT_BACKOFF_S, TRANSIENT_TRIES, is_transient, permanent_note, transient_note
+from wsync.sync.image_failures import (PERMANENT_CODE, TRANSIENT_BACKOFF_S, TRANSIENT_CODE, TRANSIENT_TRIES,
+                                       is_transient, permanent_note, transient_note)
 from wsync.sync.options import ImportOptions
 from wsync.sync.push import BatchPusher, Journal, Op, OpResult, WaitListener
 
@@ -353,8 +354,9 @@ class ImagePhase:
         for task in tasks:  # every item that wanted a dead link says so, with the link and the cause
             for url in task.urls:
                 if url in self.report.failed_urls:
+                    permanent = self.failures.get(url, {}).get("permanent", 1)
                     self.on_error("image", task.sku, f"{url}: {self.report.failed_urls[url]}",
-                                  "wsync_image_unreachable", task.key)
+                                  PERMANENT_CODE if permanent else TRANSIENT_CODE, task.key)
                     self._item_failed(task)
         pending = [t for t in tasks if t.kind == "product"] + [t for t in tasks if t.kind == "variation"]
         waits = 0
@@ -487,8 +489,8 @@ class ImagePhase:
                     continue
                 for url in fresh:
                     self._fail_url(url, error.code, error.message + transient_note(task.transient), permanent=False)
-                    self.on_error("image", task.sku, f"{url}: {error.message}{transient_note(task.transient)}",
-                                  error.code, task.key)
+                    self.on_error("image", task.sku, f"{url}: {error.message} ({error.code})"
+                                  f"{transient_note(task.transient)}", TRANSIENT_CODE, task.key)
                 self._item_failed(task)
                 continue
             if error is not None and error.code in IMAGE_ERROR_CODES and task.attempts < 2 * len(task.urls) + 2:
@@ -506,7 +508,8 @@ class ImagePhase:
                     note = permanent_note(self.opts.image_retry_after_s)
                     for url in named or fresh:
                         self._fail_url(url, error.code, error.message + note)
-                        self.on_error("image", task.sku, f"{url}: {error.message}{note}", error.code, task.key)
+                        self.on_error("image", task.sku, f"{url}: {error.message} ({error.code}){note}",
+                                      PERMANENT_CODE, task.key)
                         self._item_failed(task)
                 else:
                     task.single = True
