@@ -45,7 +45,7 @@ def test_a_ledger_of_the_previous_schema_gains_the_pending_writes_and_keeps_its_
     conn.execute("INSERT INTO background_jobs (feed, created_at) VALUES ('f', '2026-01-01T00:00:00+00:00')")
     conn.close()
     ledger = Ledger(path)
-    assert ledger.schema_version == SCHEMA_VERSION == 3
+    assert ledger.schema_version == SCHEMA_VERSION == 4
     assert "pending_writes" in ledger.db.table_names()
     assert ledger.db["background_jobs"].count == 1
     ledger.close()

@@ -190,3 +190,15 @@ def test_status_says_when_a_running_job_is_settling(store):
     assert "settling: waiting for 60 item(s) of 2 request(s)" in console.export_text()
     store.save_checkpoint(job_id, {"phase": "products"})
     assert report.status_doc(store, job_id)["job"]["settling"] is None
+
+
+def test_status_names_the_items_still_short_of_an_image(store):
+    from rich.console import Console
+
+    from wsync.jobs import render, report
+
+    job_id = store.create(feed="f", job_data={})
+    store.finish(job_id, "completed", {"images_missing": 2, "images_missing_skus": ["A1", "B2"]})
+    console = Console(record=True, width=200)
+    render.print_summary(console, report.status_doc(store, job_id)["job"])
+    assert "images missing on 2 item(s): A1, B2" in console.export_text()

@@ -140,3 +140,22 @@ def test_cli_serve_prints_json_and_stops_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert os.path.exists(tmp_path / "store.db")
+
+
+def test_uploads_folder_failure_sticks_to_its_request(sandbox, woo_api, image_host):
+    """Two requests creating the month's uploads folder at once: WordPress answers "Unable to
+    create directory" and keeps that error for the rest of the request (recorded on WooCommerce
+    8.2.2, as met by a real import). The knob hands out one such failure; the request that meets
+    it fails its other sideloads too; the next request saves its images."""
+    sandbox.set_faults(upload_dir_failures=1)
+    out = woo_api.post("products/batch", {"create": [
+        {"name": f"p{i}", "sku": f"U-{i}", "images": [{"src": image_host.image_url(f"u{i}.png")}]} for i in range(3)]
+    }).json()
+    messages = [c["error"]["message"] for c in out["create"]]
+    assert all(m.startswith("Invalid image: Unable to create directory wp-content/uploads/") for m in messages)
+    assert all(m.endswith("Is its parent directory writable by the server?") for m in messages)
+    assert [c["error"]["code"] for c in out["create"]] == ["woocommerce_product_image_upload_error"] * 3
+    again = woo_api.post("products/batch", {"create": [
+        {"name": f"p{i}", "sku": f"U-{i}", "images": [{"src": image_host.image_url(f"u{i}.png")}]} for i in range(3)]
+    }).json()
+    assert all(c.get("id") and len(c["images"]) == 1 for c in again["create"])

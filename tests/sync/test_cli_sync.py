@@ -104,11 +104,37 @@ def test_images_status_matches_the_store_and_names_sources(env, sandbox, image_h
     assert code == 0
     code, doc, _ = run_cli(["images", "status", "--sku", "S00000", "--json"], capsys)
     assert code == 0
-    assert doc["total_images"] == 2 and len(doc["gallery_images"]) == 1
+    assert doc["total_images"] == 2 and doc["gallery_images"] == 1
     assert [i["source_url"] for i in doc["images"]] == urls
     assert doc["featured_image_url"].startswith(sandbox.url)
+    assert doc["wanted_sources"] == urls and doc["pending_sources"] == [] and doc["failed_sources"] == []
     code, by_id, _ = run_cli(["images", "status", str(doc["product_id"]), "--json"], capsys)
     assert by_id["featured_image"] == doc["featured_image"]
+
+
+@sandbox_only
+def test_images_status_shows_only_the_products_own_history_and_missing_lists_the_rest(env, sandbox, image_host,
+                                                                                        capsys):
+    dead = {f"S{i:05d}": [f"{image_host.url}/dead/d{i}.png"] for i in range(1, 4)}
+    urls = {"S00000": [f"{image_host.url}/img/ok.png"], **dead}
+    feed = write_feed(env / "feed.csv", catalogue_rows(simple=4, variable=0, images=urls))
+    code, first, _ = run_cli(["import", str(feed), "--format", "csv", "--json"], capsys)
+    assert code == 1 and first["images_missing"] == 3 and first["image_errors"] == 3 and first["failed"] == 0
+    assert sorted(first["images_missing_skus"]) == ["S00001", "S00002", "S00003"]
+    code, doc, _ = run_cli(["images", "status", "--sku", "S00002", "--json"], capsys)
+    assert code == 0 and doc["total_images"] == 0
+    assert [f["url"] for f in doc["failed_sources"]] == dead["S00002"], "another product's failure was listed"
+    assert doc["failed_sources"][0]["permanent"] and doc["failed_sources"][0]["next_retry"] != "next run"
+    code, ok, _ = run_cli(["images", "status", "--sku", "S00000", "--json"], capsys)
+    assert ok["failed_sources"] == [] and ok["total_images"] == 1
+    code, listing, _ = run_cli(["images", "status", "--missing", "--json"], capsys)
+    assert code == 1 and listing["count"] == 3
+    assert sorted(i["sku"] for i in listing["items"]) == ["S00001", "S00002", "S00003"]
+    # The re-run sends nothing, still says 3 lack images, and as all of it was reported as
+    # permanent by the first job, it succeeds with one line saying so.
+    code, again, _ = run_cli(["import", str(feed), "--format", "csv", "--json"], capsys)
+    assert again["requests"]["write"] == 0 and again["images_missing"] == 3
+    assert code == 0 and again["success"] and "failed permanently in an earlier job" in again["message"]
 
 
 @sandbox_only

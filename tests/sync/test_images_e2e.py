@@ -57,13 +57,15 @@ def test_dead_url_leaves_the_good_images_and_is_recorded(rig, sandbox, image_hos
     assert "missing.png" in failures[0]["message"]
     assert downloads(sandbox) == 3
     # The job says so: one item error naming the link and the cause, so cron sees exit 1.
-    assert result["failed"] == 1 and not result["success"]
+    assert result["failed"] == 0 and result["image_errors"] == 1 and not result["success"]
+    assert result["images_missing"] == 1 and result["images_missing_skus"] == ["S00000"]
     errors = rig.jobs.errors(result["job_id"])
     assert [(e["stage"], e["sku"]) for e in errors] == [("image", "S00000")]
     assert dead in errors[0]["message"] and "404" in errors[0]["message"]
     # The next run does not hammer the dead URL again (it is retried after a day).
     again, _ = rig.run(rig.feed(catalogue_rows(simple=1, variable=0, images=images)))
     assert again["requests"]["write"] == 0 and downloads(sandbox) == 3 and again["failed"] == 0
+    assert again["images_missing"] == 1 and again["success"], "reported as permanent once: the re-run says so"
 
 
 @sandbox_only
@@ -74,8 +76,9 @@ def test_store_side_image_failure_is_retried_without_the_bad_url(rig, sandbox, i
                         probe_images=False)
     product = rig.all_products()[0]
     assert len(product["images"]) == 1
-    codes = {e["code"] for e in rig.jobs.errors(result["job_id"])}
-    assert "woocommerce_product_image_upload_error" in codes
+    errors = rig.jobs.errors(result["job_id"])
+    assert [e["code"] for e in errors] == ["wsync_image_permanent"]
+    assert "(woocommerce_product_image_upload_error) [permanent" in errors[0]["message"]
 
 
 @sandbox_only
@@ -91,3 +94,38 @@ def test_variation_images_are_deduplicated_with_product_images(rig, sandbox, ima
     for p in rig.all_products():
         for v in rig.all_variations(p["id"]):
             assert v["image"] and v["image"]["id"] == p["images"][0]["id"]
+
+
+@sandbox_only
+def test_a_store_hiccup_on_its_uploads_folder_is_retried_in_the_same_job(rig, sandbox, image_host):
+    """Every URL is good, but the store fails its first 5 uploads (and the rest of those
+    requests): the images are tried again, one per request, and all land in one run. A dead
+    URL is still parked and reported, as a permanent failure."""
+    urls = {f"S{i:05d}": [f"{image_host.url}/img/h{i}.png"] for i in range(20)}
+    dead = f"{image_host.url}/dead/gone.png"
+    urls["S00019"] = [dead]
+    sandbox.set_faults(upload_dir_failures=5)
+    result, _ = rig.run(rig.feed(catalogue_rows(simple=20, variable=0, images=urls)))
+    products = {p["sku"]: p for p in rig.all_products()}
+    assert all(len(products[f"S{i:05d}"]["images"]) == 1 for i in range(19)), "a good image was left behind"
+    errors = rig.jobs.errors(result["job_id"])
+    assert [(e["sku"], e["code"]) for e in errors] == [("S00019", "wsync_image_permanent")]
+    assert "[permanent" in errors[0]["message"]
+    failures = rig.ledger.conn.execute("SELECT url, permanent FROM image_failures").fetchall()
+    assert [(f["url"], f["permanent"]) for f in failures] == [(dead, 1)]
+
+
+@sandbox_only
+def test_a_store_failing_uploads_all_job_long_is_reported_and_tried_again_next_run(rig, sandbox, image_host):
+    urls = {"S00000": [f"{image_host.url}/img/x.png"]}
+    sandbox.set_faults(upload_dir_failures=1000)
+    first, _ = rig.run(rig.feed(catalogue_rows(simple=1, variable=0, images=urls)))
+    errors = rig.jobs.errors(first["job_id"])
+    assert len(errors) == 1 and "Unable to create directory" in errors[0]["message"]
+    assert errors[0]["code"] == "wsync_image_transient"
+    assert "[transient: tried 4 times in this job" in errors[0]["message"]
+    assert rig.ledger.conn.execute("SELECT permanent FROM image_failures").fetchone()[0] == 0
+    sandbox.set_faults(upload_dir_failures=0)
+    second, _ = rig.run(rig.feed(catalogue_rows(simple=1, variable=0, images=urls)))
+    assert rig.jobs.errors(second["job_id"]) == []
+    assert len(rig.all_products()[0]["images"]) == 1, "the transient failure was parked instead of retried"

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import typer
 
-from wsync.cli import common
+from wsync.cli import common, image_status
 from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError
 
 
@@ -17,57 +17,35 @@ def register(app: typer.Typer) -> None:
 
     @images.command("status")
     def status_cmd(
-        product_id: Optional[int] = typer.Argument(None, help="The store's product id."),
+        product_id: Optional[int] = typer.Argument(None, help="The store's product (or variation) id."),
         sku: Optional[str] = typer.Option(None, "--sku", help="Find the product by SKU instead."),
+        missing: bool = typer.Option(False, "--missing", help="List every item of the ledger still short of an "
+                                                              "image, with what it lacks and why."),
+        feed: Optional[str] = typer.Option(None, "--feed", help="With --missing: only this feed's items."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """A product's images as the store has them, with the source URLs the ledger knows."""
+        """One product's images: what the store has, with the source URL of each, and the product's
+        own pending and failed sources (attempts, next retry). --missing: every item short of one."""
         from wsync.cli.sync_cmd import _open_ledger, load_settings
-        from wsync.store import StoreClient
 
-        if (product_id is None) == (sku is None):
-            raise UsageError("give a PRODUCT_ID or --sku SKU (one of them)")
-        settings = load_settings()
-        with StoreClient(settings.store) as client:
-            if sku is not None:
-                found = [p for p in client.find_by_skus([sku], fields=["id", "sku", "type", "parent_id"])]
-                if not found:
-                    raise UsageError(f"no product or variation with SKU {sku!r} on the store")
-                product_id = int(found[0]["id"])
-                if found[0].get("type") == "variation":
-                    obj = client.get(f"products/{found[0]['parent_id']}/variations/{product_id}").data
-                    images = [obj["image"]] if obj.get("image") else []
-                else:
-                    images = client.get(f"products/{product_id}").data.get("images") or []
+        if missing:
+            if product_id is not None or sku is not None:
+                raise UsageError("--missing lists every item; give no PRODUCT_ID or --sku with it")
+            settings = load_settings(require_store=False)
+            doc = image_status.missing_doc(_open_ledger(settings), feed)
+            if as_json:
+                common.emit_json(doc)
             else:
-                images = client.get(f"products/{product_id}").data.get("images") or []
-        ledger = _open_ledger(settings)
-        ids = [int(i["id"]) for i in images if i.get("id")]
-        sources: dict[int, str] = {}
-        if ids:
-            marks = ",".join("?" * len(ids))
-            for row in ledger.conn.execute(f"SELECT url, attachment_id FROM images WHERE attachment_id IN ({marks})", ids):
-                sources.setdefault(row["attachment_id"], row["url"])
-        doc: dict[str, Any] = {
-            "success": True,
-            "product_id": product_id,
-            "featured_image": ids[0] if ids else None,
-            "gallery_images": ids[1:],
-            "total_images": len(ids),
-            "featured_image_url": images[0].get("src") if images else None,
-            "images": [{"id": int(i["id"]), "src": i.get("src"), "source_url": sources.get(int(i["id"]))}
-                       for i in images if i.get("id")],
-            "failed_sources": [dict(r) for r in ledger.conn.execute(
-                "SELECT url, code, message, attempts, failed_at FROM image_failures ORDER BY failed_at DESC LIMIT 20")],
-        }
+                image_status.print_missing(common.out, doc)
+            raise typer.Exit(EXIT_OK if not doc["count"] else EXIT_ITEM_ERRORS)
+        if (product_id is None) == (sku is None):
+            raise UsageError("give a PRODUCT_ID or --sku SKU (one of them), or --missing")
+        settings = load_settings()
+        doc = image_status.product_doc(settings, _open_ledger(settings), product_id=product_id, sku=sku)
         if as_json:
             common.emit_json(doc)
-            return
-        common.out.print(f"product {product_id}: {len(ids)} images", markup=False)
-        for n, img in enumerate(doc["images"]):
-            role = "featured" if n == 0 else "gallery"
-            common.out.print(f"  {role:8} #{img['id']} {img['src']}"
-                             + (f"\n           from {img['source_url']}" if img["source_url"] else ""), markup=False)
+        else:
+            image_status.print_product(common.out, doc)
 
     @images.command("process")
     def process_cmd(

@@ -60,7 +60,7 @@ def serve(
         server = SandboxServer(host=host, port=port, data=data, consumer_key=consumer_key,
                                consumer_secret=consumer_secret, faults=faults, latency=model, tls_cert=tls_cert,
                                tls_key=tls_key, insecure_basic_auth=insecure_basic_auth)
-        server._bind()
+        server.bind()
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     except ValueError as exc:

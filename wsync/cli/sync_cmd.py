@@ -255,6 +255,10 @@ def _render_result(result: dict[str, Any], errors: list[dict[str, Any]]) -> None
         img = result["images"]
         table.add_row("images", f"{img.get('attached', 0)} attached, {img.get('downloaded', 0)} downloaded, "
                                 f"{img.get('reused', 0)} reused, {img.get('failed_urls', 0)} URLs failed")
+    if result.get("images_missing"):
+        shown = ", ".join((result.get("images_missing_skus") or [])[:10])
+        shown += " …" if result["images_missing"] > 10 else ""
+        table.add_row("images missing", f"{result['images_missing']} ({shown}; `wsync images status --missing`)")
     common.out.print(table)
     for err in errors:
         common.out.print(f"  {err.get('stage')} {err.get('sku') or ''}: {err.get('message')}", markup=False)

@@ -41,6 +41,11 @@ def print_summary(console: Console, job: dict) -> None:
                       "latest (nothing is sent twice)")
     if job.get("worker_alive") is False:
         console.print(f"  [red]worker {job['worker_pid']} is gone[/]: `wsync recover` resumes the job")
+    result = job.get("result") if isinstance(job.get("result"), dict) else {}
+    if result.get("images_missing"):
+        skus = ", ".join((result.get("images_missing_skus") or [])[:10])
+        console.print(f"  images missing on {result['images_missing']} item(s): {escape(skus)}"
+                      + (" …" if result["images_missing"] > 10 else "") + " (`wsync images status --missing`)")
     for message in job["error_messages"][-5:]:
         console.print(f"  [red]![/] {escape(message)}")
     errors = job.get("errors") or []

@@ -174,8 +174,17 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    # An image failure is permanent (the URL is dead, not an image, refused by the store: it waits
+    # for its back-off or --retry-failed-images) or transient (the store or the server had a
+    # moment: it is tried again on the next run). Failures recorded before were all parked.
+    conn.execute("ALTER TABLE image_failures ADD COLUMN permanent INTEGER NOT NULL DEFAULT 1")
+    # The source URLs an item wants, in order: what `wsync images status` compares the store with.
+    conn.execute("ALTER TABLE items ADD COLUMN image_urls TEXT")
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -19,19 +19,21 @@ class ItemRecord:
     read: an unchanged item is recognised by its hash alone, and a large catalogue has many."""
 
     __slots__ = ("kind", "key", "sku", "store_id", "parent_key", "parent_id", "_pushed", "pushed_json", "hash",
-                 "images", "images_hash", "missing_action", "last_job_id", "last_action")
+                 "images", "images_hash", "missing_action", "last_job_id", "last_action", "image_urls")
 
     def __init__(self, kind: str, key: str, sku: str | None = None, store_id: int | None = None,
                  parent_key: str | None = None, parent_id: int | None = None,
                  pushed: dict[str, Any] | None = None, hash: str | None = None, images: list[int] | None = None,
                  images_hash: str | None = None, missing_action: str | None = None,
-                 last_job_id: int | None = None, last_action: str | None = None, pushed_json: str | None = None):
+                 last_job_id: int | None = None, last_action: str | None = None, pushed_json: str | None = None,
+                 image_urls: list[str] | None = None):
         self.kind, self.key, self.sku, self.store_id = kind, key, sku, store_id
         self.parent_key, self.parent_id = parent_key, parent_id
         self._pushed = pushed if pushed is not None or pushed_json else {}
         self.pushed_json = pushed_json if pushed is None else None
         self.hash, self.images, self.images_hash = hash, images, images_hash
         self.missing_action, self.last_job_id, self.last_action = missing_action, last_job_id, last_action
+        self.image_urls = image_urls  # the source URLs the feed wants on it, in order (None: not known yet)
 
     @property
     def pushed(self) -> dict[str, Any]:
@@ -70,6 +72,7 @@ class ItemMap:
                 pushed_json=row["pushed"], hash=row["hash"], images=json.loads(row["images"]) if row["images"] else None,
                 images_hash=row["images_hash"], missing_action=row["missing_action"],
                 last_job_id=row["last_job_id"], last_action=row["last_action"],
+                image_urls=json.loads(row["image_urls"]) if row["image_urls"] else None,
             )
             out[(rec.kind, rec.key)] = rec
         return out
@@ -80,7 +83,8 @@ class ItemMap:
             (self.feed, r.kind, r.key, r.sku, r.store_id, r.parent_key, r.parent_id,
              r.pushed_text(), r.hash,
              json.dumps(r.images) if r.images is not None else None, r.images_hash,
-             r.missing_action, r.last_job_id, r.last_action, now)
+             r.missing_action, r.last_job_id, r.last_action, now,
+             json.dumps(r.image_urls) if r.image_urls is not None else None)
             for r in records
         ]
         if not rows:
@@ -88,14 +92,16 @@ class ItemMap:
         with self.ledger.transaction() as conn:
             conn.executemany(
                 """INSERT INTO items (feed, kind, key, sku, store_id, parent_key, parent_id, pushed, hash,
-                                      images, images_hash, missing_action, last_job_id, last_action, updated_at)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                                      images, images_hash, missing_action, last_job_id, last_action, updated_at,
+                                      image_urls)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                    ON CONFLICT (feed, kind, key) DO UPDATE SET
                      sku=excluded.sku, store_id=excluded.store_id, parent_key=excluded.parent_key,
                      parent_id=excluded.parent_id, pushed=excluded.pushed, hash=excluded.hash,
                      images=excluded.images, images_hash=excluded.images_hash,
                      missing_action=excluded.missing_action, last_job_id=excluded.last_job_id,
-                     last_action=excluded.last_action, updated_at=excluded.updated_at""",
+                     last_action=excluded.last_action, updated_at=excluded.updated_at,
+                     image_urls=excluded.image_urls""",
                 rows,
             )
 
@@ -145,13 +151,14 @@ class ImageMap:
         rows = self.ledger.conn.execute("SELECT * FROM image_failures").fetchall()
         return {r["url"]: dict(r) for r in rows}
 
-    def record_failure(self, url: str, code: str | None, message: str) -> None:
+    def record_failure(self, url: str, code: str | None, message: str, *, permanent: bool = True) -> None:
         with self.ledger.transaction() as conn:
             conn.execute(
-                """INSERT INTO image_failures (url, code, message, attempts, failed_at) VALUES (?,?,?,1,?)
+                """INSERT INTO image_failures (url, code, message, attempts, failed_at, permanent) VALUES (?,?,?,1,?,?)
                    ON CONFLICT (url) DO UPDATE SET code=excluded.code, message=excluded.message,
-                   attempts=image_failures.attempts+1, failed_at=excluded.failed_at""",
-                (url, code, redact(message)[:1000], now_iso()),
+                   attempts=image_failures.attempts+1, failed_at=excluded.failed_at,
+                   permanent=excluded.permanent""",
+                (url, code, redact(message)[:1000], now_iso(), int(permanent)),
             )
 
 

@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from wsync.redact import RedactingFilter, redact, register_secret
+from wsync.sandbox.serving import ServerLifecycle
 from wsync.store.client import make_session
 from wsync.store.settings import StoreSettings
 from wsync.store.signing import AUTH_QUERY_PARAMS, sign
@@ -310,12 +311,14 @@ class Upstream:
 
 
 # ---------------------------------------------------------------------------------- server
-class FaultProxy:
+class FaultProxy(ServerLifecycle):
     """A local HTTP proxy in front of one WooCommerce store that injects faults per request.
 
     `upstream` is the store's home URL (what `[store] url` would be); the keys are the store's.
     `verify` is passed to requests (False, True, or a CA bundle path; True honours REQUESTS_CA_BUNDLE).
     """
+
+    thread_name = "wsync-faultproxy"
 
     def __init__(self, upstream: str, consumer_key: str, consumer_secret: str, faults: ProxyFaults | None = None,
                  *, port: int = 0, verify: bool | str = True, allow_insecure_http: bool = False,
@@ -345,48 +348,12 @@ class FaultProxy:
     def faults(self) -> ProxyFaults:
         return self.dice.faults
 
-    def bind(self) -> None:
-        """Take the port now (so a command can print the URL before serving); start() calls it."""
-        if self._httpd is None:
-            self._httpd = _HTTPServer((self.host, self.port), self)
-            self.port = self._httpd.server_address[1]
+    def _make_httpd(self) -> _HTTPServer:
+        return _HTTPServer((self.host, self.port), self)
 
-    def start(self) -> "FaultProxy":
-        self.bind()
-        assert self._httpd is not None
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="wsync-faultproxy", daemon=True)
-        self._thread.start()
-        return self
-
-    def run_forever(self) -> None:
-        """Serve in the calling thread until `stop()` or `shutdown_from_signal()`."""
-        self.bind()
-        assert self._httpd is not None
-        self._httpd.serve_forever(poll_interval=0.2)
-
-    def shutdown_from_signal(self) -> None:
-        # shutdown() waits for serve_forever() to return, so it must not run on the serving thread.
-        if self._httpd is not None:
-            threading.Thread(target=self._httpd.shutdown, daemon=True).start()
-
-    def stop(self) -> None:
-        """Stop listening. Upstream requests still running (cut ones) are left to finish on their own."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            if self._thread is not None:
-                httpd.shutdown()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    def _closed(self) -> None:
+        # Upstream requests still running (cut ones) are left to finish on their own.
         self.upstream.close()
-
-    def __enter__(self) -> "FaultProxy":
-        return self.start() if self._thread is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- knobs and counters ------------------------------------------------------------------
     def set_faults(self, faults: ProxyFaults) -> ProxyFaults:

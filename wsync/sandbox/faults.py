@@ -90,8 +90,13 @@ class Faults:
     drop_rate: float = 0.0
     seed: int | None = None
     only_writes: bool = False
+    # The next N image sideloads fail as WordPress fails when two requests create the month's
+    # uploads folder at once; the request that met it fails its other sideloads too.
+    upload_dir_failures: int = 0
 
     def __post_init__(self):
+        if not isinstance(self.upload_dir_failures, int) or self.upload_dir_failures < 0:
+            raise ValueError(f"upload_dir_failures must be a whole number >= 0, got {self.upload_dir_failures}")
         for name in ("error_rate", "hang_rate", "drop_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

@@ -60,6 +60,29 @@ class Media:
         self.base_url = base_url  # callable: the store's announced base URL
         self.stats = DownloadStats()
         self._session = requests.Session()
+        # Uploads-folder failures still to hand out, and the request (thread) that met one: as in
+        # WordPress, whose wp_upload_dir() keeps its error for the rest of the request.
+        self._upload_failures = 0
+        self._failures_lock = threading.Lock()
+        self._request = threading.local()
+
+    def fail_uploads(self, count: int) -> None:
+        with self._failures_lock:
+            self._upload_failures = count
+
+    def begin_request(self) -> None:
+        self._request.upload_dir_error = False
+
+    def _upload_dir_error(self) -> str | None:
+        if not getattr(self._request, "upload_dir_error", False):
+            with self._failures_lock:
+                if self._upload_failures <= 0:
+                    return None
+                self._upload_failures -= 1
+            self._request.upload_dir_error = True
+        now = self.db.now()
+        return (f"Invalid image: Unable to create directory wp-content/uploads/{now[:4]}/{now[5:7]}. "
+                "Is its parent directory writable by the server?")
 
     # -- attachments ---------------------------------------------------------------------
     def get(self, attachment_id) -> dict | None:
@@ -104,6 +127,9 @@ class Media:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise RestError(error_code, f"Invalid URL {src}.", 400)
         data = self._download(src, error_code)
+        folder_error = self._upload_dir_error()
+        if folder_error:
+            raise RestError(error_code, folder_error, 400)
         filename = posixpath.basename(unquote(parts.path)) or "image"
         ext = os.path.splitext(filename)[1].lower()
         if ext not in IMAGE_EXTENSIONS or sniff_image(data) is None:

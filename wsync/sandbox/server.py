@@ -25,6 +25,7 @@ from wsync.sandbox.media import Media
 from wsync.sandbox.pacing import Pacer, count_image_sources
 from wsync.sandbox.rest_error import RestError
 from wsync.sandbox.routes import Request, Router
+from wsync.sandbox.serving import ServerLifecycle
 from wsync.sandbox.taxonomy import Taxonomy
 
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -76,8 +77,10 @@ class _HTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class SandboxServer:
+class SandboxServer(ServerLifecycle):
     """A WooCommerce-compatible store on a local port. `start()` serves from a daemon thread."""
+
+    thread_name = "wsync-sandbox"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, data: str | None = None,
                  consumer_key: str | None = None, consumer_secret: str | None = None,
@@ -129,56 +132,23 @@ class SandboxServer:
         host = self.host if ":" not in self.host else f"[{self.host}]"
         return f"{scheme}://{host}:{self.port}"
 
-    def _bind(self) -> None:
-        if self._httpd is not None:
-            return
+    def _make_httpd(self) -> _HTTPServer:
         httpd = _HTTPServer((self.host, self.port), _make_handler(self))
         if self.https:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(self.tls_cert, self.tls_key)
             httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-        self.port = httpd.server_address[1]
-        self._httpd = httpd
+        return httpd
 
-    def start(self) -> "SandboxServer":
-        self._bind()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="wsync-sandbox", daemon=True)
-        self._thread.start()
-        return self
-
-    def run_forever(self) -> None:
-        """Serve in the calling thread until `stop()` (from a signal handler or another thread)."""
-        self._bind()
-        self._httpd.serve_forever(poll_interval=0.2)
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            if self._thread is not None:
-                httpd.shutdown()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    def _closed(self) -> None:
         if self._tmp_uploads:
             shutil.rmtree(self._tmp_uploads, ignore_errors=True)
-
-    def shutdown_from_signal(self) -> None:
-        """Stop `run_forever()` from a signal handler (shutdown() must not run in the serving thread)."""
-        if self._httpd is not None:
-            threading.Thread(target=self._httpd.shutdown, daemon=True).start()
-
-    def __enter__(self) -> "SandboxServer":
-        return self.start() if self._thread is None else self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ knobs
     def set_faults(self, faults: Faults | None = None, **kwargs) -> Faults:
         faults = faults or Faults(**kwargs)
         self.roller.set(faults)
+        self.media.fail_uploads(faults.upload_dir_failures)
         return faults
 
     def set_latency(self, latency: LatencyModel | None = None, **kwargs) -> LatencyModel:
@@ -324,6 +294,7 @@ def _make_handler(store: SandboxServer):
             method = self.command
             route_class = "index" if route in ("/", "") else store.router.route_class(route)
             store.counters.request(method, route_class)
+            store.media.begin_request()
             is_write = method in _WRITE_METHODS
             decision = store.roller.decide(is_write)
             if decision.kind == "error":

@@ -23,6 +23,9 @@ from wsync.ledger.items import FeedStateStore, ImageMap, ItemMap, ItemRecord, Te
 from wsync.ledger.pending import PendingWrites
 from wsync.sync.adopt import find_existing, read_variations
 from wsync.sync.images import ImagePhase, count_distinct
+
+# SKUs of items still lacking an image, listed in a job's result (the count is always whole).
+MISSING_SKUS_SHOWN = 100
 from wsync.sync.journal import WriteJournal, describe_create, describe_image_update
 from wsync.sync.options import ImportOptions
 from wsync.sync.payload import content_hash, merge_pushed
@@ -538,6 +541,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
         importer.taxonomy = taxonomy
         images = None
         images_scheduled = 0
+        phase = None
         try:
             importer.push_products(plans)
             if not should_stop():
@@ -553,9 +557,6 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
                 if opts.process_images and tasks:
                     importer._report("images")
                     images = phase.run(tasks)
-                    # A product whose image could not be attached is synced but for that image: it
-                    # counts as an item error, so the job (and cron) say something needs attention.
-                    importer.counts.failed += images.failed_items
         except Unsettled as exc:
             # Stopping (cancel, SIGTERM) while a request may still be saving: its creates are left
             # in the ledger's pending writes for the next worker to settle, never sent again here.
@@ -580,10 +581,38 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
             extra["settled"] = settled
         if should_stop():
             extra["cancelled"] = True
-        return _result(opts, job_id, importer.counts, images_scheduled, started, client, extra=extra)
+        doc = _result(opts, job_id, importer.counts, images_scheduled, started, client, extra=extra)
+        if phase is not None:
+            _report_missing_images(doc, phase, importer, ctx, counting=opts.process_images)
+        return doc
     finally:
         if own_client and hasattr(client, "close"):
             client.close()
+
+
+def _report_missing_images(doc: dict[str, Any], phase: ImagePhase, importer: Importer, ctx: JobContext, *,
+                           counting: bool) -> None:
+    """Every run says which items still lack an image, also a run that sent nothing. An image
+    that failed is an image error on an item that was saved, not a failed item; the job is not a
+    success while an item lacks an image, unless all it lacks failed permanently in an earlier
+    job that reported it (then one line says so)."""
+    missing = phase.missing(importer.records.values())
+    image_errors = phase.report.failed_items
+    doc["image_errors"] = image_errors
+    doc["images_missing"] = len(missing)
+    doc["images_missing_skus"] = [m.sku for m in missing][:MISSING_SKUS_SHOWN]
+    if not counting:
+        return  # --no-process-images: they wait for `wsync images process`
+    new = [m for m in missing if not m.reported]
+    if new or image_errors:
+        doc["success"] = False
+        doc["message"] += f", Images missing: {len(missing)}"
+    elif missing:
+        note = (f"{len(missing)} item(s) still lack images whose URLs failed permanently in an earlier job "
+                "(`wsync images status --missing` lists them; --retry-failed-images tries them again)")
+        doc["message"] += f". {note}"
+        if ctx.jobs is not None and ctx.job_id is not None:
+            ctx.jobs.add_message(ctx.job_id, note)
 
 
 def max_request_s(opts: ImportOptions, settings: Any) -> float:

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
@@ -32,6 +32,8 @@ import requests
 from wsync.catalogue import Product
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
 from wsync.redact import redact
+from wsync.sync.image_failures import (PERMANENT_CODE, TRANSIENT_BACKOFF_S, TRANSIENT_CODE, TRANSIENT_TRIES,
+                                       is_transient, permanent_note, transient_note)
 from wsync.sync.options import ImportOptions
 from wsync.sync.push import BatchPusher, Journal, Op, OpResult, WaitListener
 
@@ -116,6 +118,7 @@ class ImageTask:
     record: ItemRecord
     sku: str | None = None
     attempts: int = 0
+    transient: int = 0  # failures of the moment (uploads folder, image server) met in this job
     # After a refusal that names no URL ("Invalid image: Sorry, you are not allowed to upload
     # this file type."), new URLs go one per request, so the culprit is known by elimination.
     single: bool = False
@@ -167,20 +170,26 @@ class ImagePhase:
         self.on_wait = on_wait
         self.known = image_map.load()
         self.failures = image_map.failures()
+        self.earlier = dict(self.failures)  # as they stood before this job: "already reported"
         self.report = ImageReport()
         self.session = session or requests.Session()
         # Told after each batch's outcome is saved, so the job's checkpoint advances during the
         # image phase too (a job killed repeatedly there is still making progress).
         self.on_saved = on_saved
+        self._transient_met = False  # a failure of the moment in the last wave: wait before the next
+        self.sleep: Callable[[float], None] = time.sleep
 
     # -- planning ----------------------------------------------------------------------
     def tasks(self, products: list[Product], records: dict[tuple[str, str], ItemRecord],
               created_now: set[tuple[str, str]]) -> list[ImageTask]:
         tasks: list[ImageTask] = []
         adopt: list[ImageTask] = []
+        wants: list[ItemRecord] = []
         for product in products:
             rec = records.get(("product", product.key))
             if rec and rec.store_id:
+                if _want(rec, wanted_urls(product.images)):
+                    wants.append(rec)
                 t = self._task("product", product.key, rec, wanted_urls(product.images), None, product.sku)
                 if t:
                     tasks.append(t)
@@ -190,12 +199,32 @@ class ImagePhase:
                 vrec = records.get(("variation", variation.key))
                 if vrec and vrec.store_id and rec and rec.store_id:
                     urls = wanted_urls([variation.image]) if variation.image else []
+                    if _want(vrec, urls):
+                        wants.append(vrec)
                     t = self._task("variation", variation.key, vrec, urls, rec.store_id, variation.sku)
                     if t:
                         tasks.append(t)
+        if wants:
+            self.item_map.save(wants)  # what each item wants, for `images status` and images_missing
         if adopt:
             self._adopt_store_images(adopt)
         return [t for t in tasks if not self._already_attached(t)]
+
+    # -- what is still missing ---------------------------------------------------------
+    def missing(self, records: Iterable[ItemRecord]) -> list[MissingImages]:
+        """Items of the feed whose store images lack a wanted URL, after this job's work. Each
+        says whether all it lacks failed permanently before this job began (already reported)."""
+        out = []
+        for rec in records:
+            urls = rec.image_urls or []
+            if not urls or not rec.store_id or rec.images_hash == urls_hash(urls):
+                continue
+            lacking = lacking_urls(rec, self.known)
+            if not lacking:
+                continue
+            reported = all(self.earlier.get(u, {}).get("permanent") for u in lacking)
+            out.append(MissingImages(rec.kind, rec.key, rec.sku or rec.key, lacking, reported))
+        return out
 
     def _task(self, kind: str, key: str, rec: ItemRecord, urls: list[str], parent_id: int | None,
               sku: str | None) -> ImageTask | None:
@@ -258,8 +287,8 @@ class ImagePhase:
     # -- sending -----------------------------------------------------------------------
     def _may_try(self, url: str) -> bool:
         failure = self.failures.get(url)
-        if failure is None or self.opts.retry_failed_images:
-            return True
+        if failure is None or self.opts.retry_failed_images or not failure.get("permanent", 1):
+            return True  # a transient failure is tried again on the next run
         try:
             failed_at = datetime.fromisoformat(failure["failed_at"])
         except (TypeError, ValueError):
@@ -290,13 +319,16 @@ class ImagePhase:
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="wsync-probe") as pool:
             for url, problem in pool.map(check, urls):
                 if problem:
-                    self._fail_url(url, "wsync_image_unreachable", problem)
+                    transient = is_transient(problem)
+                    note = transient_note(1) if transient else permanent_note(self.opts.image_retry_after_s)
+                    self._fail_url(url, "wsync_image_unreachable", problem + note, permanent=not transient)
 
-    def _fail_url(self, url: str, code: str | None, message: str) -> None:
+    def _fail_url(self, url: str, code: str | None, message: str, *, permanent: bool = True) -> None:
         message = redact(message)
         self.report.failed_urls[url] = message
-        self.failures[url] = {"failed_at": datetime.now(timezone.utc).isoformat(), "message": message}
-        self.image_map.record_failure(url, code, message)
+        self.failures[url] = {"failed_at": datetime.now(timezone.utc).isoformat(), "message": message,
+                              "permanent": int(permanent)}
+        self.image_map.record_failure(url, code, message, permanent=permanent)
 
     def _slots(self, task: ImageTask) -> list[tuple[str, dict[str, Any]]]:
         slots = []
@@ -322,11 +354,18 @@ class ImagePhase:
         for task in tasks:  # every item that wanted a dead link says so, with the link and the cause
             for url in task.urls:
                 if url in self.report.failed_urls:
+                    permanent = self.failures.get(url, {}).get("permanent", 1)
                     self.on_error("image", task.sku, f"{url}: {self.report.failed_urls[url]}",
-                                  "wsync_image_unreachable", task.key)
+                                  PERMANENT_CODE if permanent else TRANSIENT_CODE, task.key)
                     self._item_failed(task)
         pending = [t for t in tasks if t.kind == "product"] + [t for t in tasks if t.kind == "variation"]
+        waits = 0
         while pending and not self.should_stop():
+            if self._transient_met:
+                # The store or an image server had a moment: give it one before asking again.
+                self._transient_met = False
+                self.sleep(min(TRANSIENT_BACKOFF_S * 2 ** waits, 4.0))
+                waits += 1
             wave, deferred, claimed = [], [], set()
             for task in pending:
                 fresh = [u for u, slot in self._slots(task) if "src" in slot]
@@ -437,9 +476,25 @@ class ImagePhase:
                     retry.append(task)  # one new image per request: the next one
                 continue
             error = result.error
+            fresh = [u for u, slot in slots if "src" in slot]
+            if (error is not None and error.code in IMAGE_ERROR_CODES and fresh
+                    and error.code != "woocommerce_product_invalid_image_id" and is_transient(error.message)):
+                task.transient += 1
+                if task.transient <= TRANSIENT_TRIES:
+                    # WordPress keeps an uploads-folder error for the rest of its request: one
+                    # new image per request from now on, after a short wait.
+                    task.single = True
+                    self._transient_met = True
+                    retry.append(task)
+                    continue
+                for url in fresh:
+                    self._fail_url(url, error.code, error.message + transient_note(task.transient), permanent=False)
+                    self.on_error("image", task.sku, f"{url}: {error.message} ({error.code})"
+                                  f"{transient_note(task.transient)}", TRANSIENT_CODE, task.key)
+                self._item_failed(task)
+                continue
             if error is not None and error.code in IMAGE_ERROR_CODES and task.attempts < 2 * len(task.urls) + 2:
                 task.attempts += 1
-                fresh = [u for u, slot in slots if "src" in slot]
                 if error.code == "woocommerce_product_invalid_image_id":
                     gone = [u for u, slot in slots if "id" in slot and f"#{slot['id']}" in error.message] or \
                         [u for u, slot in slots if "id" in slot]
@@ -450,9 +505,11 @@ class ImagePhase:
                     continue
                 named = [u for u in fresh if u in error.message]
                 if named or len(fresh) == 1:
+                    note = permanent_note(self.opts.image_retry_after_s)
                     for url in named or fresh:
-                        self._fail_url(url, error.code, error.message)
-                        self.on_error("image", task.sku, f"{url}: {error.message}", error.code, task.key)
+                        self._fail_url(url, error.code, error.message + note)
+                        self.on_error("image", task.sku, f"{url}: {error.message} ({error.code}){note}",
+                                      PERMANENT_CODE, task.key)
                         self._item_failed(task)
                 else:
                     task.single = True
@@ -468,6 +525,32 @@ class ImagePhase:
         if self.on_saved is not None and (records or learned):
             self.on_saved(self.report)
         return retry
+
+
+@dataclass
+class MissingImages:
+    kind: str
+    key: str
+    sku: str
+    urls: list[str]
+    reported: bool  # every URL it lacks failed permanently before this job, and was reported then
+
+
+def lacking_urls(rec: ItemRecord, known: dict[str, tuple[int, str | None]]) -> list[str]:
+    """The wanted URLs an item's store images do not include (by the attachment each URL became)."""
+    urls = rec.image_urls or []
+    if not urls or rec.images_hash == urls_hash(urls):
+        return []
+    attached = set(rec.images or [])
+    return [u for u in urls if not (u in known and known[u][0] in attached)]
+
+
+def _want(rec: ItemRecord, urls: list[str]) -> bool:
+    """Note what the item wants; True when that changed (the record needs saving)."""
+    if rec.image_urls == urls:
+        return False
+    rec.image_urls = list(urls)
+    return True
 
 
 def count_distinct(products: list[Product]) -> int:
