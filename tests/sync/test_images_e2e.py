@@ -108,6 +108,7 @@ def test_a_store_hiccup_on_its_uploads_folder_is_retried_in_the_same_job(rig, sa
     result, _ = rig.run(rig.feed(catalogue_rows(simple=20, variable=0, images=urls)))
     products = {p["sku"]: p for p in rig.all_products()}
     assert all(len(products[f"S{i:05d}"]["images"]) == 1 for i in range(19)), "a good image was left behind"
+    assert result["images"]["retried"] >= 5
     errors = rig.jobs.errors(result["job_id"])
     assert [(e["sku"], e["code"]) for e in errors] == [("S00019", "wsync_image_permanent")]
     assert "[permanent" in errors[0]["message"]

@@ -134,10 +134,12 @@ class ImageReport:
     failed_urls: dict[str, str] = field(default_factory=dict)
     failed_items: int = 0
     skipped_items: int = 0
+    retried: int = 0  # items sent again after a failure of the moment
 
     def to_dict(self) -> dict[str, Any]:
         return {"scheduled": self.scheduled, "items": self.items, "attached": self.attached, "reused": self.reused,
-                "downloaded": self.sent_src, "failed_urls": len(self.failed_urls), "failed_items": self.failed_items}
+                "downloaded": self.sent_src, "failed_urls": len(self.failed_urls), "failed_items": self.failed_items,
+                "retried": self.retried}
 
 
 def wanted_urls(images: list[Any]) -> list[str]:
@@ -481,6 +483,9 @@ class ImagePhase:
                     and error.code != "woocommerce_product_invalid_image_id" and is_transient(error.message)):
                 task.transient += 1
                 if task.transient <= TRANSIENT_TRIES:
+                    log.warning("%s %s: the store could not take its image for the moment (%s); trying again, "
+                                "one image per request", task.kind, task.sku, redact(error.message))
+                    self.report.retried += 1
                     # WordPress keeps an uploads-folder error for the rest of its request: one
                     # new image per request from now on, after a short wait.
                     task.single = True
