@@ -1,13 +1,15 @@
-"""Image sideloading and counting (recordings 03, 04, 16, 17, 21); faults; the CLI process."""
+"""Image sideloading and counting (recordings 03, 04, 16, 17, 21, and the project's own 28); faults; the CLI process."""
 
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -140,6 +142,25 @@ def test_cli_serve_prints_json_and_stops_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert os.path.exists(tmp_path / "store.db")
+
+
+RECORDINGS = Path(__file__).resolve().parents[1] / "data" / "recordings"
+
+
+def test_uploads_folder_failure_answers_as_recorded(sandbox, woo_api, image_host):
+    """The sandbox's answer has the recorded slot shape and message, the month aside."""
+    recorded = json.loads((RECORDINGS / "28_uploads_folder_error.json").read_text())["exchanges"][0]
+    sandbox.set_faults(upload_dir_failures=1)
+    creates = [{**item, "images": [{"src": image_host.image_url(f"r{n}.png")}]}
+               for n, item in enumerate(recorded["request"]["json"]["create"])]
+    resp = woo_api.post("products/batch", {"create": creates})
+    month = re.compile(r"uploads/\d{4}/\d{2}")
+    assert resp.status_code == recorded["response"]["status"]
+    got = [{**c, "error": {**c["error"], "message": month.sub("uploads/Y/M", c["error"]["message"])}}
+           for c in resp.json()["create"]]
+    want = [{**c, "error": {**c["error"], "message": month.sub("uploads/Y/M", c["error"]["message"])}}
+            for c in recorded["response"]["json"]["create"]]
+    assert got == want
 
 
 def test_uploads_folder_failure_sticks_to_its_request(sandbox, woo_api, image_host):
