@@ -84,13 +84,16 @@ def settle_orphaned_writes(client: StoreClient, ledger: Ledger, feed: str, *, ma
     started = clock()
     delay = FIRST_POLL_S
     open_writes = list(writes)
+    ledger_items: dict[tuple[str, str], ItemRecord] | None = None  # the feed's items, read once, when needed
     while open_writes:
         still_open = []
         for write in open_writes:
             landed = _look_up(client, write)
             over = clock() >= write.sent_epoch + max_request_s
             if landed.complete or over:
-                _adopt(ledger, feed, write, landed, report)
+                if landed.items and ledger_items is None:
+                    ledger_items = ItemMap(ledger, feed).load()
+                _adopt(ledger, feed, write, landed, report, ledger_items or {})
                 pending.remove(write.id)
             else:
                 still_open.append(write)
@@ -180,7 +183,8 @@ def _images_landed(client: StoreClient, write: PendingWrite) -> Landed:
 
 
 # -- adopting it --------------------------------------------------------------------------
-def _adopt(ledger: Ledger, feed: str, write: PendingWrite, landed: Landed, report: SettleReport) -> None:
+def _adopt(ledger: Ledger, feed: str, write: PendingWrite, landed: Landed, report: SettleReport,
+           known: dict[tuple[str, str], ItemRecord]) -> None:
     if landed.images:
         ImageMap(ledger).save([(url, att, src) for url, (att, src) in landed.images.items()])
         report.adopted_images += len(landed.images)
@@ -188,8 +192,6 @@ def _adopt(ledger: Ledger, feed: str, write: PendingWrite, landed: Landed, repor
         return
     kind = "variation" if write.kind == "variation" else "product"
     by_key = {str(i["key"]): i for i in write.items}
-    items = ItemMap(ledger, feed)
-    known = items.load()
     records = []
     for key, obj in landed.items.items():
         rec = known.get((kind, key)) or ItemRecord(kind, key)
@@ -202,7 +204,8 @@ def _adopt(ledger: Ledger, feed: str, write: PendingWrite, landed: Landed, repor
         # What it holds is not known for sure (it may have been saved half-way): no pushed
         # state, so the plan sends it in full once, as an update.
         rec.last_job_id, rec.last_action = write.job_id, "created"
+        known[(kind, key)] = rec
         records.append(rec)
-    items.save(records)
+    ItemMap(ledger, feed).save(records)
     report.adopted_items += len(records)
     log.info("settled %s: adopted %d item(s) an earlier worker's request saved", write.endpoint, len(records))
