@@ -15,6 +15,8 @@ sandbox's own reset otherwise; each import starts with a new ledger. Rounds alte
 import the store is counted by SKU: a duplicate is a failure whatever the times.
 Images are not part of it (--no-process-images): a feed's image URLs must be reachable by the
 store, which is a property of the store, not of wsync.
+On the sandbox the ratio says little: its requests take milliseconds, so fixed waits (a 429's
+one-second Retry-After) dominate; it is there to try the script. The claim is measured live.
 """
 
 from __future__ import annotations
