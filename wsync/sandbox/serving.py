@@ -4,13 +4,14 @@ the port, serve from a daemon thread or the calling one, stop from anywhere, as 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from http.server import ThreadingHTTPServer
 from typing import Any, TypeVar
 
 Self = TypeVar("Self", bound="ServerLifecycle")
 
 
-class ServerLifecycle:
+class ServerLifecycle(ABC):
     """Subclasses set `self._httpd = None`, `self._thread = None`, `self.port` and a `thread_name`,
     implement `_make_httpd()`, and may extend `_closed()` for what to release after stopping."""
 
@@ -19,8 +20,9 @@ class ServerLifecycle:
     _thread: threading.Thread | None
     port: int
 
+    @abstractmethod
     def _make_httpd(self) -> ThreadingHTTPServer:
-        raise NotImplementedError
+        """The listening server, bound to (host, port); port 0 picks a free one."""
 
     def bind(self) -> None:
         """Take the port now (so a command can print the URL before serving); start() calls it."""
