@@ -26,7 +26,7 @@ from wsync.sync.images import ImagePhase, count_distinct
 
 # SKUs of items still lacking an image, listed in a job's result (the count is always whole).
 MISSING_SKUS_SHOWN = 100
-from wsync.sync.journal import WriteJournal, describe_create, describe_image_update
+from wsync.sync.journal import Describe, WriteJournal, describe_create, describe_image_update
 from wsync.sync.options import ImportOptions
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_missing, plan_products, plan_variations, variations_by_parent
@@ -141,7 +141,7 @@ class Importer:
         seen = float(getattr(getattr(self.client, "counters", None), "longest_s", 0.0) or 0.0)
         return min(max(self._max_request_s, 2 * seen), MAX_REQUEST_CEILING_S)
 
-    def journal(self, kind: str, describe: Any, parent_id: int | None = None) -> WriteJournal | None:
+    def journal(self, kind: str, describe: Describe, parent_id: int | None = None) -> WriteJournal | None:
         """Where this job notes the writes that could land twice (none for a plan)."""
         if self.dry_run:
             return None
