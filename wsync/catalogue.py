@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-ProductType = Literal["simple", "variable"]
+# WooCommerce's four product types; variations are a kind of their own (`Variation`).
+ProductType = Literal["simple", "variable", "grouped", "external"]
 StockStatus = Literal["instock", "outofstock", "onbackorder"]
 
 
@@ -40,6 +41,64 @@ class Attribute:
 
 
 @dataclass(slots=True)
+class Download:
+    """A downloadable file of a downloadable product or variation (WooCommerce `downloads[]`)."""
+
+    name: str
+    file: str
+    # The exporting store's download id: kept so a re-import updates the file instead of adding one.
+    id: str | None = None
+
+
+@dataclass(slots=True)
+class Details:
+    """The store fields beyond name, prices, stock and taxonomy, each None when the feed does not say.
+
+    Named as WooCommerce's REST API names them, so the payload is a plain copy. Products and
+    variations share one set (a variation ignores what WooCommerce keeps on its parent only).
+    """
+
+    featured: bool | None = None
+    catalog_visibility: str | None = None  # visible | catalog | search | hidden
+    date_on_sale_from: str | None = None  # ISO 8601, the store's time zone unless it ends in Z
+    date_on_sale_to: str | None = None
+    tax_status: str | None = None  # taxable | shipping | none
+    backorders: str | None = None  # no | notify | yes
+    low_stock_amount: int | None = None
+    sold_individually: bool | None = None
+    reviews_allowed: bool | None = None
+    purchase_note: str | None = None
+    # A shipping class by its name, created on the store like a category when it is missing.
+    shipping_class: str | None = None
+    menu_order: int | None = None
+    virtual: bool | None = None
+    downloadable: bool | None = None
+    downloads: list[Download] | None = None
+    download_limit: int | None = None
+    download_expiry: int | None = None
+    external_url: str | None = None
+    button_text: str | None = None
+    # GTIN, UPC, EAN or ISBN (WooCommerce 9.2+ has a field for it; older stores keep it as meta).
+    gtin: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is None for name in self.__slots__)  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class Links:
+    """Other products this one points to, by feed reference (a SKU, or "id:N" of the exporting
+    store). They are resolved to store ids once every product of the feed has one."""
+
+    children: list[str] = field(default_factory=list)  # a grouped product's members
+    upsells: list[str] = field(default_factory=list)
+    cross_sells: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.children or self.upsells or self.cross_sells)
+
+
+@dataclass(slots=True)
 class Dimensions:
     length: str = ""
     width: str = ""
@@ -51,7 +110,11 @@ class Dimensions:
 
 @dataclass(slots=True)
 class Variation:
-    """One variation of a variable product, keyed like products (stable feed key)."""
+    """One variation of a variable product, keyed like products (stable feed key).
+
+    An attribute of the parent's variation attributes that `attributes` leaves out is "any"
+    (WooCommerce sells the variation for every value of it).
+    """
 
     key: str
     sku: str | None
@@ -67,13 +130,14 @@ class Variation:
     status: str | None = None
     description: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    details: Details = field(default_factory=Details)
     # Where the record came from ("feed.csv line 12"), for error messages.
     where: str = ""
 
 
 @dataclass(slots=True)
 class Product:
-    """A simple or variable product, keyed by a stable feed key (the SKU by default)."""
+    """A simple, variable, grouped or external product, keyed by a stable feed key (the SKU by default)."""
 
     key: str
     sku: str | None
@@ -99,6 +163,10 @@ class Product:
     images: list[Image] = field(default_factory=list)
     variations: list[Variation] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    details: Details = field(default_factory=Details)
+    links: Links = field(default_factory=Links)
+    # A variable product's preselected options: attribute name -> option.
+    default_attributes: dict[str, str] = field(default_factory=dict)
     where: str = ""
 
     def to_dict(self) -> dict[str, Any]:

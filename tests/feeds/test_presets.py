@@ -35,9 +35,11 @@ def test_woocommerce_sample_csv_parents_by_id_and_by_sku():
     assert (red.regular_price, red.sale_price) == ("45.00", "42.00")
     assert products["woo-beanie"].categories == [["Clothing", "Accessories"], ["Sale"]]
     assert products["woo-tshirt"].stock_quantity == 25 and products["woo-tshirt"].tags == ["cotton", "summer"]
-    assert [e.field for e in result.errors] == ["Type"]  # the external product is reported, not imported
-    assert result.counts == {"products": 5, "variable": 2, "variations": 6, "images": 14, "distinct_images": 9,
-                             "errors": 1}
+    assert result.errors == []
+    pennant = products["wp-pennant"]  # an external product is imported as one
+    assert pennant.type == "external" and pennant.details.external_url.startswith("https://")
+    assert result.counts == {"products": 6, "variable": 2, "variations": 6, "images": 14, "distinct_images": 9,
+                             "errors": 0}
 
 
 def test_google_merchant_rss_groups_variants_by_item_group_id():

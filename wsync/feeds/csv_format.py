@@ -65,8 +65,12 @@ def detect_delimiter(sample: str) -> str | None:
 
 class CsvFeed:
     def __init__(self, path: Path, label: str, *, encoding: str | None = None, delimiter: str | None = None,
-                 warn: Callable[[str], None] = lambda m: None):
+                 warn: Callable[[str], None] = lambda m: None, pad_short_rows: bool = False):
         self.path, self.label = path, label
+        # WooCommerce's exporter discovers attribute and meta columns as it goes, so rows written
+        # before a column appeared are shorter than the header; its importer reads them as they
+        # are. With pad_short_rows such a row's missing fields are absent (None), not blank.
+        self.pad_short_rows = pad_short_rows
         self.encoding = encoding or detect_encoding(path, label, warn)
         try:
             with open(path, encoding=self.encoding, newline="") as fh:
@@ -88,7 +92,7 @@ class CsvFeed:
         if dupes:
             warn(f"{label} line 1: duplicate column names {dupes}; the first of each is used")
 
-    def __iter__(self) -> Iterator[tuple[str, dict[str, str]]]:
+    def __iter__(self) -> Iterator[tuple[str, dict[str, str | None]]]:
         name = self.path.name if self.label.endswith(self.path.name) else self.label
         with open(self.path, encoding=self.encoding, newline="") as fh:
             reader = csv.reader(fh, delimiter=self.delimiter, strict=True)
@@ -104,12 +108,14 @@ class CsvFeed:
                     if not values or (len(values) == 1 and not values[0].strip()):
                         continue
                     where = f"{name} line {start}"
-                    if len(values) != width:
+                    if len(values) > width or (len(values) < width and not self.pad_short_rows):
                         yield where, {"__width_error__": f"has {len(values)} fields, the header has {width}"}
                         continue
-                    record: dict[str, str] = {}
+                    record: dict[str, str | None] = {}
                     for column, value in zip(header, values):
                         record.setdefault(column, value)
+                    for column in header[len(values):]:
+                        record.setdefault(column, None)
                     yield where, record
             except csv.Error as exc:
                 line = previous_end + 1

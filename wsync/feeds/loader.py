@@ -89,8 +89,10 @@ def _records(spec: FeedSpec, path: Path | None, fmt: str, warnings: list[str]) -
                         retry_wait=spec.retry_wait, verify=spec.verify_tls), None
     assert path is not None
     if fmt in ("csv", "tsv"):
+        pad = bool(PRESETS[spec.preset][1].get("pad_short_rows")) if spec.preset else False
         feed = CsvFeed(path, label, encoding=spec.encoding, delimiter=spec.delimiter or ("\t" if fmt == "tsv" else
-                                                                                      None), warn=warn)
+                                                                                      None), warn=warn,
+                       pad_short_rows=pad)
         return feed, feed.header
     if fmt in ("json", "jsonl"):
         return JsonFeed(path, label, items_path=spec.items_path or (PRESETS[spec.preset][1].get("items_path")
@@ -170,6 +172,9 @@ def _load(spec: FeedSpec, fetch_state: dict | None, force: bool, previous_count:
         map_one = _lazy_generic(mapper, spec)
     assembler = Assembler()
     seen_records = _feed_rows(records, map_one, spec, assembler, result.errors)
+    if spec.preset:
+        # A preset's notes on the file as a whole (columns it does not import, the language read).
+        result.warnings.extend(getattr(preset_mapper, "warnings", []))
     products = assembler.finish()
     result.errors.extend(assembler.errors)
     result.warnings.extend(str(w) for w in assembler.warnings)

@@ -113,6 +113,13 @@ class Assembler:
             self.errors.append(RecordError(row.where, "product has no name", field="name", sku=row.sku))
             return None
         product = _product_from_row(row)
+        if row.kind in ("grouped", "external"):
+            product.type = row.kind
+            for v in entry.variations:
+                self.errors.append(RecordError(v.where, f"variation of a {row.kind} product (only variable products "
+                                               "have variations)", field="parent", value=truncate(v.parent or ""),
+                                               sku=v.sku))
+            return product
         if not entry.variations:
             if row.kind == "variable":
                 self.warnings.append(RecordError(row.where, "variable product has no variations; imported as a "
@@ -141,21 +148,22 @@ class Assembler:
             values = {a.name: a.values[0] for a in v.attributes
                       if a.variation is not False and a.values and a.values[0] != ""}
             missing = [n for n in variation_names if n not in values]
-            if missing:
+            if missing and not v.blank_means_any:
                 self.errors.append(RecordError(v.where, f"variation has no value for attribute {missing[0]!r}",
                                                field=f"attributes.{missing[0]}", sku=v.sku))
                 continue
-            combo = tuple((n, values[n].casefold()) for n in variation_names)
+            # A value left out is "any" (blank_means_any): it takes part in the combination as such.
+            combo = tuple((n, values[n].casefold() if n in values else None) for n in variation_names)
             if combo in seen:
-                shown = ", ".join(f"{n}={values[n]}" for n in variation_names)
+                shown = ", ".join(f"{n}={values.get(n, 'any')}" for n in variation_names)
                 self.errors.append(RecordError(v.where, "another variation of this product has the same attributes",
                                                field="attributes", value=truncate(shown), sku=v.sku))
                 continue
             seen.add(combo)
             for n in variation_names:
-                if values[n] not in options[n]:
+                if n in values and values[n] not in options[n]:
                     options[n].append(values[n])
-            product.variations.append(_variation_from_row(v, {n: values[n] for n in variation_names}))
+            product.variations.append(_variation_from_row(v, {n: values[n] for n in variation_names if n in values}))
         attributes: list[Attribute] = []
         for a in product.attributes:
             if a.name in options:
@@ -165,11 +173,17 @@ class Assembler:
                 attributes.append(a)
         present = {a.name for a in attributes}
         for n in variation_names:
-            if n not in present:
+            if n not in present and options[n]:
                 # Only the variations name it: they also say whether it is a global (pa_*) attribute.
                 taxonomy = any(a.taxonomy for v in variations for a in v.attributes if a.name == n)
                 attributes.append(Attribute(n, options[n], variation=True, taxonomy=taxonomy))
         product.attributes = attributes
+        product.default_attributes = {a.name: a.default for a in row.attributes
+                                      if a.default and a.name in options and a.default in _options_of(attributes, a.name)}
+
+
+def _options_of(attributes: list[Attribute], name: str) -> list[str]:
+    return next((a.options for a in attributes if a.name == name), [])
 
 
 def _synthesise_parent(first: Row, group: str) -> Row:
@@ -200,7 +214,7 @@ def _product_from_row(row: Row) -> Product:
         categories=row.categories, tags=row.tags, brand=row.brand,
         attributes=[Attribute(a.name, list(a.values), variation=False, visible=a.visible, taxonomy=a.taxonomy)
                     for a in row.attributes if a.values],
-        images=_images(row.images), meta=row.meta, where=row.where)
+        images=_images(row.images), meta=row.meta, details=row.details, links=row.links, where=row.where)
 
 
 def _variation_from_row(row: Row, attributes: dict[str, str]) -> Variation:
@@ -210,4 +224,4 @@ def _variation_from_row(row: Row, attributes: dict[str, str]) -> Variation:
         stock_status=row.stock_status,  # type: ignore[arg-type]
         manage_stock=row.manage_stock, weight=row.weight, dimensions=row.dimensions,
         image=Image(src=row.images[0]) if row.images else None, status=row.status,
-        description=row.description, meta=row.meta, where=row.where)
+        description=row.description, meta=row.meta, details=row.details, where=row.where)

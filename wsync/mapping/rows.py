@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from wsync.catalogue import Dimensions
+from wsync.catalogue import Details, Dimensions, Links
 
-RowKind = Literal["simple", "variable", "variation", "auto"]
+RowKind = Literal["simple", "variable", "grouped", "external", "variation", "auto"]
 
 
 @dataclass(slots=True)
@@ -23,6 +23,8 @@ class RowAttribute:
     taxonomy: bool = False
     # True/False when the feed says whether it defines variations; None to infer from usage.
     variation: bool | None = None
+    # The option preselected on a variable product (WooCommerce CSV "Attribute N default").
+    default: str | None = None
 
 
 @dataclass(slots=True)
@@ -55,6 +57,12 @@ class Row:
     images: list[str] = field(default_factory=list)
     attributes: list[RowAttribute] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    details: Details = field(default_factory=Details)
+    links: Links = field(default_factory=Links)
+    # A variation whose value for one of its parent's variation attributes is blank (or that
+    # does not name the attribute) is sold for "any" value of it, as in WooCommerce's CSV; in
+    # other feeds a blank is a missing value, and an error.
+    blank_means_any: bool = False
     # Variations carried inside their parent's record (nested JSON/XML variants, Shopify).
     children: list["Row"] = field(default_factory=list)
     # For filters: the raw source values, by source column / path.

@@ -15,7 +15,7 @@ PresetMapper = Callable[[dict, str, "str | None"], "tuple[Row | None, list[Recor
 
 # preset name -> (format, default options)
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
-    "woocommerce-csv": ("csv", {}),
+    "woocommerce-csv": ("csv", {"pad_short_rows": True}),
     "google-merchant": ("auto", {}),
     "shopify-json": ("json", {"items_path": "products"}),
 }
@@ -23,11 +23,13 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
 
 def mapper_for(preset: str, options: dict[str, Any]) -> PresetMapper:
     if preset == "woocommerce-csv":
-        from wsync.feeds.presets.woocommerce_csv import map_record
-    elif preset == "google-merchant":
-        from wsync.feeds.presets.google_merchant import map_record
-    else:
-        from wsync.feeds.presets.shopify_json import make_mapper
+        from wsync.feeds.presets.woocommerce_csv import WooCommerceCsvMapper
 
-        return make_mapper(options)
-    return map_record
+        return WooCommerceCsvMapper()
+    if preset == "google-merchant":
+        from wsync.feeds.presets.google_merchant import map_record
+
+        return map_record
+    from wsync.feeds.presets.shopify_json import make_mapper
+
+    return make_mapper(options)
