@@ -167,6 +167,8 @@ class Product:
     links: Links = field(default_factory=Links)
     # A variable product's preselected options: attribute name -> option.
     default_attributes: dict[str, str] = field(default_factory=dict)
+    # Other names other records may use for it ("id:44", the exporting store's id).
+    aliases: list[str] = field(default_factory=list)
     where: str = ""
 
     def to_dict(self) -> dict[str, Any]:

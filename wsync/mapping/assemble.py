@@ -214,7 +214,7 @@ def _product_from_row(row: Row) -> Product:
         categories=row.categories, tags=row.tags, brand=row.brand,
         attributes=[Attribute(a.name, list(a.values), variation=False, visible=a.visible, taxonomy=a.taxonomy)
                     for a in row.attributes if a.values],
-        images=_images(row.images), meta=row.meta, details=row.details, links=row.links, where=row.where)
+        images=_images(row.images), meta=row.meta, details=row.details, links=row.links, aliases=list(row.aliases), where=row.where)
 
 
 def _variation_from_row(row: Row, attributes: dict[str, str]) -> Variation:

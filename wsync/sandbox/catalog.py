@@ -21,18 +21,22 @@ _PRODUCT_DEFAULTS = {
     "stock_status": "instock", "backorders": "no", "low_stock_amount": None, "sold_individually": False,
     "weight": "", "dimensions": {"length": "", "width": "", "height": ""}, "shipping_class": "",
     "reviews_allowed": True, "purchase_note": "", "categories": [], "tags": [], "images": [], "attributes": [],
-    "default_attributes": [], "meta_data": [], "upsell_ids": [], "cross_sell_ids": [],
+    "default_attributes": [], "meta_data": [], "upsell_ids": [], "cross_sell_ids": [], "grouped_products": [],
+    "downloads": [], "download_limit": -1, "download_expiry": -1, "date_on_sale_from": None, "date_on_sale_to": None,
+    "shipping_class_id": 0,
 }
 _VARIATION_DEFAULTS = {
     "description": "", "regular_price": "", "sale_price": "", "virtual": False, "downloadable": False,
     "tax_status": "taxable", "tax_class": "", "manage_stock": False, "stock_quantity": None, "stock_status": "instock",
     "backorders": "no", "low_stock_amount": None, "weight": "", "dimensions": {"length": "", "width": "", "height": ""},
     "shipping_class": "", "image": None, "attributes": [], "meta_data": [],
+    "downloads": [], "download_limit": -1, "download_expiry": -1, "date_on_sale_from": None, "date_on_sale_to": None,
+    "shipping_class_id": 0,
 }
 _PLAIN_FIELDS = {
     "description": str, "short_description": str, "featured": bool, "catalog_visibility": str, "virtual": bool,
     "downloadable": bool, "external_url": str, "button_text": str, "tax_status": str, "tax_class": str,
-    "backorders": str, "sold_individually": bool, "weight": str, "shipping_class": str, "reviews_allowed": bool,
+    "backorders": str, "sold_individually": bool, "weight": str, "reviews_allowed": bool,
     "purchase_note": str, "manage_stock": bool, "menu_order": int,
 }
 
@@ -212,9 +216,16 @@ class Catalog:
             post["default_attributes"] = [
                 {"id": int(a.get("id") or 0), "name": str(a.get("name") or ""), "option": str(a.get("option") or "")}
                 for a in body["default_attributes"] or [] if isinstance(a, dict)]
-        for key in ("upsell_ids", "cross_sell_ids"):
+        for key in ("upsell_ids", "cross_sell_ids", "grouped_products"):
+            # Stored as sent, never checked: an unknown id, a variation's, the product's own (recordings/29, 30).
             if key in body:
                 post[key] = [int(i) for i in body[key] or [] if str(i).isdigit()]
+        if post["type"] == "external" and post["manage_stock"]:
+            # Asked for: refused. Left from a product that became external: dropped (recordings/29).
+            if body.get("manage_stock") in (True, "true", "1", 1):
+                raise RestError("product_external_invalid_manage_stock", "External products cannot be stock managed.",
+                                400)
+            post["manage_stock"] = False
         if "images" in body:
             # Downloads happen last, after every other check: a failure leaves earlier
             # attachments behind (orphans) and the product unsaved.
@@ -244,6 +255,22 @@ class Catalog:
             post["weight"] = format_decimal(body["weight"])
         if "meta_data" in body and isinstance(body["meta_data"], list):
             self._apply_meta(post, body["meta_data"])
+        if "shipping_class" in body:
+            # A slug; an unknown one clears the class without a word (recordings/30).
+            term = self.tax.shipping_class(body["shipping_class"])
+            post["shipping_class"], post["shipping_class_id"] = (term["slug"], term["id"]) if term else ("", 0)
+        for key in ("download_limit", "download_expiry"):
+            if key in body:
+                post[key] = abs(int(body[key])) if body[key] not in (None, "") else -1
+        for key in ("date_on_sale_from", "date_on_sale_to"):
+            if key in body:
+                post[key] = _sale_date(body[key])
+        if "downloads" in body and isinstance(body["downloads"], list):
+            post["downloads"] = [{"id": str(d.get("id") or _download_id(str(d.get("file") or ""))),
+                                  "name": str(d.get("name") or ""), "file": str(d.get("file") or "")}
+                                 for d in body["downloads"] if isinstance(d, dict) and d.get("file")]
+        if not post.get("downloadable"):
+            post["downloads"] = []  # downloads without downloadable: true are dropped
 
     def _apply_meta(self, post: dict, items: list) -> None:
         meta = post.setdefault("meta_data", [])
@@ -468,9 +495,10 @@ class Catalog:
             "type": post["type"], "status": post["status"], "featured": post["featured"],
             "catalog_visibility": post["catalog_visibility"], "description": description, "short_description": short,
             "sku": post["sku"], "price": price, "regular_price": regular, "sale_price": sale,
-            "date_on_sale_from": None, "date_on_sale_from_gmt": None, "date_on_sale_to": None, "date_on_sale_to_gmt": None,
+            **_sale_dates(post),
             "on_sale": on_sale, "purchasable": price != "", "total_sales": 0, "virtual": post["virtual"],
-            "downloadable": post["downloadable"], "downloads": [], "download_limit": -1, "download_expiry": -1,
+            "downloadable": post["downloadable"], "downloads": [dict(d) for d in post.get("downloads", [])],
+            "download_limit": post.get("download_limit", -1), "download_expiry": post.get("download_expiry", -1),
             "external_url": post["external_url"], "button_text": post["button_text"], "tax_status": post["tax_status"],
             "tax_class": post["tax_class"], "manage_stock": post["manage_stock"], "stock_quantity": post["stock_quantity"],
             "backorders": post["backorders"], "backorders_allowed": post["backorders"] != "no",
@@ -478,12 +506,14 @@ class Catalog:
             "sold_individually": post["sold_individually"], "weight": post["weight"],
             "dimensions": dict(post["dimensions"]), "shipping_required": not post["virtual"],
             "shipping_taxable": post["tax_status"] in ("taxable", "shipping"), "shipping_class": post["shipping_class"],
-            "shipping_class_id": 0, "reviews_allowed": post["reviews_allowed"], "average_rating": "0", "rating_count": 0,
+            "shipping_class_id": post.get("shipping_class_id", 0), "reviews_allowed": post["reviews_allowed"],
+            "average_rating": "0", "rating_count": 0,
             "upsell_ids": post["upsell_ids"], "cross_sell_ids": post["cross_sell_ids"], "parent_id": 0,
             "purchase_note": post["purchase_note"], "categories": self.tax.category_refs(post["categories"]),
             "tags": self.tax.category_refs(post["tags"]), "images": self._images(post["images"]),
             "attributes": [dict(a) for a in post["attributes"]], "default_attributes": post["default_attributes"],
-            "variations": [c["id"] for c in children], "grouped_products": [], "menu_order": post["menu_order"],
+            "variations": [c["id"] for c in children], "grouped_products": list(post.get("grouped_products", [])),
+            "menu_order": post["menu_order"],
             "price_html": _price_html(price, regular, sale, on_sale), "related_ids": [],
             "meta_data": post["meta_data"], "stock_status": stock_status,
             "has_options": variable or bool(post["attributes"]), "post_password": "",
@@ -515,7 +545,8 @@ class Catalog:
                                    "button_text": "", "sold_individually": False, "reviews_allowed": False,
                                    "purchase_note": "", "categories": [], "tags": [],
                                    "images": [post["image"]] if post.get("image") else [],
-                                   "default_attributes": [], "upsell_ids": [], "cross_sell_ids": []}, fresh_read)
+                                   "default_attributes": [], "upsell_ids": [], "cross_sell_ids": [],
+                                   "grouped_products": []}, fresh_read)
         doc["permalink"] = self._variation_query(post, parent)
         doc["attributes"] = self._variation_attrs_out(post)
         doc["parent_id"] = post["parent_id"]
@@ -533,23 +564,51 @@ class Catalog:
             "id": post["id"], "date_created": post["date_created"], "date_created_gmt": post["date_created"],
             "date_modified": post["date_modified"], "date_modified_gmt": post["date_modified"],
             "description": autop(post["description"]) if fresh_read else post["description"],
-            "permalink": self._variation_query(post, parent), "sku": post["sku"], "price": post.get("price", ""),
+            # Without a SKU of its own a variation answers its parent's (recordings/31).
+            "permalink": self._variation_query(post, parent), "sku": post["sku"] or parent.get("sku", ""),
+            "price": post.get("price", ""),
             "regular_price": post["regular_price"], "sale_price": post["sale_price"],
-            "date_on_sale_from": None, "date_on_sale_from_gmt": None, "date_on_sale_to": None, "date_on_sale_to_gmt": None,
+            **_sale_dates(post),
             "on_sale": on_sale, "status": post["status"], "purchasable": post.get("price", "") != "",
-            "virtual": post["virtual"], "downloadable": post["downloadable"], "downloads": [], "download_limit": -1,
-            "download_expiry": -1, "tax_status": post["tax_status"], "tax_class": post["tax_class"],
+            "virtual": post["virtual"], "downloadable": post["downloadable"],
+            "downloads": [dict(d) for d in post.get("downloads", [])], "download_limit": post.get("download_limit", -1),
+            "download_expiry": post.get("download_expiry", -1), "tax_status": post["tax_status"],
+            "tax_class": post["tax_class"],
             "manage_stock": post["manage_stock"], "stock_quantity": post["stock_quantity"],
             "stock_status": post["stock_status"], "backorders": post["backorders"],
             "backorders_allowed": post["backorders"] != "no", "backordered": False,
             "low_stock_amount": post["low_stock_amount"], "weight": post["weight"], "dimensions": dict(post["dimensions"]),
-            "shipping_class": post["shipping_class"], "shipping_class_id": 0,
+            "shipping_class": post["shipping_class"], "shipping_class_id": post.get("shipping_class_id", 0),
             "image": self.media.render(image) if image else None, "attributes": self._variation_attrs_out(post),
             "menu_order": post["menu_order"], "meta_data": post["meta_data"],
             "_links": {"self": [{"href": f"{base}/wp-json/wc/v3/products/{parent['id']}/variations/{post['id']}"}],
                        "collection": [{"href": f"{base}/wp-json/wc/v3/products/{parent['id']}/variations"}],
                        "up": [{"href": f"{base}/wp-json/wc/v3/products/{parent['id']}"}]},
         }
+
+
+def _sale_date(value) -> str | None:
+    """WooCommerce reads a sale date with strtotime: a date alone is midnight, an unreadable one is
+    stored as no date without an error (recordings/30)."""
+    import re
+
+    m = re.match(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?", str(value or ""))
+    if not m:
+        return None
+    clock = m.group(2) or "00:00:00"
+    return f"{m.group(1)}T{clock if clock.count(':') == 2 else clock + ':00'}"
+
+
+def _sale_dates(post: dict) -> dict:
+    start, end = post.get("date_on_sale_from"), post.get("date_on_sale_to")
+    return {"date_on_sale_from": start, "date_on_sale_from_gmt": start, "date_on_sale_to": end,
+            "date_on_sale_to_gmt": end}
+
+
+def _download_id(file: str) -> str:
+    import hashlib
+
+    return hashlib.md5(file.encode()).hexdigest()  # WooCommerce names a new download by its file's md5
 
 
 def _on_sale(post: dict) -> bool:

@@ -10,7 +10,7 @@ from wsync.sandbox.faults import LatencyModel
 from wsync.sandbox.listing import Paging, id_list, order_clause, trim_fields
 from wsync.sandbox.pacing import Pacer, Staged
 from wsync.sandbox.rest_error import RestError, invalid_param
-from wsync.sandbox.taxonomy import CATEGORY, TAG, Taxonomy, attr_taxonomy
+from wsync.sandbox.taxonomy import CATEGORY, SHIPPING_CLASS, TAG, Taxonomy, attr_taxonomy
 
 BATCH_LIMIT = 100
 WC_VERSION = "9.4.0"
@@ -125,7 +125,7 @@ class Router:
             (r"/wc/v3/products/attributes/(?P<id>\d+)",
              _item_methods(self.get_attribute, self.update_attribute, self.delete_attribute), "attributes/{id}"),
         ]
-        for name, taxonomy in (("categories", CATEGORY), ("tags", TAG)):
+        for name, taxonomy in (("categories", CATEGORY), ("tags", TAG), ("shipping_classes", SHIPPING_CLASS)):
             self.routes += self._term_routes(rf"/wc/v3/products/{name}", name, lambda _req, t=taxonomy: t)
         self.routes += self._term_routes(r"/wc/v3/products/attributes/(?P<aid>\d+)/terms", "attribute_terms",
                                          self._attr_taxonomy)
@@ -387,6 +387,8 @@ class Router:
             return "products/categories"
         if taxonomy == TAG:
             return "products/tags"
+        if taxonomy == SHIPPING_CLASS:
+            return "products/shipping_classes"
         return f"products/attributes/{m['aid']}/terms"
 
     def list_terms(self, req: Request, m: dict, taxonomy: str) -> Answer:

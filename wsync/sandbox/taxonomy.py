@@ -12,6 +12,7 @@ from wsync.sandbox.text import esc_term_name, sanitize_title
 
 CATEGORY = "product_cat"
 TAG = "product_tag"
+SHIPPING_CLASS = "product_shipping_class"
 
 
 def attr_taxonomy(attr_id: int) -> str:
@@ -105,7 +106,7 @@ class Taxonomy:
             doc = {"id": term["id"], "name": term["name"], "slug": term["slug"], "parent": term["parent"],
                    "description": term.get("description", ""), "display": term.get("display", "default"),
                    "image": term.get("image"), "menu_order": term.get("menu_order", 0), "count": self.count(term)}
-        elif term["taxonomy"] == TAG:
+        elif term["taxonomy"] in (TAG, SHIPPING_CLASS):
             doc = {"id": term["id"], "name": term["name"], "slug": term["slug"],
                    "description": term.get("description", ""), "count": self.count(term)}
         else:
@@ -118,6 +119,11 @@ class Taxonomy:
         return doc
 
     # -- what products reference ---------------------------------------------------------
+    def shipping_class(self, slug) -> dict | None:
+        """A product's `shipping_class` is a slug; an unknown one is dropped without a word (recordings/30)."""
+        wanted = str(slug or "").strip().lower()
+        return next((t for t in self.db.terms(SHIPPING_CLASS) if t["slug"] == wanted), None) if wanted else None
+
     def product_categories(self, specs) -> list[int]:
         """Only `id` is read; unknown ids and names are ignored; none left -> Uncategorized."""
         ids = []

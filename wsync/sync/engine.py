@@ -27,6 +27,7 @@ from wsync.sync.images import ImagePhase, count_distinct
 # SKUs of items still lacking an image, listed in a job's result (the count is always whole).
 MISSING_SKUS_SHOWN = 100
 from wsync.sync.journal import Describe, WriteJournal, describe_create, describe_image_update
+from wsync.sync.links import keep_links, plan_links
 from wsync.sync.options import ImportOptions
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_missing, plan_products, plan_variations, variations_by_parent
@@ -235,7 +236,7 @@ class Importer:
                 if self.opts.only:
                     rec.pushed = merge_pushed(rec.pushed, plan.send)
                 else:
-                    rec.pushed, rec.hash = dict(plan.desired), content_hash(plan.desired)
+                    rec.pushed, rec.hash = keep_links(dict(plan.desired), rec.pushed), content_hash(plan.desired)
                 rec.missing_action = None
                 rec.last_job_id, rec.last_action = self.ctx.job_id, "created" if created and not adopting else "updated"
                 self.records[("product", plan.key)] = rec
@@ -420,6 +421,43 @@ class Importer:
             self.records.pop(("variation", key), None)
         self._report("variations")
 
+    # -- links between products --------------------------------------------------------
+    def push_links(self, products: list[Product]) -> dict[str, int]:
+        """Grouped members, upsells and cross-sells, once every product has its id (sync/links.py)."""
+        def find_skus(skus: list[str]) -> dict[str, int]:
+            found = self.client.find_by_skus(skus, fields=["id", "sku", "type"])
+            return {o["sku"]: int(o["id"]) for o in found if o.get("type") != "variation"}
+
+        plans = plan_links(products, self.records, find_skus)
+        for plan in plans:
+            if plan.unresolved:
+                shown = ", ".join(plan.unresolved[:5]) + (" ..." if len(plan.unresolved) > 5 else "")
+                self.ctx.error("links", plan.sku, f"linked product(s) neither in the feed nor on the store, left out: "
+                                                  f"{shown}", "wsync_link_unresolved")
+        ops = [Op("update", {**plan.send, "id": plan.store_id}, ref=plan.key, sku=plan.sku)
+               for plan in plans if plan.send]
+        report = {"updated": 0, "failed": 0, "unresolved": sum(len(p.unresolved) for p in plans)}
+        if not ops or self.dry_run:
+            return report
+        pusher = BatchPusher(self.client, "products/batch", size=self.opts.products_per_batch,
+                             concurrency=self.opts.concurrency, should_stop=self.ctx.should_stop)
+        by_key = {plan.key: plan for plan in plans}
+        for results in pusher.run(ops):
+            records = []
+            for result in results:
+                plan = by_key[result.op.ref]
+                if result.ok:
+                    rec = self.records[("product", plan.key)]
+                    rec.pushed = {**rec.pushed, **plan.send}
+                    records.append(rec)
+                    report["updated"] += 1
+                else:
+                    report["failed"] += 1
+                    self.ctx.error("links", plan.sku, _describe(result.error, None),
+                                   result.error.code if result.error else None)
+            self.items.save(records)
+        return report
+
     # -- products that left the feed ---------------------------------------------------
     def handle_missing(self, missing: list[ItemPlan]) -> None:
         if not missing:
@@ -479,8 +517,11 @@ class _CachedResolver:
     def attribute_id(self, name: str) -> int | None:
         return self._taxonomy.attribute_id(name) if self._taxonomy else None
 
+    def shipping_class_slug(self, name: str) -> str:
+        return self._taxonomy.shipping_class_slug(name) if self._taxonomy else ""
 
-def _describe(error: Any, plan: ItemPlan) -> str:
+
+def _describe(error: Any, plan: ItemPlan | None) -> str:
     if error is None:
         return "the store did not save it"
     code = f" ({error.code})" if getattr(error, "code", None) else ""
@@ -546,6 +587,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
             importer.push_products(plans)
             if not should_stop():
                 importer.push_variations(products)
+            links = importer.push_links(products) if not should_stop() and not opts.only else None
             if not should_stop() and not limited:
                 importer.handle_missing(missing)
             if not opts.only and not should_stop():
@@ -573,6 +615,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
                                                 "updated": importer.counts.variations_updated,
                                                 "deleted": importer.counts.variations_deleted},
                                  "removed": importer.counts.removed, "skipped": importer.counts.skipped,
+                                 **({"links": links} if links and any(links.values()) else {}),
                                  "feed_errors": len(result.errors),
                                  "categories_created": taxonomy.created}
         if images is not None:
@@ -582,6 +625,10 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
         if should_stop():
             extra["cancelled"] = True
         doc = _result(opts, job_id, importer.counts, images_scheduled, started, client, extra=extra)
+        if links and (links["unresolved"] or links["failed"]):
+            # A link left out is work not done: the job says so, and the next run tries again.
+            doc["success"] = False
+            doc["message"] += f", Links not set: {links['unresolved'] + links['failed']}"
         if phase is not None:
             _report_missing_images(doc, phase, importer, ctx, counting=opts.process_images)
         return doc

@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any, Callable, Protocol
 
-from wsync.catalogue import Attribute, Dimensions, Product, Variation
+from wsync.catalogue import Attribute, Details, Dimensions, Product, Variation
 
 META_FEED = "_wsync_feed"
 META_KEY = "_wsync_key"
@@ -20,9 +20,19 @@ PRICE_FIELDS = ("regular_price", "sale_price")
 STOCK_FIELDS = ("manage_stock", "stock_quantity", "stock_status")
 
 
+# The links to other products, resolved to store ids after every product has one (sync/links.py).
+LINK_FIELDS = ("grouped_products", "upsell_ids", "cross_sell_ids")
+# Where a GTIN goes on a store without WooCommerce 9.2's field: the meta key that field is kept in.
+GTIN_META = "_global_unique_id"
+# Details a variation does not have (WooCommerce keeps them on the parent).
+_PRODUCT_ONLY = ("featured", "catalog_visibility", "sold_individually", "reviews_allowed", "purchase_note",
+                 "external_url", "button_text")
+
+
 class TermResolver(Protocol):
     def category_ids(self, paths: list[list[str]]) -> list[int | str]: ...
     def attribute_id(self, name: str) -> int | None: ...
+    def shipping_class_slug(self, name: str) -> str: ...
 
 
 def content_hash(payload: dict[str, Any]) -> str:
@@ -61,6 +71,21 @@ def _common(item: Product | Variation, out: dict[str, Any]) -> None:
         out["dimensions"] = dims
 
 
+def _details(details: Details, out: dict[str, Any], resolver: TermResolver, *, variation: bool) -> list[dict[str, Any]]:
+    """The detail fields the feed gives, as WooCommerce names them; returns meta entries to add."""
+    for name in Details.__slots__:  # type: ignore[attr-defined]
+        value = getattr(details, name)
+        if value is None or name in ("downloads", "shipping_class", "gtin") or (variation and name in _PRODUCT_ONLY):
+            continue
+        out[name] = value
+    if details.downloads is not None:
+        out["downloads"] = [{**({"id": d.id} if d.id else {}), "name": d.name, "file": d.file}
+                            for d in details.downloads]
+    if details.shipping_class is not None:
+        out["shipping_class"] = resolver.shipping_class_slug(details.shipping_class) if details.shipping_class else ""
+    return [{"key": GTIN_META, "value": details.gtin}] if details.gtin is not None else []
+
+
 def _attributes(attrs: list[Attribute], brand: str | None, resolver: TermResolver) -> list[dict[str, Any]]:
     out = []
     names = set()
@@ -80,12 +105,20 @@ def _attributes(attrs: list[Attribute], brand: str | None, resolver: TermResolve
 
 
 def product_payload(product: Product, feed: str, resolver: TermResolver) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": product.name, "type": product.type, "sku": product.sku or product.key}
+    out: dict[str, Any] = {"name": product.name, "type": product.type}
+    sku = sku_to_send(product)
+    if sku:
+        out["sku"] = sku
     _common(product, out)
-    if product.type == "variable":
-        # Variable parents have no prices of their own: the store blanks them anyway.
+    if product.type in ("variable", "grouped"):
+        # Variable and grouped parents have no prices of their own: the store blanks them anyway.
         out.pop("regular_price", None)
         out.pop("sale_price", None)
+    if product.type == "external" and out.get("manage_stock"):
+        # "External products cannot be stock managed": a 400 that would sink the whole item (recordings/30).
+        out["manage_stock"] = False
+        out.pop("stock_quantity", None)
+    extra_meta = _details(product.details, out, resolver, variation=False)
     if product.short_description is not None:
         out["short_description"] = product.short_description
     if product.tax_class is not None:
@@ -102,13 +135,26 @@ def product_payload(product: Product, feed: str, resolver: TermResolver) -> dict
         if defaults:
             out["default_attributes"] = defaults
     meta = [{"key": META_FEED, "value": feed}, {"key": META_KEY, "value": product.key}]
-    meta += [{"key": k, "value": v} for k, v in sorted(product.meta.items())]
+    meta += [{"key": k, "value": v} for k, v in sorted(product.meta.items())] + extra_meta
     out["meta_data"] = meta
     return out
 
 
+def sku_to_send(item: Product | Variation) -> str | None:
+    """The SKU an item gets: the feed's. Where the feed gives none (None) the feed key stands in;
+    an empty SKU means the feed says the item has none (a WooCommerce export's product or
+    variation without one), and none is sent, as WooCommerce's importer sends none."""
+    return item.key if item.sku is None else (item.sku or None)
+
+
 def _default_attributes(product: Product, resolver: TermResolver) -> list[dict[str, Any]]:
-    return []
+    by_name = {a.name: a for a in product.attributes}
+    out = []
+    for name, option in product.default_attributes.items():
+        attr = by_name.get(name)
+        attr_id = resolver.attribute_id(name) if attr is not None and attr.taxonomy else None
+        out.append({"id": attr_id, "option": option} if attr_id is not None else {"name": name, "option": option})
+    return out
 
 
 def variation_attributes(variation: Variation, parent: Product, resolver: TermResolver) -> list[dict[str, Any]]:
@@ -123,11 +169,15 @@ def variation_attributes(variation: Variation, parent: Product, resolver: TermRe
 
 
 def variation_payload(variation: Variation, parent: Product, resolver: TermResolver) -> dict[str, Any]:
-    out: dict[str, Any] = {"sku": variation.sku or variation.key}
+    out: dict[str, Any] = {}
+    sku = sku_to_send(variation)
+    if sku:
+        out["sku"] = sku
     _common(variation, out)
+    extra_meta = _details(variation.details, out, resolver, variation=True)
     out["attributes"] = variation_attributes(variation, parent, resolver)
     meta = [{"key": META_KEY, "value": variation.key}]
-    meta += [{"key": k, "value": v} for k, v in sorted(variation.meta.items())]
+    meta += [{"key": k, "value": v} for k, v in sorted(variation.meta.items())] + extra_meta
     out["meta_data"] = meta
     return out
 

@@ -1,9 +1,12 @@
-"""Categories and global attributes: resolved to store ids once, cached in the ledger.
+"""Categories, global attributes and shipping classes: resolved once, ids cached in the ledger.
 
 WooCommerce has no create-by-name for categories (a product's `categories` takes ids only), so
 each path is created parents first. A `term_exists` answer carries the existing term's id in
 `data.resource_id`: that is adopted rather than treated as a failure, which also makes two
 concurrent imports safe. Tags need no resolution: a product's `tags: [{name}]` creates them.
+A product names its shipping class by slug, and an unknown slug is silently dropped (even
+clearing the class it had: recordings/30), so shipping classes are created by name first, the
+same way (`term_exists` with `resource_id` on a duplicate name, any case).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Taxonomy:
         self._attributes = cache.load("attribute")
         self._store_categories: dict[tuple[int, str], int] | None = None
         self._store_attributes: dict[str, int] | None = None
+        self._shipping_classes: dict[str, str] | None = None  # name (normalised) -> slug
         self.created = 0
         self.planned: set[str] = set()
 
@@ -107,6 +111,35 @@ class Taxonomy:
             if exc.code == "term_exists" and resource:
                 return int(resource)
             raise
+
+    # -- shipping classes --------------------------------------------------------------
+    def shipping_class_slug(self, name: str) -> str:
+        """The slug of the shipping class called `name`, created when the store has none.
+
+        Read once per job (a store has a handful); a dry run plans the new ones."""
+        key = _norm(name)
+        with self._lock:
+            if self._shipping_classes is None:
+                self._shipping_classes = {}
+                for term in self.client.iter_pages("products/shipping_classes", fields=["id", "name", "slug"]):
+                    self._shipping_classes[_norm(_unescape(term.get("name", "")))] = str(term.get("slug", ""))
+            slug = self._shipping_classes.get(key)
+            if slug is not None:
+                return slug
+            if self.dry_run:
+                self.planned.add(f"shipping class {name}")
+                return _slugify(name)
+            try:
+                response = self.client.post("products/shipping_classes", {"name": name}, idempotent=True)
+                self.created += 1
+                slug = str(response.data["slug"])
+            except StoreError as exc:
+                resource = (exc.data or {}).get("resource_id") if isinstance(exc.data, dict) else None
+                if exc.code != "term_exists" or not resource:
+                    raise
+                slug = str(self.client.get(f"products/shipping_classes/{int(resource)}").data["slug"])
+            self._shipping_classes[key] = slug
+            return slug
 
     # -- global attributes -------------------------------------------------------------
     def attribute_id(self, name: str) -> int | None:
