@@ -14,9 +14,10 @@ BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 CASES = tomllib.loads((BAD / "cases.toml").read_text())["cases"]
 
 
-def preview(path: Path) -> tuple[int, dict, str]:
-    proc = subprocess.run([sys.executable, "-m", "wsync", "feed", "preview", str(path), "--json", "--limit", "50"],
-                          capture_output=True, text=True, timeout=60)
+def preview(path: Path, preset: str | None = None) -> tuple[int, dict, str]:
+    extra = ["--preset", preset] if preset else []
+    proc = subprocess.run([sys.executable, "-m", "wsync", "feed", "preview", str(path), "--json", "--limit", "50",
+                           *extra], capture_output=True, text=True, timeout=60)
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
@@ -52,7 +53,7 @@ def check(code: int, doc: dict, stderr: str, case: dict) -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_feed(name: str):
-    code, doc, stderr = preview(BAD / name)
+    code, doc, stderr = preview(BAD / name, CASES[name].get("preset"))
     check(code, doc, stderr, CASES[name])
     assert "root:" not in json.dumps(doc)  # no local file content (e.g. /etc/passwd) ever leaks
 

@@ -94,6 +94,13 @@ class WooCommerceCsvMapper:
         if self.columns.locale != "en":
             self.warnings.append(f"{place} line 1: column names read as WooCommerce writes them in "
                                  f"{self.columns.locale}")
+        units = sorted({header.rsplit("(", 1)[-1].rstrip(")").strip() for header, target in self.columns.fields.items()
+                        if target in ("weight", "length", "width", "height") and "(" in header})
+        if units:
+            # WooCommerce's importer reads only the columns in the store's own units and drops the
+            # others without a word; wsync takes the numbers as written, and says in which units.
+            self.warnings.append(f"{place} line 1: weights and dimensions are taken as written, in "
+                                 f"{', '.join(units)}; check that the store uses the same units")
         if self.columns.ignored:
             shown = ", ".join(repr(c) for c in self.columns.ignored[:20])
             more = f" and {len(self.columns.ignored) - 20} more" if len(self.columns.ignored) > 20 else ""
