@@ -790,11 +790,13 @@ def plan_only(spec: Any, *, ledger: Ledger, settings: Any, options: ImportOption
         plans, missing, taxonomy = importer.plan(products)
         importer.taxonomy = taxonomy
         variation_plans: list[ItemPlan] = []
+        # By key once: looking each parent's plan up by scanning the list made planning quadratic.
+        plan_by_key = {p.key: p for p in plans}
         for product in products:
             if product.type != "variable":
                 continue
             rec = importer.records.get(("product", product.key))
-            parent_plan = next((p for p in plans if p.key == product.key), None)
+            parent_plan = plan_by_key.get(product.key)
             parent_id = rec.store_id if rec and rec.store_id else (parent_plan.store_id if parent_plan else None)
             known = any(True for _ in importer._variation_records(product))
             store_vars = read_variations(client, parent_id) if (parent_id and not known) else None
