@@ -31,6 +31,8 @@ from typing import Any
 
 import requests
 
+from wsync.feeds.presets.woocommerce_columns import resolve
+
 FIELDS = ("type", "status", "featured", "catalog_visibility", "regular_price", "sale_price", "tax_status",
           "tax_class", "manage_stock", "stock_quantity", "stock_status", "backorders", "low_stock_amount",
           "sold_individually", "weight", "reviews_allowed", "menu_order", "virtual", "downloadable",
@@ -49,12 +51,34 @@ def credentials(store_dir: Path) -> dict[str, str]:
     return env
 
 
+def set_option(env: dict[str, str], name: str, value: str | None) -> str | None:
+    """Set a WordPress option in the store's database (None deletes it); returns the value it had."""
+    table = env.get("DB_PREFIX", "wp_") + "options"
+    db = shlex.split(env["DB"])
+
+    def sql(statement: str, *args: str) -> str:
+        quoted = [a.replace("\\", "\\\\").replace("'", "\\'") for a in args]
+        return subprocess.run([*db, "-N", "-e", statement.format(*quoted)], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    found = sql(f"SELECT CONCAT('=', option_value) FROM {table} WHERE option_name='{{0}}'", name)
+    old = found[1:] if found.startswith("=") else None
+    if value is None:
+        sql(f"DELETE FROM {table} WHERE option_name='{{0}}'", name)
+    else:
+        sql(f"INSERT INTO {table} (option_name, option_value, autoload) VALUES ('{{0}}', '{{1}}', 'yes') "
+            f"ON DUPLICATE KEY UPDATE option_value='{{1}}'", name, value)
+    return old
+
+
 def rewrite_images(src: Path, base: str, out: Path) -> None:
     """Every distinct image URL of the file becomes one of the kit's images, the same one each time."""
     with src.open(newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     header = rows[0]
-    image_cols = [i for i, h in enumerate(header) if h.strip().lower() in ("images", "download 1 url")]
+    # The images column under its name in the file's language, as wsync reads it.
+    column = resolve(header).by_field.get("images")
+    image_cols = [header.index(column)] if column else []
     mapping: dict[str, str] = {}
     for row in rows[1:]:
         for i in image_cols[:1]:
@@ -157,6 +181,10 @@ def main() -> int:
     ap.add_argument("--images-to", help="rewrite image URLs to this image server (the kit's IMG_BASE)")
     ap.add_argument("--kit", type=Path, help="the realstore kit's folder (default: ../shared/realstore beside the "
                                              "project)")
+    ap.add_argument("--site-language", help="the store's language while WooCommerce's importer runs (e.g. fr_FR): "
+                                            "it maps English column names and those of the site's language only")
+    ap.add_argument("--decimal-separator", help="the store's price decimal separator while WooCommerce's importer "
+                                                "runs (its importer reads prices with it)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     store = a.store_dir.resolve()
@@ -168,8 +196,14 @@ def main() -> int:
         if a.images_to:
             rewrite_images(source, a.images_to.rstrip("/"), work / source.name)
             source = work / source.name
-        wc = subprocess.run([sys.executable, str(kit / "bench" / "run_csv.py"), "--dir", str(store), str(source),
-                             "--reset", "--label", "compare"], capture_output=True, text=True)
+        settings = {"WPLANG": a.site_language, "woocommerce_price_decimal_sep": a.decimal_separator}
+        before = {name: set_option(env, name, value) for name, value in settings.items() if value}
+        try:
+            wc = subprocess.run([sys.executable, str(kit / "bench" / "run_csv.py"), "--dir", str(store), str(source),
+                                 "--reset", "--label", "compare"], capture_output=True, text=True)
+        finally:
+            for name, value in before.items():
+                set_option(env, name, value)
         wc_run = json.loads(wc.stdout.strip().splitlines()[-1]) if wc.returncode == 0 else {"error": wc.stderr[-2000:]}
         theirs = snapshot(env)
         subprocess.run([str(store / "reset-store.sh")], check=True, capture_output=True)

@@ -184,3 +184,23 @@ def test_an_empty_export_is_still_refused(tmp_path):
     path.write_text("ID,Type,SKU,Name\n", encoding="utf-8")
     with pytest.raises(FeedRefused):
         load(path)
+
+
+@pytest.mark.parametrize("name, locale", [("exporter-fr_FR.csv", "fr_FR"), ("exporter-de_DE.csv", "de_DE")])
+def test_files_written_by_woocommerces_exporter_in_french_and_german(name, locale):
+    """Exported by WooCommerce 8.2.2's own batch exporter (10 rows a batch) from a store in that
+    language: 50 of the 55 rows are shorter than the header, the French one has comma decimals."""
+    path = DATA / name
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    assert sum(1 for r in rows[1:] if len(r) < len(rows[0])) == 50
+    result = load(path)
+    assert result.errors == [], [str(e) for e in result.errors]
+    assert result.counts["products"] == 43 and result.counts["variations"] == 12
+    assert sorted(p.type for p in result.products).count("simple") == 36
+    assert {p.type for p in result.products} == {"simple", "variable", "grouped", "external"}
+    products = by_key(result)
+    assert products["FR-PLAIN-005"].regular_price == "1234.50"  # "1234,5" in French: no thousands separator
+    assert "id:17" in products  # the one product exported without a SKU
+    assert products["META-3"].meta == {"fournisseur": "Dupont & Fils"}
+    assert any(f"in {locale}" in w for w in result.warnings)

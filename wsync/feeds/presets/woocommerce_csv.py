@@ -239,8 +239,10 @@ class _RecordReader:
         row.tags = split_escaped(self.text("tag_ids")) or split_escaped(self.text("tag_ids_spaces"), " ")
         row.images = self._images()
         row.attributes = self._attributes(kind)
-        row.meta = {target[5:]: text for target, header in self.columns.by_field.items()
-                    if target.startswith("meta:") and (text := text_of(self.record.get(header))) is not None}
+        # A blank meta cell is an empty value, as WooCommerce's importer saves it; a row that
+        # stops before the column says nothing of it.
+        row.meta = {target[5:]: unguard(str(value)).strip() for target, header in self.columns.by_field.items()
+                    if target.startswith("meta:") and (value := self.record.get(header)) is not None}
         row.details = self._details(words)
         row.links = Links(children=split_escaped(self.text("grouped_products")),
                           upsells=split_escaped(self.text("upsell_ids")),
