@@ -146,3 +146,11 @@ def test_a_non_empty_batch_answered_with_a_list_is_still_refused(scripted_client
     scripted.default = Reply(200, [])
     with pytest.raises(E.NotWooCommerce, match="without a batch result"):
         scripted_client.batch("products/batch", {"update": [{"id": 1, "name": "x"}]})
+
+
+def test_check_says_where_a_gtin_goes_by_the_stores_version():
+    from wsync.store.check import gtin_note
+
+    assert "no GTIN field" in gtin_note("8.2.2") and "_global_unique_id" in gtin_note("8.2.2")
+    assert "own GTIN field" in gtin_note("9.4.0") and "own GTIN field" in gtin_note("10.0")
+    assert "unknown" in gtin_note(None)

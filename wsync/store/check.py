@@ -150,6 +150,7 @@ def _run(client: StoreClient, report: CheckReport) -> None:
         report.wordpress_version = env.get("wp_version")
         report.woocommerce_version = env.get("version")
         report.step("versions", True, f"WordPress {report.wordpress_version}, WooCommerce {report.woocommerce_version}")
+        report.step("gtin", True, gtin_note(report.woocommerce_version))
     except E.StoreError as exc:
         if isinstance(exc, (E.StoreConnectionError, E.StoreServerError)):
             raise
@@ -167,3 +168,17 @@ def _run(client: StoreClient, report: CheckReport) -> None:
     report.ok = True
     report.kind = "ok"
     report.message = f"{report.url}: connected, keys can read and write"
+
+
+def gtin_note(version: str | None) -> str:
+    """Where a feed's GTIN / UPC / EAN / ISBN lands on this store. wsync writes it as the meta
+    `_global_unique_id`: WooCommerce 9.2+ keeps its own GTIN field in that meta and sets the field
+    from it; older versions have no field and keep it as meta."""
+    try:
+        major, minor = (int(part) for part in (version or "").split(".")[:2])
+    except ValueError:
+        return "GTINs are written as the meta _global_unique_id (the store's version is unknown)"
+    if (major, minor) >= (9, 2):
+        return f"GTINs go to WooCommerce {version}'s own GTIN field (kept in the meta _global_unique_id)"
+    return (f"GTINs are kept as the meta _global_unique_id: WooCommerce {version} has no GTIN field "
+            "(9.2+ reads that meta as its own)")
