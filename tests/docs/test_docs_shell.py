@@ -219,3 +219,17 @@ def test_server_example(block, shop):
             proc.stdout.close()
             proc.stderr.close()
     assert servers, f"{block.where}: no server line"
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="monitor.sh needs jq")
+def test_the_monitor_example_follows_a_real_background_import(shop):
+    """docs/jobs.md: `examples/monitor.sh` starts a background import and waits for its outcome,
+    here with the real wsync, so the `status --json` fields it reads are the ones wsync prints."""
+    work = shop["dir"]
+    copy_examples(work, shop["images"])
+    env = dict(shop["env"], FEED="wholesaler", POLL_SECONDS="0.2")
+    proc = subprocess.run(["bash", str(work / "monitor.sh")], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=BLOCK_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.match(r"job 1 completed: processed \d+, created \d+, updated \d+, errors 0\n$", proc.stdout), proc.stdout
+    assert "null" not in proc.stdout + proc.stderr, "monitor.sh read a key wsync does not print"

@@ -11,6 +11,7 @@ import pytest
 
 from tools.doc_blocks import ROOT, all_blocks
 from wsync import redact
+from wsync.cli.store_cmd import STARTER
 from wsync.config import ENV_STORE, TOP_KEYS, load_settings
 from wsync.feeds import FeedSpec, load_catalogue
 from wsync.feeds.sources import is_url
@@ -21,6 +22,7 @@ EXAMPLE_CONFIGS = [ROOT / "examples" / "wsync.toml", ROOT / "wsync" / "examples_
 def _toml_examples() -> list[tuple[str, str]]:
     found = [(b.where, b.text) for b in all_blocks() if b.lang == "toml"]
     found += [(str(p.relative_to(ROOT)), p.read_text(encoding="utf-8")) for p in EXAMPLE_CONFIGS]
+    found.append(("wsync init's starter file", STARTER))
     return found
 
 
