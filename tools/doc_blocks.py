@@ -4,8 +4,8 @@ A note is a whole-line HTML comment directly above a block's opening fence (no b
 between; several may stack). The ones the tests and `python -m tools.docs_regen` read:
 
     <!-- not-run: WHY -->   a shell block no test runs (it needs a live store, takes an hour...)
-    <!-- run: servers -->   a shell block of long-running servers: each line is started, must
-                            print its first line, and must stop cleanly on SIGTERM
+    <!-- run: servers -->   a shell block of long-running servers: each line is started (on a
+                            free port), must print its first line, and must stop cleanly on SIGTERM
     <!-- run: empty-dir --> a shell block run in an empty directory (not a copy of examples/)
     <!-- output: NAME -->   a ```text block holding the output of the docs scenario's step NAME,
                             rewritten by `python -m tools.docs_regen`
