@@ -138,12 +138,6 @@ class Run:
     json: list[tuple[list[str], Any]] = field(default_factory=list)    # (argv after `wsync`, document)
     workdir: Path | None = None
 
-    def json_for(self, argv: list[str]) -> Any:
-        for args, doc in self.json:
-            if args == argv:
-                return doc
-        raise KeyError(" ".join(argv))
-
 
 class Scenario:
     def __init__(self, workdir: Path, store_env: dict[str, str]):

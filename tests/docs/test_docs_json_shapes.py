@@ -182,9 +182,6 @@ def parse_shape(text: str) -> Obj:
             elif peek()[1] != "}":
                 raise ValueError(f"expected , or }} in {text!r}, found {peek()[1]!r}")
         take("punct", "}")
-        return obj_result(keys)
-
-    def obj_result(keys: dict[str, Any]) -> Obj:
         return Obj(keys)
 
     shape = obj() if text.startswith("{") else None
