@@ -65,6 +65,7 @@ def serve(
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    _stop_on_signals(server)
     # Keys are printed on purpose (that is how a user learns them), so they are not registered
     # as secrets before printing; anything logged afterwards is scrubbed.
     info = {"url": server.url, "consumer_key": server.consumer_key, "consumer_secret": server.consumer_secret,
@@ -80,12 +81,6 @@ def serve(
     sys.stdout.flush()
     for secret in (server.consumer_key, server.consumer_secret, server.readonly_key, server.readonly_secret):
         register_secret(secret)
-
-    def _stop(signum, frame):
-        server.shutdown_from_signal()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     try:
         server.run_forever()
     finally:
@@ -156,18 +151,23 @@ def proxy(
         server.bind()
     except OSError as exc:
         raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    _stop_on_signals(server)
     _print_proxy(server.url, server.upstream_url, json_out)
-
-    def _stop(signum, frame):
-        server.shutdown_from_signal()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     try:
         server.run_forever()
     finally:
         server.stop()
     common.err.print("fault proxy stopped")
+
+
+def _stop_on_signals(server) -> None:
+    """SIGTERM / SIGINT stop the server cleanly. Installed before its address is printed: a
+    caller that reads the address and stops it at once gets a clean stop, not a kill."""
+    def _stop(signum, frame):
+        server.shutdown_from_signal()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
 
 
 def _print_proxy(url: str, upstream: str, json_out: bool) -> None:

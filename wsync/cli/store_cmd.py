@@ -47,7 +47,7 @@ consumer_secret = "cs_..."
 # stale_variations = "delete" # delete | keep
 # allow_mass_change = false
 
-# One table per feed. The mapping keys are documented in the README's feeds section.
+# One table per feed. The mapping keys are documented in docs/feeds.md.
 [feeds.example]
 source = "https://supplier.example.com/export/products.csv"
 format = "csv"
