@@ -29,8 +29,8 @@ def env(sandbox, tmp_path, monkeypatch):
     return tmp_path
 
 
-IMPORT_KEYS = {"success", "message", "job_id", "created", "updated", "unchanged", "failed", "images_scheduled",
-               "total_processed", "duration_s", "requests"}
+IMPORT_KEYS = {"success", "message", "job_id", "created", "updated", "unchanged", "failed", "skipped", "removed",
+               "variations", "feed_errors", "images_scheduled", "total_processed", "duration_s", "requests"}
 
 
 @sandbox_only
@@ -44,7 +44,9 @@ def test_plan_writes_nothing_then_import_then_plan_is_all_unchanged(env, sandbox
     code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--json", "--no-process-images"], capsys)
     assert code == 0, result
     assert IMPORT_KEYS <= set(result)
-    assert result["message"].startswith("Batch import completed. Created: 20, Updated: 0")
+    # 14 products created (12 simple, 2 variable); their 6 variations are counted apart.
+    assert result["message"].startswith("Batch import completed. Created: 14, Updated: 0")
+    assert result["created"] == 14 == result["total_processed"] and result["variations"]["created"] == 6
     assert set(result["requests"]) == {"read", "write"}
 
     writes = sandbox.stats()["writes"]
@@ -53,7 +55,9 @@ def test_plan_writes_nothing_then_import_then_plan_is_all_unchanged(env, sandbox
     assert sandbox.stats()["writes"] == writes
 
     code, status, _ = run_cli(["status", str(result["job_id"]), "--json"], capsys)
-    assert code == 0 and status["job"]["status"] == "completed" and status["job"]["total_created"] == 20
+    job = status["job"]
+    assert code == 0 and job["status"] == "completed" and job["total_created"] == 14 == job["total_processed"]
+    assert job["variations"]["created"] == 6 and job["total_failed"] == 0 and job["total_errors"] == 0
 
 
 @sandbox_only

@@ -166,8 +166,8 @@ def _background(settings: Any, feed: str, data: dict[str, Any], opts: ImportOpti
     if opts.total_batches:
         products = products[: opts.total_batches * opts.products_per_batch]
     estimated = len(products)
-    items = estimated + sum(len(p.variations) for p in products)
-    job_id = schedule_import(ledger, spec.name, data, estimated_total=items)
+    # Products, like the job's processed count it is shown beside ("processed 12 of ~30").
+    job_id = schedule_import(ledger, spec.name, data, estimated_total=estimated)
     pid = start_detached_worker(common.STATE.config or getattr(settings, "path", None), settings.ledger_path, job_id)
     batches = max(1, -(-estimated // opts.products_per_batch)) if estimated else 0
     doc = {"success": True,
@@ -234,8 +234,9 @@ class _progress_bar:
         self.progress.start()
 
     def update(self, event: dict[str, Any]) -> None:
-        self.progress.update(self.task, description=event.get("phase", ""), completed=event.get("processed", 0),
-                             total=event.get("total") or None)
+        # Products and variations: the bar's total counts both.
+        self.progress.update(self.task, description=event.get("phase", ""),
+                             completed=event.get("items_processed", 0), total=event.get("total") or None)
 
     def close(self) -> None:
         self.progress.stop()
