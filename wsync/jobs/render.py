@@ -68,6 +68,37 @@ def print_summary(console: Console, job: dict) -> None:
                           f"{escape(error['message'])}")
 
 
+_COUNT_COLUMNS = ("created", "updated", "unchanged", "skipped", "failed")
+
+
+def result_table(result: dict) -> Table:
+    """An import's counts as one table whose rows add up: products and variations each split
+    into created / updated / unchanged / skipped / failed, summing to the row's total; images
+    on a row of their own (an image failure never makes its product failed)."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left",
+                  caption_justify="left")
+    table.add_column("", no_wrap=True)
+    for column in (*_COUNT_COLUMNS, "total", "removed"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_row("products", *(str(int(result.get(k) or 0)) for k in _COUNT_COLUMNS),
+                  str(int(result.get("total_processed") or 0)), str(int(result.get("removed") or 0)))
+    variations = result.get("variations") or {}
+    table.add_row("variations", *(str(int(variations.get(k) or 0)) for k in _COUNT_COLUMNS),
+                  str(int(variations.get("processed") or 0)), str(int(variations.get("deleted") or 0)))
+    notes = ["total: the row's sum; removed: products that left the feed, stale variations deleted"]
+    images = result.get("images")
+    if isinstance(images, dict):
+        downloaded, reused = int(images.get("downloaded") or 0), int(images.get("reused") or 0)
+        table.add_row("images", str(downloaded), "-", str(reused), "-", str(int(images.get("failed_urls") or 0)),
+                      str(downloaded + reused), "-")
+        notes.append("images: created = downloaded by the store, unchanged = reused by id, total = attached,")
+        notes.append("        failed = URLs that failed (an image error, never a failed product)")
+        if result.get("image_errors"):
+            notes.append(f"{result['image_errors']} saved item(s) have image errors")
+    table.caption = "\n".join(notes)
+    return table
+
+
 def _short_time(value: str | None) -> str:
     # "2026-11-23T10:59:53+00:00" -> "11-23 10:59" (UTC): a table cell, not a record
     return "-" if not value else value[5:16].replace("T", " ")
