@@ -124,3 +124,38 @@ def test_stock_only_fast_path(rig):
     # The simple products' stock changed, the variable parents' did not (their variations hold it).
     assert result["updated"] == 10 and result["unchanged"] == 2 and result["variations"]["updated"] == 6
     assert result["requests"]["write"] == 1 + 2
+
+
+def test_variations_of_a_parent_the_store_refused_are_failed_variations(rig):
+    """The parent is one failed product; its variations, which could not be written, are
+    failed variations, and each row of counts still adds up to the feed."""
+    rows = rig.rows(simple=4, variable=3, per_parent=5)
+    with rig.client() as c:
+        # Another product's variation holds the first parent's SKU: the store refuses that parent.
+        other = c.post("products", {"name": "other", "type": "variable", "sku": rig.sku("OTHER"),
+                                    "attributes": [{"name": "Size", "options": ["S"], "variation": True}]}).data
+        c.post(f"products/{other['id']}/variations", {"sku": rig.sku("V00000"),
+                                                      "attributes": [{"name": "Size", "option": "S"}]})
+    result, _ = rig.run(rig.feed(rows), process_images=False)
+    assert not result["success"]
+    assert (result["created"], result["failed"], result["total_processed"]) == (4 + 2, 1, 7)
+    variations = result["variations"]
+    assert (variations["created"], variations["failed"], variations["processed"]) == (2 * 5, 5, 3 * 5)
+    assert sum(result[k] for k in ("created", "updated", "unchanged", "skipped", "failed")) == 7
+    assert sum(variations[k] for k in ("created", "updated", "unchanged", "skipped", "failed")) == 15
+    stages = collections.Counter(e["stage"] for e in rig.jobs.errors(result["job_id"]))
+    assert stages == {"product": 1, "variation": 5}
+    job = rig.jobs.get(result["job_id"])
+    assert job["total_processed"] == 7 and job["total_created"] == 6 and job["total_errors"] == 1 + 5
+
+
+def test_no_create_new_skips_the_variations_of_the_parents_it_skips(rig):
+    """A new variable product skipped by --no-create-new takes its variations with it: skipped,
+    not failed (they were counted as failed, with an error each, and the job exited 1)."""
+    rows = rig.rows(simple=3, variable=2, per_parent=4)
+    result, _ = rig.run(rig.feed(rows), process_images=False, create_new=False)
+    assert result["success"] and result["failed"] == 0, result
+    assert (result["skipped"], result["total_processed"]) == (5, 5)
+    assert (result["variations"]["skipped"], result["variations"]["failed"], result["variations"]["processed"]) == (
+        8, 0, 8)
+    assert rig.jobs.errors(result["job_id"]) == [] and rig.all_products() == []
