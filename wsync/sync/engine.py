@@ -600,7 +600,10 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
                                                   last_modified=(result.fetch_state or {}).get("last_modified"),
                                                   count=len(result.products))
         importer._report("done")
-        extra: dict[str, Any] = {"categories_created": taxonomy.created}
+        extra: dict[str, Any] = {"variations": importer.counts.variations(),
+                                 "removed": importer.counts.removed, "skipped": importer.counts.skipped,
+                                 "feed_errors": len(result.errors),
+                                 "categories_created": taxonomy.created}
         if images is not None:
             extra["images"] = images.to_dict()
         if settled:
