@@ -122,8 +122,10 @@ def import_once(store: Store, args: argparse.Namespace, url: str, workdir: Path)
     result = run_import(job_id, ledger=ledger, settings=settings, jobs=jobs)
     wall = time.monotonic() - started
     ledger.close()
+    # Products in created / failed, the variations apart (wsync counts them on their own).
     return {"wall_s": round(wall, 1), "created": result["created"], "failed": result["failed"],
-            "requests": result["requests"]}
+            "variations_created": result["variations"]["created"],
+            "variations_failed": result["variations"]["failed"], "requests": result["requests"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(doc))
     else:
         print(f"clean {clean} s, faulty {faulty} s: faulty/clean = {doc['ratio']}; duplicates {doc['duplicates']}")
-    return 0 if doc["duplicates"] == 0 and all(r["failed"] == 0 for r in runs) else 1
+    return 0 if doc["duplicates"] == 0 and all(r["failed"] == r["variations_failed"] == 0 for r in runs) else 1
 
 
 if __name__ == "__main__":

@@ -97,19 +97,15 @@ def run_demo(workdir: Path, *, reset: bool = False, as_json: bool = False) -> in
 def _print_report(report: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from wsync.jobs.render import result_table
+
     result = report["import"]
     out = common.out
     out.print(result.get("message") or result.get("error") or report["status"], markup=False)
-    table = Table(title=f"import job {report['job_id']} ({report['status']})", show_header=False)
-    table.add_row("created", str(result.get("created", 0)))
-    table.add_row("updated", str(result.get("updated", 0)))
-    table.add_row("unchanged", str(result.get("unchanged", 0)))
-    table.add_row("failed", str(result.get("failed", 0)))
-    variations = result.get("variations") or {}
-    table.add_row("variations created / updated", f"{variations.get('created', 0)} / {variations.get('updated', 0)}")
-    images = result.get("images") or {}
-    table.add_row("images attached", f"{images.get('attached', 0)} ({images.get('downloaded', 0)} downloaded by "
-                                      f"the store, {images.get('reused', 0)} reused by id)")
+    counts = result_table(result)
+    counts.title = f"import job {report['job_id']} ({report['status']})"
+    out.print(counts)
+    table = Table(show_header=False, box=None, pad_edge=False)
     requests = result.get("requests") or {}
     table.add_row("requests", f"{requests.get('read', 0)} read, {requests.get('write', 0)} write")
     table.add_row("duration", f"{result.get('duration_s', 0)} s")

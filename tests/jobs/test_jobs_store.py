@@ -202,3 +202,57 @@ def test_status_names_the_items_still_short_of_an_image(store):
     console = Console(record=True, width=200)
     render.print_summary(console, report.status_doc(store, job_id)["job"])
     assert "images missing on 2 item(s): A1, B2" in console.export_text()
+
+
+def test_status_and_jobs_show_products_and_variations_apart(store):
+    """The row's processed / created / updated / unchanged are products; skipped, failed and the
+    variations come from the checkpoint while the job runs and from its result once it ended;
+    status and the jobs list count errors alike (every per-item error row)."""
+    from rich.console import Console
+
+    from wsync.jobs import render, report
+
+    job_id = store.create(feed="f", job_data={})
+    store.claim(job_id, worker_pid=os.getpid(), worker_host=HOST)
+    store.update_progress(job_id, progress=60, processed=10, created=4, updated=3, unchanged=1, errors=3)
+    counts = {"created": 4, "updated": 3, "unchanged": 1, "skipped": 1, "failed": 1, "processed": 10,
+              "variations_created": 6, "variations_failed": 1, "variations_processed": 7, "feed_errors": 1}
+    store.save_checkpoint(job_id, {"phase": "variations", "counts": counts})
+    for stage in ("product", "variation", "feed", "image"):
+        store.add_error(job_id, sku="A1", stage=stage, code=None, message="no")
+    doc = report.status_doc(store, job_id)["job"]
+    assert (doc["total_processed"], doc["total_created"], doc["total_updated"], doc["total_unchanged"],
+            doc["total_skipped"], doc["total_failed"]) == (10, 4, 3, 1, 1, 1)
+    assert doc["variations"] == {"created": 6, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 1,
+                                 "processed": 7, "deleted": 0}
+    assert doc["feed_errors"] == 1 and doc["total_errors"] == 4
+    listed = report.list_doc(store)["jobs"][0]
+    assert listed["total_errors"] == doc["total_errors"] and listed["variations"] == doc["variations"]
+
+    console = Console(record=True, width=200)
+    render.print_summary(console, doc)
+    text = console.export_text()
+    assert "products processed 10: created 4, updated 3, unchanged 1, skipped 1, failed 1" in text
+    assert "variations processed 7: created 6, updated 0, unchanged 0, skipped 0, failed 1" in text
+    assert "item errors 4 (1 feed record(s) refused)" in text
+
+    result = {"created": 4, "updated": 3, "unchanged": 2, "skipped": 1, "failed": 0, "feed_errors": 0,
+              "variations": {"created": 7, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0,
+                             "processed": 7, "deleted": 2}}
+    store.update_progress(job_id, processed=10, unchanged=2, errors=0)
+    store.finish(job_id, "completed", result)
+    doc = report.status_doc(store, job_id)["job"]
+    assert (doc["total_failed"], doc["variations"]["created"], doc["variations"]["deleted"]) == (0, 7, 2)
+    console = Console(record=True, width=200)
+    render.print_table(console, report.list_doc(store))
+    header = console.export_text().splitlines()[1]
+    assert header.split()[4:9] == ["products", "new", "upd", "vars", "err"], header
+
+
+def test_an_images_job_shows_no_product_or_variation_split(store):
+    from wsync.jobs import report
+
+    job_id = store.create(kind="images", feed="f", job_data={})
+    store.finish(job_id, "completed", {"images": {"attached": 3}})
+    doc = report.status_doc(store, job_id)["job"]
+    assert doc["variations"] is None and doc["total_failed"] is None and doc["total_skipped"] is None

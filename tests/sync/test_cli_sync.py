@@ -29,8 +29,8 @@ def env(sandbox, tmp_path, monkeypatch):
     return tmp_path
 
 
-IMPORT_KEYS = {"success", "message", "job_id", "created", "updated", "unchanged", "failed", "images_scheduled",
-               "total_processed", "duration_s", "requests"}
+IMPORT_KEYS = {"success", "message", "job_id", "created", "updated", "unchanged", "failed", "skipped", "removed",
+               "variations", "feed_errors", "images_scheduled", "total_processed", "duration_s", "requests"}
 
 
 @sandbox_only
@@ -44,7 +44,9 @@ def test_plan_writes_nothing_then_import_then_plan_is_all_unchanged(env, sandbox
     code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--json", "--no-process-images"], capsys)
     assert code == 0, result
     assert IMPORT_KEYS <= set(result)
-    assert result["message"].startswith("Batch import completed. Created: 20, Updated: 0")
+    # 14 products created (12 simple, 2 variable); their 6 variations are counted apart.
+    assert result["message"].startswith("Batch import completed. Created: 14, Updated: 0")
+    assert result["created"] == 14 == result["total_processed"] and result["variations"]["created"] == 6
     assert set(result["requests"]) == {"read", "write"}
 
     writes = sandbox.stats()["writes"]
@@ -53,7 +55,9 @@ def test_plan_writes_nothing_then_import_then_plan_is_all_unchanged(env, sandbox
     assert sandbox.stats()["writes"] == writes
 
     code, status, _ = run_cli(["status", str(result["job_id"]), "--json"], capsys)
-    assert code == 0 and status["job"]["status"] == "completed" and status["job"]["total_created"] == 20
+    job = status["job"]
+    assert code == 0 and job["status"] == "completed" and job["total_created"] == 14 == job["total_processed"]
+    assert job["variations"]["created"] == 6 and job["total_failed"] == 0 and job["total_errors"] == 0
 
 
 @sandbox_only
@@ -183,3 +187,78 @@ Size = "size"
             for variation in rig.all_variations(parent["id"]):
                 assert variation["attributes"][0]["id"] == attributes[0]["id"]
     rig.ledger.close()
+
+
+def _table_rows(text: str) -> dict[str, list[int]]:
+    """The counts table's products / variations / images rows as numbers ("-" left out)."""
+    rows = {}
+    for line in text.splitlines():
+        cells = line.split()
+        if cells and cells[0] in ("products", "variations", "images") and len(cells) == 8:
+            rows[cells[0]] = [int(c) for c in cells[1:] if c != "-"]
+    return rows
+
+
+@sandbox_only
+def test_import_json_counts_products_and_variations_apart(env, capsys):
+    """`created` is products: 5 simple and 3 variable products with 4 variations each create 8
+    products and 12 variations (adding the two up, it used to say created 20)."""
+    feed = write_feed(env / "feed.csv", catalogue_rows(simple=5, variable=3, per_parent=4))
+    args = ["import", str(feed), "--format", "csv", "--json", "--no-process-images"]
+    code, result, _ = run_cli(args, capsys)
+    assert code == 0 and result["success"], result
+    assert (result["created"], result["updated"], result["unchanged"], result["skipped"], result["failed"]) == (
+        8, 0, 0, 0, 0)
+    assert result["total_processed"] == 8 and result["feed_errors"] == 0 and result["removed"] == 0
+    assert result["variations"] == {"created": 12, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0,
+                                    "processed": 12, "deleted": 0}
+    code, again, _ = run_cli(args, capsys)
+    assert code == 0 and (again["created"], again["updated"], again["unchanged"], again["total_processed"]) == (
+        0, 0, 8, 8)
+    assert again["variations"]["unchanged"] == 12 == again["variations"]["processed"]
+
+    # The ledger's row, `wsync status` and `wsync jobs` say the same.
+    code, status, _ = run_cli(["status", str(result["job_id"]), "--json"], capsys)
+    job = status["job"]
+    assert (job["total_processed"], job["total_created"], job["total_updated"], job["total_unchanged"],
+            job["total_skipped"], job["total_failed"], job["total_errors"]) == (8, 8, 0, 0, 0, 0, 0)
+    assert job["variations"] == result["variations"] and job["feed_errors"] == 0
+    code, listing, _ = run_cli(["jobs", "--json"], capsys)
+    listed = {j["id"]: j for j in listing["jobs"]}
+    assert listed[result["job_id"]]["total_created"] == 8 and listed[result["job_id"]]["variations"] == job["variations"]
+    assert listed[again["job_id"]]["total_unchanged"] == 8 and listed[again["job_id"]]["variations"]["unchanged"] == 12
+    stats = listing["stats"]
+    assert (stats["total_products_processed"], stats["total_products_created"]) == (16, 8)
+
+
+@sandbox_only
+def test_import_report_is_one_table_whose_rows_add_up(env, capsys):
+    feed = write_feed(env / "feed.csv", catalogue_rows(simple=5, variable=3, per_parent=4))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import", str(feed), "--format", "csv", "--no-process-images"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0, out
+    rows = _table_rows(out)
+    # created, updated, unchanged, skipped, failed | total | removed (or deleted)
+    assert rows["products"] == [8, 0, 0, 0, 0, 8, 0], out
+    assert rows["variations"] == [12, 0, 0, 0, 0, 12, 0], out
+    assert out.startswith("Batch import completed. Created: 8, Updated: 0"), out
+
+
+@sandbox_only
+def test_feed_record_errors_fail_the_job_but_are_not_failed_products(env, capsys):
+    rows = catalogue_rows(simple=3, variable=1, per_parent=2)
+    rows.append({"sku": "BAD1", "name": "Bad price", "price": "abc", "stock": 1})
+    rows.append({"sku": "ORPHAN-S", "parent": "NOPE", "name": "Orphan", "price": "1.00", "size": "S"})
+    feed = write_feed(env / "feed.csv", rows)
+    code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--json", "--no-process-images"], capsys)
+    # Exit 1 as before: the feed had records that could not be read ...
+    assert code == 1 and result["success"] is False, result
+    # ... but no product or variation was refused: they are feed errors, not failed items.
+    assert result["feed_errors"] == 2 and result["failed"] == 0 and result["variations"]["failed"] == 0
+    assert result["created"] == 4 == result["total_processed"] and result["variations"]["created"] == 2
+    assert "Feed errors: 2" in result["message"]
+    code, status, _ = run_cli(["status", str(result["job_id"]), "--json"], capsys)
+    job = status["job"]
+    assert job["total_errors"] == 2 and job["total_failed"] == 0 and job["feed_errors"] == 2
+    assert sorted(e["stage"] for e in job["errors"]) == ["feed", "feed"]

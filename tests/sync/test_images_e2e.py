@@ -57,7 +57,9 @@ def test_dead_url_leaves_the_good_images_and_is_recorded(rig, sandbox, image_hos
     assert "missing.png" in failures[0]["message"]
     assert downloads(sandbox) == 3
     # The job says so: one item error naming the link and the cause, so cron sees exit 1.
+    # An image error on a product that was saved: the product is created, not failed.
     assert result["failed"] == 0 and result["image_errors"] == 1 and not result["success"]
+    assert result["created"] == 1 == result["total_processed"] and result["feed_errors"] == 0
     assert result["images_missing"] == 1 and result["images_missing_skus"] == ["S00000"]
     errors = rig.jobs.errors(result["job_id"])
     assert [(e["stage"], e["sku"]) for e in errors] == [("image", "S00000")]

@@ -12,8 +12,9 @@ def test_first_import_batches_and_second_run_writes_nothing(rig):
     feed = rig.feed(rows)
     result, client = rig.run(feed, process_images=False)
     assert result["success"], result
-    assert result["created"] == 120 + 6 + 6 * 30
-    assert result["failed"] == 0
+    assert result["created"] == 120 + 6 and result["total_processed"] == 126
+    assert result["variations"]["created"] == 6 * 30 == result["variations"]["processed"]
+    assert result["failed"] == 0 and result["variations"]["failed"] == 0
     # ceil(P/50) product batches, ceil(V/25) variation batches per parent; nothing else written
     # but the categories the store lacked (Shop, Shop > Simple, Shop > Variable on an empty one).
     expected_writes = batches(126, 50) + 6 * batches(30, 25) + result["categories_created"]
@@ -29,7 +30,8 @@ def test_first_import_batches_and_second_run_writes_nothing(rig):
 
     again, _ = rig.run(feed, process_images=False)
     assert again["requests"]["write"] == 0
-    assert again["created"] == 0 and again["updated"] == 0 and again["unchanged"] == 126 + 180
+    assert again["created"] == 0 and again["updated"] == 0 and again["unchanged"] == 126
+    assert again["variations"]["unchanged"] == 180 and again["variations"]["created"] == 0
 
 
 def test_price_change_sends_only_the_changed_field_for_those_items(rig):
@@ -57,7 +59,8 @@ def test_adoption_of_a_prefilled_store_creates_no_duplicate(rig):
     products = rig.all_products()
     skus = collections.Counter(p["sku"] for p in products)
     assert len(products) == 33 and max(skus.values()) == 1
-    assert result["created"] == 13 + 12 and result["updated"] == 20
+    assert result["created"] == 13 and result["updated"] == 20
+    assert result["variations"]["created"] == 12 and result["variations"]["updated"] == 0
 
 
 def test_poisoned_item_fails_alone(rig):
@@ -88,8 +91,8 @@ def test_commit_then_drop_on_create_batch_leaves_one_product_per_sku(rig, sandbo
     for parent in (p for p in products if p["type"] == "variable"):
         vskus = collections.Counter(v["sku"] for v in rig.all_variations(parent["id"]))
         assert len(vskus) == 6 and max(vskus.values()) == 1
-    assert result["failed"] == 0, rig.jobs.errors(result["job_id"])
-    assert result["created"] == 154 + 24
+    assert result["failed"] == 0 and result["variations"]["failed"] == 0, rig.jobs.errors(result["job_id"])
+    assert result["created"] == 154 and result["variations"]["created"] == 24
     again, _ = rig.run(rig.feed(rows), process_images=False)
     assert again["requests"]["write"] == 0
 
@@ -117,6 +120,42 @@ def test_stock_only_fast_path(rig):
             row["stock"] = 9
         row["name"] = "renamed, but --only must not send it"
     result, _ = rig.run(rig.feed(rows), only=["stock"])
-    assert result["failed"] == 0
-    assert result["updated"] == 10 + 6
+    assert result["failed"] == 0 and result["variations"]["failed"] == 0
+    # The simple products' stock changed, the variable parents' did not (their variations hold it).
+    assert result["updated"] == 10 and result["unchanged"] == 2 and result["variations"]["updated"] == 6
     assert result["requests"]["write"] == 1 + 2
+
+
+def test_variations_of_a_parent_the_store_refused_are_failed_variations(rig):
+    """The parent is one failed product; its variations, which could not be written, are
+    failed variations, and each row of counts still adds up to the feed."""
+    rows = rig.rows(simple=4, variable=3, per_parent=5)
+    with rig.client() as c:
+        # Another product's variation holds the first parent's SKU: the store refuses that parent.
+        other = c.post("products", {"name": "other", "type": "variable", "sku": rig.sku("OTHER"),
+                                    "attributes": [{"name": "Size", "options": ["S"], "variation": True}]}).data
+        c.post(f"products/{other['id']}/variations", {"sku": rig.sku("V00000"),
+                                                      "attributes": [{"name": "Size", "option": "S"}]})
+    result, _ = rig.run(rig.feed(rows), process_images=False)
+    assert not result["success"]
+    assert (result["created"], result["failed"], result["total_processed"]) == (4 + 2, 1, 7)
+    variations = result["variations"]
+    assert (variations["created"], variations["failed"], variations["processed"]) == (2 * 5, 5, 3 * 5)
+    assert sum(result[k] for k in ("created", "updated", "unchanged", "skipped", "failed")) == 7
+    assert sum(variations[k] for k in ("created", "updated", "unchanged", "skipped", "failed")) == 15
+    stages = collections.Counter(e["stage"] for e in rig.jobs.errors(result["job_id"]))
+    assert stages == {"product": 1, "variation": 5}
+    job = rig.jobs.get(result["job_id"])
+    assert job["total_processed"] == 7 and job["total_created"] == 6 and job["total_errors"] == 1 + 5
+
+
+def test_no_create_new_skips_the_variations_of_the_parents_it_skips(rig):
+    """A new variable product skipped by --no-create-new takes its variations with it: skipped,
+    not failed (they were counted as failed, with an error each, and the job exited 1)."""
+    rows = rig.rows(simple=3, variable=2, per_parent=4)
+    result, _ = rig.run(rig.feed(rows), process_images=False, create_new=False)
+    assert result["success"] and result["failed"] == 0, result
+    assert (result["skipped"], result["total_processed"]) == (5, 5)
+    assert (result["variations"]["skipped"], result["variations"]["failed"], result["variations"]["processed"]) == (
+        8, 0, 8)
+    assert rig.jobs.errors(result["job_id"]) == [] and rig.all_products() == []

@@ -166,8 +166,8 @@ def _background(settings: Any, feed: str, data: dict[str, Any], opts: ImportOpti
     if opts.total_batches:
         products = products[: opts.total_batches * opts.products_per_batch]
     estimated = len(products)
-    items = estimated + sum(len(p.variations) for p in products)
-    job_id = schedule_import(ledger, spec.name, data, estimated_total=items)
+    # Products, like the job's processed count it is shown beside ("processed 12 of ~30").
+    job_id = schedule_import(ledger, spec.name, data, estimated_total=estimated)
     pid = start_detached_worker(common.STATE.config or getattr(settings, "path", None), settings.ledger_path, job_id)
     batches = max(1, -(-estimated // opts.products_per_batch)) if estimated else 0
     doc = {"success": True,
@@ -234,8 +234,9 @@ class _progress_bar:
         self.progress.start()
 
     def update(self, event: dict[str, Any]) -> None:
-        self.progress.update(self.task, description=event.get("phase", ""), completed=event.get("processed", 0),
-                             total=event.get("total") or None)
+        # Products and variations: the bar's total counts both.
+        self.progress.update(self.task, description=event.get("phase", ""),
+                             completed=event.get("items_processed", 0), total=event.get("total") or None)
 
     def close(self) -> None:
         self.progress.stop()
@@ -244,30 +245,35 @@ class _progress_bar:
 def _render_result(result: dict[str, Any], errors: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
+    from wsync.jobs.render import result_table
+
     common.out.print(result.get("message", ""), markup=False)
-    table = Table(show_header=False, box=None)
-    for key in ("job_id", "created", "updated", "unchanged", "failed", "images_scheduled", "total_processed",
-                "duration_s"):
-        table.add_row(key.replace("_", " "), str(result.get(key)))
-    requests = result.get("requests") or {}
-    table.add_row("requests", f"{requests.get('read', 0)} read, {requests.get('write', 0)} write")
-    if "images" in result:
-        img = result["images"]
-        table.add_row("images", f"{img.get('attached', 0)} attached, {img.get('downloaded', 0)} downloaded, "
-                                f"{img.get('reused', 0)} reused, {img.get('failed_urls', 0)} URLs failed")
+    common.out.print(result_table(result))
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("job id", str(result.get("job_id")))
+    if result.get("feed_errors"):
+        table.add_row("feed errors", f"{result['feed_errors']} record(s) refused (not products: not in failed)")
+    table.add_row("images scheduled", str(result.get("images_scheduled", 0)))
     if result.get("images_missing"):
         shown = ", ".join((result.get("images_missing_skus") or [])[:10])
         shown += " …" if result["images_missing"] > 10 else ""
         table.add_row("images missing", f"{result['images_missing']} ({shown}; `wsync images status --missing`)")
+    requests = result.get("requests") or {}
+    table.add_row("requests", f"{requests.get('read', 0)} read, {requests.get('write', 0)} write")
+    table.add_row("duration", f"{result.get('duration_s', 0)} s")
     common.out.print(table)
     for err in errors:
         common.out.print(f"  {err.get('stage')} {err.get('sku') or ''}: {err.get('message')}", markup=False)
 
 
 def _render_plan(doc: dict[str, Any]) -> None:
-    counts = doc["counts"]
-    common.out.print(f"plan for {doc['feed']}: create {counts['create']}, update {counts['update']}, "
-                     f"unchanged {counts['unchanged']}, remove {counts['remove']}, skip {counts['skip']}", markup=False)
+    # `counts` is over items (products + variations); the line names each on its own.
+    def line(counts: dict[str, int]) -> str:
+        return (f"create {counts['create']}, update {counts['update']}, unchanged {counts['unchanged']}, "
+                f"remove {counts['remove']}, skip {counts['skip']}")
+
+    common.out.print(f"plan for {doc['feed']}: products: {line(doc['products'])}; "
+                     f"variations: {line(doc['variations'])}", markup=False)
     for item in doc["items"][:50]:
         fields = f" ({', '.join(item['fields'])})" if item.get("fields") else ""
         common.out.print(f"  {item['action']:7} {item['kind']:9} {item.get('sku') or item['key']}{fields}",

@@ -27,10 +27,22 @@ def print_summary(console: Console, job: dict) -> None:
     style = _STYLE.get(job["status"], "")
     console.print(f"job {job['id']} ({job['kind']}, feed {_fmt(job['feed'])}): [{style}]{job['status']}[/]"
                   f"  {job['progress']:.1f}%")
-    console.print(f"  processed {job['total_processed']}"
+    # Products, then variations, each line summing to its processed count; errors count items
+    # of every kind (feed records and image errors too), so they are a line of their own.
+    console.print(f"  products processed {job['total_processed']}"
                   + (f" of ~{job['estimated_total']}" if job.get("estimated_total") else "")
                   + f": created {job['total_created']}, updated {job['total_updated']},"
-                  f" unchanged {job['total_unchanged']}, errors {job['total_errors']}")
+                  f" unchanged {job['total_unchanged']}"
+                  + (f", skipped {job['total_skipped']}" if job.get("total_skipped") is not None else "")
+                  + (f", failed {job['total_failed']}" if job.get("total_failed") is not None else ""))
+    variations = job.get("variations")
+    if variations and (variations.get("processed") or variations.get("deleted")):
+        console.print(f"  variations processed {variations['processed']}: created {variations['created']},"
+                      f" updated {variations['updated']}, unchanged {variations['unchanged']},"
+                      f" skipped {variations['skipped']}, failed {variations['failed']}"
+                      + (f"; {variations['deleted']} stale deleted" if variations.get("deleted") else ""))
+    console.print(f"  item errors {job['total_errors']}"
+                  + (f" ({job['feed_errors']} feed record(s) refused)" if job.get("feed_errors") else ""))
     console.print(f"  started {_fmt(job['started_at'])}, ended {_fmt(job['completed_at'])}"
                   + (f", {job['duration']:.0f} s" if job.get("duration") is not None else "")
                   + (f", {job['rate_per_min']}/min" if job.get("rate_per_min") else ""))
@@ -56,6 +68,37 @@ def print_summary(console: Console, job: dict) -> None:
                           f"{escape(error['message'])}")
 
 
+_COUNT_COLUMNS = ("created", "updated", "unchanged", "skipped", "failed")
+
+
+def result_table(result: dict) -> Table:
+    """An import's counts as one table whose rows add up: products and variations each split
+    into created / updated / unchanged / skipped / failed, summing to the row's total; images
+    on a row of their own (an image failure never makes its product failed)."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left",
+                  caption_justify="left")
+    table.add_column("", no_wrap=True)
+    for column in (*_COUNT_COLUMNS, "total", "removed"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_row("products", *(str(int(result.get(k) or 0)) for k in _COUNT_COLUMNS),
+                  str(int(result.get("total_processed") or 0)), str(int(result.get("removed") or 0)))
+    variations = result.get("variations") or {}
+    table.add_row("variations", *(str(int(variations.get(k) or 0)) for k in _COUNT_COLUMNS),
+                  str(int(variations.get("processed") or 0)), str(int(variations.get("deleted") or 0)))
+    notes = ["total: the row's sum; removed: products that left the feed, stale variations deleted"]
+    images = result.get("images")
+    if isinstance(images, dict):
+        downloaded, reused = int(images.get("downloaded") or 0), int(images.get("reused") or 0)
+        table.add_row("images", str(downloaded), "-", str(reused), "-", str(int(images.get("failed_urls") or 0)),
+                      str(downloaded + reused), "-")
+        notes.append("images: created = downloaded by the store, unchanged = reused by id, total = attached,")
+        notes.append("        failed = URLs that failed (an image error, never a failed product)")
+        if result.get("image_errors"):
+            notes.append(f"{result['image_errors']} saved item(s) have image errors")
+    table.caption = "\n".join(notes)
+    return table
+
+
 def _short_time(value: str | None) -> str:
     # "2026-11-23T10:59:53+00:00" -> "11-23 10:59" (UTC): a table cell, not a record
     return "-" if not value else value[5:16].replace("T", " ")
@@ -63,16 +106,22 @@ def _short_time(value: str | None) -> str:
 
 def print_table(console: Console, doc: dict) -> None:
     table = Table(title="wsync jobs", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    # products / new / upd: products processed, created, updated; vars: variations processed;
+    # err: item errors of every kind, as `wsync status` counts them.
+    table.caption = "products, new, upd: products processed, created, updated; vars: variations; err: item errors"
+    table.caption_justify = "left"
     for column, justify in (("id", "right"), ("feed", "left"), ("status", "left"), ("%", "right"),
-                            ("done", "right"), ("new", "right"), ("upd", "right"), ("err", "right"),
-                            ("time", "right"), ("/min", "right"), ("started", "left")):
+                            ("products", "right"), ("new", "right"), ("upd", "right"), ("vars", "right"),
+                            ("err", "right"), ("time", "right"), ("/min", "right"), ("started", "left")):
         table.add_column(column, justify=justify, no_wrap=True)
     for job in doc["jobs"]:
         style = _STYLE.get(job["status"], "")
         feed = _fmt(job["feed"]) + ("" if job["kind"] == "import" else f" ({escape(job['kind'])})")
+        variations = job.get("variations")
         table.add_row(str(job["id"]), feed, f"[{style}]{job['status']}[/]",
                       f"{job['progress']:.0f}", str(job["total_processed"]), str(job["total_created"]),
-                      str(job["total_updated"]), str(job["total_errors"]),
+                      str(job["total_updated"]), "-" if not variations else str(variations["processed"]),
+                      str(job["total_errors"]),
                       "-" if job["duration"] is None else f"{job['duration']:.0f}s",
                       _fmt(job["rate_per_min"]), _short_time(job["started_at"]))
     # On a terminal the table fits the window; piped or redirected, it is never truncated.
@@ -98,7 +147,7 @@ def follow(console: Console, poll: Callable[[], dict], interval_s: float | None 
     job = poll()
     columns = (TextColumn("job {task.fields[job_id]} {task.fields[status]}"), BarColumn(),
                TextColumn("{task.percentage:>5.1f}%"),
-               TextColumn("{task.fields[processed]} done, {task.fields[errors]} errors"), TimeElapsedColumn())
+               TextColumn("{task.fields[processed]} products done, {task.fields[errors]} item errors"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("job", total=100, job_id=job["id"], status=job["status"],
                                  processed=job["total_processed"], errors=job["total_errors"])

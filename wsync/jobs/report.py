@@ -48,7 +48,38 @@ def settling(job: dict) -> dict | None:
     return doc if isinstance(doc, dict) else None
 
 
+_VARIATION_COUNTS = ("created", "updated", "unchanged", "skipped", "failed", "processed", "deleted")
+
+
+def job_counts(job: dict) -> dict:
+    """What an import job's row holds beyond its count columns: products skipped and failed,
+    its variations, its refused feed records. From the result once it ended, else from the
+    checkpoint (saved after every batch). None where the job does not say (another kind, or
+    it has not started)."""
+    out: dict = {"total_skipped": None, "total_failed": None, "feed_errors": None, "variations": None}
+    if job.get("kind") != "import":
+        return out
+    result = job.get("result") if isinstance(job.get("result"), dict) else {}
+    checkpoint = job.get("checkpoint") if isinstance(job.get("checkpoint"), dict) else {}
+    if isinstance(result.get("variations"), dict):
+        variations = result["variations"]
+        out["variations"] = {k: int(variations.get(k) or 0) for k in _VARIATION_COUNTS}
+        out.update(total_skipped=int(result.get("skipped") or 0), total_failed=int(result.get("failed") or 0),
+                   feed_errors=int(result.get("feed_errors") or 0))
+    elif isinstance(checkpoint.get("counts"), dict):
+        counts = checkpoint["counts"]
+        out["variations"] = {k: int(counts.get(f"variations_{k}") or 0) for k in _VARIATION_COUNTS}
+        out.update(total_skipped=int(counts.get("skipped") or 0), total_failed=int(counts.get("failed") or 0),
+                   feed_errors=int(counts.get("feed_errors") or 0))
+    return out
+
+
 def job_doc(job: dict, error_count: int | None = None) -> dict:
+    """One job. total_processed / total_created / total_updated / total_unchanged / total_skipped /
+    total_failed count products (the first sums the other five); `variations` counts the
+    feed's variations the same way; total_errors counts item errors of every kind (failed
+    products and variations, refused feed records, and with error_count every per-item error
+    row the job left, image errors included). `progress` is over products and variations."""
     total_errors = int(job.get("total_errors") or 0)
     if error_count is not None:
         # The per-item error rows are the ground truth when an engine reports fewer.
@@ -64,6 +95,7 @@ def job_doc(job: dict, error_count: int | None = None) -> dict:
         "total_created": job.get("total_created", 0),
         "total_updated": job.get("total_updated", 0),
         "total_unchanged": job.get("total_unchanged", 0),
+        **job_counts(job),
         "total_errors": total_errors,
         "images_scheduled": job.get("images_scheduled", 0),
         "error_messages": job.get("error_messages") or [],
@@ -100,7 +132,9 @@ def status_doc(jobs: JobStore, job_id: int) -> dict:
 
 
 def list_doc(jobs: JobStore, status: str | None = None, limit: int = 20) -> dict:
-    return {"success": True, "jobs": [job_doc(job) for job in jobs.list(status=status, limit=limit)],
+    # Each job's errors as `wsync status` counts them: its per-item error rows included.
+    return {"success": True, "jobs": [job_doc(job, jobs.error_count(job["id"]))
+                                      for job in jobs.list(status=status, limit=limit)],
             "stats": jobs.stats()}
 
 

@@ -42,6 +42,12 @@ Progress = Callable[[dict[str, Any]], None]
 
 @dataclass
 class Counts:
+    """What a job did, each item counted once, in one place. The unprefixed counts are PRODUCTS
+    of the feed: created + updated + unchanged + skipped + failed == processed (removed counts
+    products that left the feed). `variations_*` count the feed's variations the same way
+    (variations_deleted: stale ones the store no longer needs). `feed_errors` are feed records
+    refused before planning: neither a product nor a variation, and never in `failed`."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -52,6 +58,34 @@ class Counts:
     variations_created: int = 0
     variations_updated: int = 0
     variations_deleted: int = 0
+    variations_unchanged: int = 0
+    variations_skipped: int = 0
+    variations_failed: int = 0
+    variations_processed: int = 0
+    feed_errors: int = 0
+
+    def add(self, kind: str, outcome: str, n: int = 1) -> None:
+        """n items of `kind` (product | variation) ended as `outcome` (created, updated,
+        unchanged, skipped or failed): counted there and as processed."""
+        prefix = "variations_" if kind == "variation" else ""
+        setattr(self, prefix + outcome, getattr(self, prefix + outcome) + n)
+        setattr(self, prefix + "processed", getattr(self, prefix + "processed") + n)
+
+    @property
+    def items_processed(self) -> int:
+        """Products and variations processed: what progress is measured in."""
+        return self.processed + self.variations_processed
+
+    @property
+    def errors(self) -> int:
+        """Items in error: failed products, failed variations and refused feed records."""
+        return self.failed + self.variations_failed + self.feed_errors
+
+    def variations(self) -> dict[str, int]:
+        return {"created": self.variations_created, "updated": self.variations_updated,
+                "unchanged": self.variations_unchanged, "skipped": self.variations_skipped,
+                "failed": self.variations_failed, "processed": self.variations_processed,
+                "deleted": self.variations_deleted}
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -115,22 +149,25 @@ class Importer:
         self.counts = Counts()
         self.total = 0
         self.created_now: set[tuple[str, str]] = set()
+        self.skipped_now: set[str] = set()  # keys of products skipped on purpose (their variations too)
         self.started = time.monotonic()
         self._lock = threading.Lock()
 
     # -- reporting ---------------------------------------------------------------------
     def _report(self, phase: str) -> None:
         ctx = self.ctx
-        progress = round(100.0 * self.counts.processed / self.total, 1) if self.total else 100.0
+        # Progress is over products and variations (self.total counts both); the ledger's
+        # processed/created/updated/unchanged are products, its errors are Counts.errors.
+        items = self.counts.items_processed
+        progress = round(100.0 * items / self.total, 1) if self.total else 100.0
         if ctx.jobs is not None and ctx.job_id is not None:
             ctx.jobs.update_progress(ctx.job_id, progress=min(progress, 99.0 if phase != "done" else 100.0),
                                      processed=self.counts.processed, created=self.counts.created,
                                      updated=self.counts.updated, unchanged=self.counts.unchanged,
-                                     errors=self.counts.failed)
+                                     errors=self.counts.errors)
             ctx.jobs.save_checkpoint(ctx.job_id, {"phase": phase, "counts": self.counts.as_dict()})
         if ctx.progress is not None:
-            ctx.progress({"phase": phase, "processed": self.counts.processed, "total": self.total,
-                          **self.counts.as_dict()})
+            ctx.progress({"phase": phase, **self.counts.as_dict(), "items_processed": items, "total": self.total})
 
     @property
     def max_request_s(self) -> float:
@@ -201,15 +238,12 @@ class Importer:
                 self._record_products(results, by_key, adopting=True)
 
     def _count_quiet(self, plan: ItemPlan) -> None:
-        if plan.action == "skip":
-            self.counts.skipped += 1
-        elif plan.done_earlier == "created":
-            self.counts.created += 1
-        elif plan.done_earlier == "updated":
-            self.counts.updated += 1
-        else:
-            self.counts.unchanged += 1
-        self.counts.processed += 1
+        """A product or variation nothing is sent for: skipped, unchanged, or done by an earlier
+        attempt of this job (counted as that attempt did)."""
+        if plan.action == "skip" and plan.kind == "product":
+            self.skipped_now.add(plan.key)
+        outcome = "skipped" if plan.action == "skip" else (plan.done_earlier or "unchanged")
+        self.counts.add(plan.kind, outcome)
 
     def _reconcile_products(self, creates: list[Op]) -> dict[int, dict[str, Any]]:
         found = {}
@@ -293,9 +327,12 @@ class Importer:
                 continue
             rec = self.records.get(("product", product.key))
             if rec is None or not rec.store_id:
+                if product.key in self.skipped_now:
+                    # The parent was skipped on purpose (--no-create-new, --only): so are they.
+                    self.counts.add("variation", "skipped", len(product.variations))
+                    continue
                 # The parent failed: its variations cannot exist yet.
-                self.counts.failed += len(product.variations)
-                self.counts.processed += len(product.variations)
+                self.counts.add("variation", "failed", len(product.variations))
                 for v in product.variations:
                     self.ctx.error("variation", v.sku or v.key, f"parent {product.sku or product.key} was not saved",
                                    "wsync_parent_missing")
@@ -404,17 +441,11 @@ class Importer:
                 with self._lock:
                     self.records[("variation", plan.key)] = rec
                 records.append(rec)
-                if created:
-                    self.counts.created += 1
-                    self.counts.variations_created += 1
-                else:
-                    self.counts.updated += 1
-                    self.counts.variations_updated += 1
+                self.counts.add("variation", "created" if created else "updated")
             else:
-                self.counts.failed += 1
+                self.counts.add("variation", "failed")
                 self.ctx.error("variation", plan.sku, _describe(result.error, plan),
                                result.error.code if result.error else None)
-            self.counts.processed += 1
         self.items.save(records)
         self.items.delete("variation", deleted)
         for key in deleted:
@@ -574,7 +605,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
         importer = Importer(ledger=ledger, client=client, feed=spec.name, options=opts, ctx=ctx,
                             max_request_s=max_request_s(opts, settings), measured=opts.settle_s is None)
         importer.total = len(products) + sum(len(p.variations) for p in products)
-        importer.counts.failed += len(result.errors)
+        importer.counts.feed_errors = len(result.errors)  # apart from failed: no product was refused
         settled = settle_before_planning(importer, spec.name)
         if should_stop():
             return _result(opts, job_id, importer.counts, 0, started, client, extra={"cancelled": True})
@@ -611,9 +642,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
                                                   last_modified=(result.fetch_state or {}).get("last_modified"),
                                                   count=len(result.products))
         importer._report("done")
-        extra: dict[str, Any] = {"variations": {"created": importer.counts.variations_created,
-                                                "updated": importer.counts.variations_updated,
-                                                "deleted": importer.counts.variations_deleted},
+        extra: dict[str, Any] = {"variations": importer.counts.variations(),
                                  "removed": importer.counts.removed, "skipped": importer.counts.skipped,
                                  **({"links": links} if links and any(links.values()) else {}),
                                  "feed_errors": len(result.errors),
@@ -717,16 +746,20 @@ def _image_phase(importer: Importer, ctx: JobContext) -> ImagePhase:
 def _result(opts: ImportOptions, job_id: int | None, counts: Counts, images_scheduled: int, started: float,
             client: Any, *, message: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     requests = client.counters.as_dict() if client is not None and hasattr(client, "counters") else {"read": 0, "write": 0}
+    # Products in the unprefixed counts, variations in their own; a feed record error fails
+    # the job (exit 1) without counting as a failed product.
     doc = {
-        "success": counts.failed == 0,
-        "message": message or (f"Batch import completed. Created: {counts.created}, Updated: {counts.updated}, "
-                               f"Images scheduled: {images_scheduled}"
-                               + (f", Failed: {counts.failed}" if counts.failed else "")),
+        "success": counts.errors == 0,
+        "message": message or _message(counts, images_scheduled),
         "job_id": job_id,
         "created": counts.created,
         "updated": counts.updated,
         "unchanged": counts.unchanged,
         "failed": counts.failed,
+        "skipped": counts.skipped,
+        "removed": counts.removed,
+        "variations": counts.variations(),
+        "feed_errors": counts.feed_errors,
         "images_scheduled": images_scheduled,
         "total_processed": counts.processed,
         "duration_s": round(time.monotonic() - started, 3),
@@ -734,6 +767,17 @@ def _result(opts: ImportOptions, job_id: int | None, counts: Counts, images_sche
     }
     doc.update(extra or {})
     return doc
+
+
+def _message(counts: Counts, images_scheduled: int) -> str:
+    text = (f"Batch import completed. Created: {counts.created}, Updated: {counts.updated}, "
+            f"Images scheduled: {images_scheduled}" + (f", Failed: {counts.failed}" if counts.failed else ""))
+    if counts.variations_processed or counts.variations_deleted:
+        text += (f". Variations created: {counts.variations_created}, updated: {counts.variations_updated}"
+                 + (f", failed: {counts.variations_failed}" if counts.variations_failed else ""))
+    if counts.feed_errors:
+        text += f". Feed errors: {counts.feed_errors}"
+    return text
 
 
 def run_images(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
