@@ -136,6 +136,7 @@ def test_a_link_that_changes_is_the_only_write(rig):
     store = read_back(rig)
     assert store["MUG"]["upsell_ids"] == [store["TEE"]["id"], store["PDF"]["id"]]
     assert store["MUG"]["cross_sell_ids"] == []  # the unknown SKU is left out, never guessed
-    errors = JobStore(rig.ledger).errors(result["job_id"]) if hasattr(JobStore, "errors") else None
-    if errors is not None:
-        assert any("NOT-THERE" in (e.get("message") or "") for e in errors)
+    # A link left out is work not done: the job says so, and which one, in the ledger.
+    assert result["success"] is False and "Links not set: 1" in result["message"]
+    errors = JobStore(rig.ledger).errors(result["job_id"])
+    assert any(e["stage"] == "links" and "NOT-THERE" in e["message"] for e in errors), errors
