@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
@@ -36,6 +36,9 @@ from wsync.sync.image_failures import (PERMANENT_CODE, TRANSIENT_BACKOFF_S, TRAN
                                        is_transient, permanent_note, transient_note)
 from wsync.sync.options import ImportOptions
 from wsync.sync.push import BatchPusher, Journal, Op, OpResult, WaitListener
+
+if TYPE_CHECKING:
+    from wsync.store import StoreClient
 
 log = logging.getLogger("wsync.sync.images")
 
@@ -153,7 +156,7 @@ def wanted_urls(images: list[Any]) -> list[str]:
 
 
 class ImagePhase:
-    def __init__(self, client: Any, item_map: ItemMap, image_map: ImageMap, opts: ImportOptions, *,
+    def __init__(self, client: StoreClient, item_map: ItemMap, image_map: ImageMap, opts: ImportOptions, *,
                  on_error: Callable[[str, str | None, str, str | None, str], None],
                  should_stop: Callable[[], bool] = lambda: False, max_request_s: float = 0.0,
                  session: requests.Session | None = None, on_saved: Callable[[ImageReport], None] | None = None,
