@@ -8,6 +8,7 @@ redacted one-line message, never a traceback in the ledger.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -22,6 +23,7 @@ from wsync.redact import redact
 
 if TYPE_CHECKING:
     from wsync.config import Settings
+    from wsync.sync.run import Progress
 
 log = logging.getLogger("wsync.jobs")
 
@@ -185,3 +187,19 @@ def run_job(ledger_path: str | os.PathLike[str], job_id: int, settings: Settings
     finally:
         ledger.close()
 
+
+def run_in_process(settings: Settings, job_data: dict[str, Any], *,
+                   progress: Progress | None = None) -> tuple[int, dict[str, Any], JobStore]:
+    """Run an import job in this process (`wsync import` in the foreground, `wsync demo`), created
+    and claimed like any job, so it is recorded, resumable and cancellable the same way.
+    Returns (job id, final row, the JobStore it is recorded in)."""
+    from wsync.sync.engine import run_import
+
+    jobs = JobStore(Ledger(settings.ledger_path))
+    job_id = jobs.create(kind="import", feed=job_data.get("feed") or job_data.get("source"), job_data=job_data)
+    pid, host = worker_identity()
+    job = jobs.claim(job_id, worker_pid=pid, worker_host=host)
+    if job is None:
+        raise WsyncError(f"job {job_id} was claimed by another worker before it could start here")
+    engine = functools.partial(run_import, progress=progress)
+    return job_id, run_claimed(jobs, job, settings, engine), jobs
