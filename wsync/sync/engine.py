@@ -140,7 +140,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
     limited = opts.total_batches is not None
     result = load_feed(spec, ledger, opts, use_conditional=not limited)
     if result.not_modified:
-        return _result(opts, job_id, Counts(), 0, started, client, message=(
+        return _result(job_id, Counts(), 0, started, client, message=(
             "Feed unchanged since the last run (HTTP 304): nothing to do. Use --force to sync anyway."),
             extra={"feed_unchanged": True})
     for err in result.errors:
@@ -160,7 +160,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
         run.counts.feed_errors = len(result.errors)  # apart from failed: no product was refused
         settled = settle_before_planning(run)
         if should_stop():
-            return _result(opts, job_id, run.counts, 0, started, client, extra={"cancelled": True})
+            return _result(job_id, run.counts, 0, started, client, extra={"cancelled": True})
         plans = product_phase.plan(run, products)
         missing = missing_phase.plan(run, products)
         images: ImageReport | None = None
@@ -186,7 +186,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
             # Stopping (cancel, SIGTERM) while a request may still be saving: its creates are left
             # in the ledger's pending writes for the next worker to settle, never sent again here.
             log.warning("job %s stopping: %s", job_id, exc)
-            return _result(opts, job_id, run.counts, images_scheduled, started, client,
+            return _result(job_id, run.counts, images_scheduled, started, client,
                            extra={"cancelled": True, "unsettled": str(exc)})
         if not limited and not should_stop():
             FeedStateStore(ledger).record_success(spec.name, source=getattr(spec, "source", None),
@@ -206,7 +206,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
             extra["settled"] = settled
         if should_stop():
             extra["cancelled"] = True
-        doc = _result(opts, job_id, run.counts, images_scheduled, started, client, extra=extra)
+        doc = _result(job_id, run.counts, images_scheduled, started, client, extra=extra)
         if links and (links["unresolved"] or links["failed"]):
             # A link left out is work not done: the job says so, and the next run tries again.
             doc["success"] = False
@@ -219,7 +219,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
             client.close()
 
 
-def _result(opts: ImportOptions, job_id: int | None, counts: Counts, images_scheduled: int, started: float,
+def _result(job_id: int | None, counts: Counts, images_scheduled: int, started: float,
             client: StoreClient | None, *, message: str | None = None,
             extra: dict[str, Any] | None = None) -> dict[str, Any]:
     requests = (client.counters.as_dict() if client is not None and hasattr(client, "counters")

@@ -136,7 +136,6 @@ class ImageReport:
     sent_src: int = 0  # sent as {src}: the store downloaded it
     failed_urls: dict[str, str] = field(default_factory=dict)
     failed_items: int = 0
-    skipped_items: int = 0
     retried: int = 0  # items sent again after a failure of the moment
 
     def to_dict(self) -> dict[str, Any]:
@@ -569,7 +568,3 @@ def count_distinct(products: list[Product]) -> int:
             if v.image:
                 urls.update(wanted_urls([v.image]))
     return len(urls)
-
-
-def _now() -> float:
-    return time.time()
