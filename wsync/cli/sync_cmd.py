@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from wsync.ledger import Ledger
 
 FEED_HELP = "A feed name from wsync.toml, or a path / URL (with --preset or --format, or detected)."
+PRESET_HELP = "woocommerce-csv, google-merchant, shopify-json"
+FORMAT_HELP = "csv, tsv, json, jsonl, xml"
+# The flags default to [import] in wsync.toml, then to yes: the help says what each side does.
+UPDATE_HELP = "Update products the store already has (--no-update-existing: create only)."
+CREATE_HELP = "Create products the store lacks (--no-create-new: update only)."
+MASS_CHANGE_HELP = "Let --missing touch more than 20 % of the feed."
 
 # Exit codes for a job that ended "failed", by the kind of error that ended it.
 _FAILED_EXIT = {
@@ -68,14 +74,15 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan_cmd(
         feed: str = typer.Argument(..., help=FEED_HELP),
-        preset: Optional[str] = typer.Option(None, "--preset", help="woocommerce-csv, google-merchant, shopify-json"),
-        fmt: Optional[str] = typer.Option(None, "--format", help="csv, tsv, json, jsonl, xml"),
+        preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+        fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
         only: Optional[str] = typer.Option(None, "--only", help="price,stock: plan only these fields"),
         missing: Optional[str] = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
         force: bool = typer.Option(False, "--force", help="Plan every item as changed."),
-        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing"),
-        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new"),
-        allow_mass_change: bool = typer.Option(False, "--allow-mass-change"),
+        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing",
+                                                       help=UPDATE_HELP),
+        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new", help=CREATE_HELP),
+        allow_mass_change: bool = typer.Option(False, "--allow-mass-change", help=MASS_CHANGE_HELP),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Show what an import would change (create / update with fields / unchanged / remove): zero writes."""
@@ -95,8 +102,8 @@ def register(app: typer.Typer) -> None:
     @app.command("import")
     def import_cmd(
         feed: str = typer.Argument(..., help=FEED_HELP),
-        preset: Optional[str] = typer.Option(None, "--preset"),
-        fmt: Optional[str] = typer.Option(None, "--format"),
+        preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+        fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
         dry_run: bool = typer.Option(False, "--dry-run", help="Plan only: print the changeset, write nothing."),
         background: bool = typer.Option(False, "--background", help="Run in a detached worker; print the job id."),
         products_per_batch: Optional[int] = typer.Option(None, "--products-per-batch", help="1-100, default 50"),
@@ -104,16 +111,20 @@ def register(app: typer.Typer) -> None:
         images_per_batch: Optional[int] = typer.Option(None, "--images-per-batch", help="default 5"),
         concurrency: Optional[int] = typer.Option(None, "--concurrency", help="requests in flight, default 2"),
         total_batches: Optional[int] = typer.Option(None, "--total-batches", help="only the first N product batches"),
-        process_images: Optional[bool] = typer.Option(None, "--process-images/--no-process-images"),
-        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing"),
-        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new"),
+        process_images: Optional[bool] = typer.Option(
+            None, "--process-images/--no-process-images",
+            help="Attach images in this job (--no-process-images: leave them to `wsync images process`)."),
+        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing",
+                                                       help=UPDATE_HELP),
+        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new", help=CREATE_HELP),
         only: Optional[str] = typer.Option(None, "--only", help="price,stock: the fast path for frequent syncs"),
         missing: Optional[str] = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
-        allow_mass_change: bool = typer.Option(False, "--allow-mass-change"),
+        allow_mass_change: bool = typer.Option(False, "--allow-mass-change", help=MASS_CHANGE_HELP),
         stale_variations: Optional[str] = typer.Option(None, "--stale-variations", help="delete|keep"),
         force: bool = typer.Option(False, "--force", help="Re-send every field, and ignore an unchanged feed (304)."),
         max_errors: Optional[int] = typer.Option(None, "--max-errors", help="refuse a feed with more record errors"),
-        retry_failed_images: bool = typer.Option(False, "--retry-failed-images"),
+        retry_failed_images: bool = typer.Option(False, "--retry-failed-images",
+                                                 help="Try again image URLs that failed for good in an earlier job."),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Make the store match the feed, as a job recorded in the ledger."""
@@ -141,7 +152,7 @@ def register(app: typer.Typer) -> None:
     def demo_cmd(
         workdir: Path = typer.Option(Path("wsync-demo"), "--dir", help="Where the demo keeps its store and ledger."),
         reset: bool = typer.Option(False, "--reset", help="Start from an empty store and ledger."),
-        as_json: bool = typer.Option(False, "--json"),
+        as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Import the example wholesaler feed into an embedded sandbox store (offline), and report."""
         from wsync.demo import run_demo
