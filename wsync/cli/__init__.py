@@ -43,7 +43,8 @@ def _flags_without_a_type() -> None:
     def display_type_rich(self: Any, ctx: Any) -> str | None:
         if getattr(self, "is_flag", False) and self.metavar is None:
             return None
-        return typed(self, ctx)
+        shown: str | None = typed(self, ctx)
+        return shown
 
     option.display_type_rich = display_type_rich
 

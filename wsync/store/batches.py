@@ -32,7 +32,7 @@ class BatchItemResult:
     op: str                         # create | update | delete
     index: int                      # position in the list given for that op
     ok: bool
-    data: dict | None = None        # the saved object (ok)
+    data: dict[str, Any] | None = None  # the saved object (ok)
     error: E.StoreError | None = None
     outcome_unknown: bool = False   # the chunk ended without a trustworthy answer: reconcile by SKU
 
