@@ -2,8 +2,9 @@
 
 An embedded sandbox store and a local image server stand in for a real store and a
 wholesaler's CDN; the example feed (wsync/examples_data, also in examples/) is imported as a
-real job with its images, and a report is printed. The store, its uploads and the ledger are
-kept in the demo directory, so running the demo again shows a re-sync that changes nothing.
+real job with its images, and its report returned for `wsync demo` to print. The store, its
+uploads and the ledger are kept in the demo directory, so running the demo again shows a re-sync
+that changes nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import socket
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from wsync.cli import common
-from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK
+if TYPE_CHECKING:
+    from wsync.sync.run import Progress
 
 EXAMPLE_CDN = "https://cdn.northwind-wholesale.example"
 # Fixed ports keep the image URLs identical between runs (a new port would be a new URL, and so a
@@ -43,9 +44,14 @@ def example_files() -> tuple[str, dict[str, Any]]:
     return feed, config
 
 
-def run_demo(workdir: Path, *, reset: bool = False, as_json: bool = False) -> int:
-    from wsync.cli.sync_cmd import execute_job
+def run_demo(workdir: Path, *, reset: bool = False, progress: Progress | None = None,
+             announce: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Import the example feed into a sandbox store kept in `workdir`, as a real job with its
+    images; returns the report `wsync demo` prints: {"success", "job_id", "status", "import"
+    (the job's result), "store" (what it holds now), "workdir", "errors"}. `announce` is told
+    where the store and the image server listen, once they do."""
     from wsync.config import ImportDefaults, Settings
+    from wsync.jobs.runner import run_in_process
     from wsync.redact import register_secret
     from wsync.sandbox import ImageHost, SandboxServer
     from wsync.store import StoreSettings
@@ -72,13 +78,12 @@ def run_demo(workdir: Path, *, reset: bool = False, as_json: bool = False) -> in
         opts = ImportOptions(**{k: v for k, v in config.get("import", {}).items()
                                 if k in ImportOptions.__dataclass_fields__}).validate()
         data = {"feed": "wholesaler", "options": opts.to_dict()}
-        if not as_json:
-            common.err.print(f"sandbox store at {store.url}, image server at {images.url}, data in {workdir}",
-                             markup=False)
-        job_id, row, jobs = execute_job(settings, data, show_progress=not as_json and common.err.is_terminal)
+        if announce is not None:
+            announce(f"sandbox store at {store.url}, image server at {images.url}, data in {workdir}")
+        job_id, row, jobs = run_in_process(settings, data, progress=progress)
         stats = store.stats()
         result = row.get("result") or {}
-        report = {
+        return {
             "success": row.get("status") == "completed" and bool(result.get("success")),
             "job_id": job_id,
             "status": row.get("status"),
@@ -87,33 +92,3 @@ def run_demo(workdir: Path, *, reset: bool = False, as_json: bool = False) -> in
             "workdir": str(workdir),
             "errors": jobs.errors(job_id, limit=20),
         }
-    if as_json:
-        common.emit_json(report)
-    else:
-        _print_report(report)
-    return EXIT_OK if report["success"] else EXIT_ITEM_ERRORS
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    from wsync.jobs.render import result_table
-
-    result = report["import"]
-    out = common.out
-    out.print(result.get("message") or result.get("error") or report["status"], markup=False)
-    counts = result_table(result)
-    counts.title = f"import job {report['job_id']} ({report['status']})"
-    out.print(counts)
-    table = Table(show_header=False, box=None, pad_edge=False)
-    requests = result.get("requests") or {}
-    table.add_row("requests", f"{requests.get('read', 0)} read, {requests.get('write', 0)} write")
-    table.add_row("duration", f"{result.get('duration_s', 0)} s")
-    out.print(table)
-    store = report["store"]
-    out.print(f"store now holds {store.get('products', 0)} products, {store.get('variations', 0)} variations, "
-              f"{store.get('attachments', 0)} images ({store.get('image_downloads', 0)} downloads in this run)",
-              markup=False)
-    for err in report["errors"]:
-        out.print(f"  {err.get('stage')} {err.get('sku') or ''}: {err.get('message')}", markup=False)
-    out.print(f"run `wsync demo --dir {report['workdir']}` again: nothing changed, so nothing is sent.", markup=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -28,6 +28,28 @@ from wsync import __version__
 from wsync.cli import common
 from wsync.errors import EXIT_USAGE, WsyncError
 from wsync.redact import redact
+
+
+def _flags_without_a_type() -> None:
+    """A flag takes no value, so its help row shows none: `--json`, `--process-images
+    --no-process-images`. Recent Typer's rich help prints a type for every option, `<bool>` for
+    each flag and for --help itself, where its plain help leaves it out: flags are given no type
+    here, every other option keeps its own. A Typer without that method is left as it is."""
+    option = getattr(typer.core, "TyperOption", None)
+    typed = getattr(option, "display_type_rich", None)
+    if option is None or typed is None or typed.__module__ == __name__:
+        return  # no such Typer, or done already
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) and self.metavar is None:
+            return None
+        shown: str | None = typed(self, ctx)
+        return shown
+
+    option.display_type_rich = display_type_rich
+
+
+_flags_without_a_type()
 
 app = typer.Typer(
     name="wsync",

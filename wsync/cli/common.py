@@ -56,7 +56,3 @@ def emit_json(doc: Any) -> None:
     """Print one JSON document on stdout, scrubbed of secrets."""
     sys.stdout.write(redact(json.dumps(doc, indent=2, ensure_ascii=False, default=str)) + "\n")
     sys.stdout.flush()
-
-
-def is_interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()

@@ -5,16 +5,19 @@ item still short of an image. The store says what it has; the ledger says what e
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from wsync.errors import UsageError
 from wsync.ledger import Ledger
 from wsync.ledger.items import ImageMap, ItemRecord
-from wsync.store import StoreClient
+from wsync.sync.engine import make_client
 from wsync.sync.images import lacking_urls
 from wsync.sync.options import ImportOptions
+
+if TYPE_CHECKING:
+    from wsync.config import Settings
 
 RETRY_AFTER_S = ImportOptions().image_retry_after_s
 
@@ -47,8 +50,8 @@ def _failure_doc(failure: dict[str, Any]) -> dict[str, Any]:
             "permanent": permanent, "next_retry": next_retry}
 
 
-def product_doc(settings: Any, ledger: Ledger, *, product_id: int | None, sku: str | None) -> dict[str, Any]:
-    with StoreClient(settings.store) as client:
+def product_doc(settings: Settings, ledger: Ledger, *, product_id: int | None, sku: str | None) -> dict[str, Any]:
+    with make_client(settings) as client:
         parent_id = None
         if sku is not None:
             found = client.find_by_skus([sku], fields=["id", "sku", "type", "parent_id"])

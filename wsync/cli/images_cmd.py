@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         missing: bool = typer.Option(False, "--missing", help="List every item of the ledger still short of an "
                                                               "image, with what it lacks and why."),
         feed: Optional[str] = typer.Option(None, "--feed", help="With --missing: only this feed's items."),
-        as_json: bool = typer.Option(False, "--json"),
+        as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """One product's images: what the store has, with the source URL of each, and the product's
         own pending and failed sources (attempts, next retry). --missing: every item short of one."""
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
                                                               "(default: the latest import job)."),
         background: bool = typer.Option(False, "--background", help="Run in a detached worker."),
         retry_failed: bool = typer.Option(False, "--retry-failed-images", help="Try URLs that failed recently too."),
-        as_json: bool = typer.Option(False, "--json"),
+        as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Attach the images an import scheduled but did not process (--no-process-images)."""
         from wsync.cli.sync_cmd import _open_ledger, load_settings

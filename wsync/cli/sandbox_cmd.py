@@ -44,7 +44,7 @@ def serve(
     json_out: bool = typer.Option(False, "--json", help="Print the base URL and keys as one JSON line."),
 ) -> None:
     """Serve wc/v3 under /wp-json/ (and ?rest_route=) until SIGINT/SIGTERM."""
-    from wsync.sandbox import Faults, LatencyModel, SandboxServer
+    from wsync.sandbox import Faults, SandboxServer
 
     try:
         statuses = tuple(int(s) for s in error_statuses.split(",") if s.strip())

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import functools
-import os
-import socket
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 from wsync.cli import common
-from wsync.errors import (EXIT_FEED, EXIT_ITEM_ERRORS, EXIT_OK, EXIT_STORE, EXIT_USAGE, ConfigError, UsageError,
-                          WsyncError)
+from wsync.errors import EXIT_FEED, EXIT_ITEM_ERRORS, EXIT_OK, EXIT_STORE, EXIT_USAGE
 from wsync.sync.options import ImportOptions
 
+if TYPE_CHECKING:
+    from wsync.config import Settings
+    from wsync.ledger import Ledger
+
 FEED_HELP = "A feed name from wsync.toml, or a path / URL (with --preset or --format, or detected)."
+PRESET_HELP = "woocommerce-csv, google-merchant, shopify-json"
+FORMAT_HELP = "csv, tsv, json, jsonl, xml"
+# The flags default to [import] in wsync.toml, then to yes: the help says what each side does.
+UPDATE_HELP = "Update products the store already has (--no-update-existing: create only)."
+CREATE_HELP = "Create products the store lacks (--no-create-new: update only)."
+MASS_CHANGE_HELP = "Let --missing touch more than 20 % of the feed."
 
 # Exit codes for a job that ended "failed", by the kind of error that ended it.
 _FAILED_EXIT = {
@@ -25,13 +31,14 @@ _FAILED_EXIT = {
 }
 
 
-def load_settings(require_store: bool = True) -> Any:
+def load_settings(require_store: bool = True) -> Settings:
     from wsync.config import load_settings as _load
 
     return _load(common.STATE.config, require_store=require_store)
 
 
-def job_data_for(feed: str, settings: Any, preset: str | None, fmt: str | None, opts: ImportOptions) -> dict[str, Any]:
+def job_data_for(feed: str, settings: Settings, preset: str | None, fmt: str | None,
+                 opts: ImportOptions) -> dict[str, Any]:
     """What a job needs to run again anywhere: the feed's name or source, never a secret."""
     data: dict[str, Any] = {"options": opts.to_dict()}
     if feed in (settings.feeds or {}) and not (preset or fmt):
@@ -46,10 +53,9 @@ def job_data_for(feed: str, settings: Any, preset: str | None, fmt: str | None, 
     return data
 
 
-def build_options(settings: Any, **given: Any) -> ImportOptions:
+def build_options(settings: Settings, **given: Any) -> ImportOptions:
     """Command-line values over wsync.toml's [import] defaults over built-in defaults."""
-    defaults = getattr(settings, "import_defaults", None)
-    values: dict[str, Any] = dict(defaults.__dict__) if defaults is not None else {}
+    values: dict[str, Any] = dict(settings.import_defaults.__dict__)
     for name, value in given.items():
         if value is not None:
             values[name] = value
@@ -58,11 +64,7 @@ def build_options(settings: Any, **given: Any) -> ImportOptions:
     return ImportOptions.from_dict(values).validate()
 
 
-def _feed_name(feed: str, settings: Any) -> str:
-    return feed if feed in (settings.feeds or {}) else feed
-
-
-def _open_ledger(settings: Any):
+def _open_ledger(settings: Settings) -> Ledger:
     from wsync.ledger import Ledger
 
     return Ledger(settings.ledger_path)
@@ -72,14 +74,15 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan_cmd(
         feed: str = typer.Argument(..., help=FEED_HELP),
-        preset: Optional[str] = typer.Option(None, "--preset", help="woocommerce-csv, google-merchant, shopify-json"),
-        fmt: Optional[str] = typer.Option(None, "--format", help="csv, tsv, json, jsonl, xml"),
+        preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+        fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
         only: Optional[str] = typer.Option(None, "--only", help="price,stock: plan only these fields"),
         missing: Optional[str] = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
         force: bool = typer.Option(False, "--force", help="Plan every item as changed."),
-        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing"),
-        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new"),
-        allow_mass_change: bool = typer.Option(False, "--allow-mass-change"),
+        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing",
+                                                       help=UPDATE_HELP),
+        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new", help=CREATE_HELP),
+        allow_mass_change: bool = typer.Option(False, "--allow-mass-change", help=MASS_CHANGE_HELP),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Show what an import would change (create / update with fields / unchanged / remove): zero writes."""
@@ -99,8 +102,8 @@ def register(app: typer.Typer) -> None:
     @app.command("import")
     def import_cmd(
         feed: str = typer.Argument(..., help=FEED_HELP),
-        preset: Optional[str] = typer.Option(None, "--preset"),
-        fmt: Optional[str] = typer.Option(None, "--format"),
+        preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+        fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
         dry_run: bool = typer.Option(False, "--dry-run", help="Plan only: print the changeset, write nothing."),
         background: bool = typer.Option(False, "--background", help="Run in a detached worker; print the job id."),
         products_per_batch: Optional[int] = typer.Option(None, "--products-per-batch", help="1-100, default 50"),
@@ -108,16 +111,20 @@ def register(app: typer.Typer) -> None:
         images_per_batch: Optional[int] = typer.Option(None, "--images-per-batch", help="default 5"),
         concurrency: Optional[int] = typer.Option(None, "--concurrency", help="requests in flight, default 2"),
         total_batches: Optional[int] = typer.Option(None, "--total-batches", help="only the first N product batches"),
-        process_images: Optional[bool] = typer.Option(None, "--process-images/--no-process-images"),
-        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing"),
-        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new"),
+        process_images: Optional[bool] = typer.Option(
+            None, "--process-images/--no-process-images",
+            help="Attach images in this job (--no-process-images: leave them to `wsync images process`)."),
+        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing",
+                                                       help=UPDATE_HELP),
+        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new", help=CREATE_HELP),
         only: Optional[str] = typer.Option(None, "--only", help="price,stock: the fast path for frequent syncs"),
         missing: Optional[str] = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
-        allow_mass_change: bool = typer.Option(False, "--allow-mass-change"),
+        allow_mass_change: bool = typer.Option(False, "--allow-mass-change", help=MASS_CHANGE_HELP),
         stale_variations: Optional[str] = typer.Option(None, "--stale-variations", help="delete|keep"),
         force: bool = typer.Option(False, "--force", help="Re-send every field, and ignore an unchanged feed (304)."),
         max_errors: Optional[int] = typer.Option(None, "--max-errors", help="refuse a feed with more record errors"),
-        retry_failed_images: bool = typer.Option(False, "--retry-failed-images"),
+        retry_failed_images: bool = typer.Option(False, "--retry-failed-images",
+                                                 help="Try again image URLs that failed for good in an earlier job."),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Make the store match the feed, as a job recorded in the ledger."""
@@ -138,26 +145,36 @@ def register(app: typer.Typer) -> None:
             return
         data = job_data_for(feed, settings, preset, fmt, opts)
         if background:
-            raise typer.Exit(_background(settings, feed, data, opts, as_json))
+            raise typer.Exit(_background(settings, data, opts, as_json))
         raise typer.Exit(run_foreground(settings, data, as_json=as_json))
 
     @app.command("demo")
     def demo_cmd(
         workdir: Path = typer.Option(Path("wsync-demo"), "--dir", help="Where the demo keeps its store and ledger."),
         reset: bool = typer.Option(False, "--reset", help="Start from an empty store and ledger."),
-        as_json: bool = typer.Option(False, "--json"),
+        as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Import the example wholesaler feed into an embedded sandbox store (offline), and report."""
         from wsync.demo import run_demo
 
-        raise typer.Exit(run_demo(workdir, reset=reset, as_json=as_json))
+        progress_bar = _progress_bar() if not as_json and common.err.is_terminal else None
+        try:
+            report = run_demo(workdir, reset=reset, progress=progress_bar.update if progress_bar else None,
+                              announce=None if as_json else lambda text: common.err.print(text, markup=False))
+        finally:
+            if progress_bar:
+                progress_bar.close()
+        if as_json:
+            common.emit_json(report)
+        else:
+            _render_demo(report)
+        raise typer.Exit(EXIT_OK if report["success"] else EXIT_ITEM_ERRORS)
 
 
-def _background(settings: Any, feed: str, data: dict[str, Any], opts: ImportOptions, as_json: bool) -> int:
+def _background(settings: Settings, data: dict[str, Any], opts: ImportOptions, as_json: bool) -> int:
+    from wsync.feeds import load_catalogue
     from wsync.jobs.detached import schedule_import, start_detached_worker
     from wsync.sync.engine import feed_spec_for
-
-    from wsync.feeds import load_catalogue
 
     ledger = _open_ledger(settings)
     spec = feed_spec_for(data, settings)
@@ -168,7 +185,7 @@ def _background(settings: Any, feed: str, data: dict[str, Any], opts: ImportOpti
     estimated = len(products)
     # Products, like the job's processed count it is shown beside ("processed 12 of ~30").
     job_id = schedule_import(ledger, spec.name, data, estimated_total=estimated)
-    pid = start_detached_worker(common.STATE.config or getattr(settings, "path", None), settings.ledger_path, job_id)
+    pid = start_detached_worker(common.STATE.config or settings.path, settings.ledger_path, job_id)
     batches = max(1, -(-estimated // opts.products_per_batch)) if estimated else 0
     doc = {"success": True,
            "message": f"Background import scheduled for {batches} batches with {opts.products_per_batch} products each",
@@ -182,30 +199,16 @@ def _background(settings: Any, feed: str, data: dict[str, Any], opts: ImportOpti
     return EXIT_OK
 
 
-def execute_job(settings: Any, data: dict[str, Any], *, show_progress: bool) -> tuple[int, dict[str, Any], Any]:
-    """Run an import job in this process, claimed like any job. Returns (job id, final row, JobStore)."""
-    from wsync.jobs.runner import run_claimed, worker_identity
-    from wsync.ledger.jobs import JobStore
-    from wsync.sync.engine import run_import
+def run_foreground(settings: Settings, data: dict[str, Any], *, as_json: bool) -> int:
+    """Run an import job in this process, with a progress bar on a terminal; print its result."""
+    from wsync.jobs.runner import run_in_process
 
-    ledger = _open_ledger(settings)
-    jobs = JobStore(ledger)
-    job_id = jobs.create(kind="import", feed=data.get("feed") or data.get("source"), job_data=data)
-    pid, host = worker_identity()
-    job = jobs.claim(job_id, worker_pid=pid, worker_host=host)
-    progress_bar = _progress_bar() if show_progress else None
+    progress_bar = _progress_bar() if not as_json and common.err.is_terminal else None
     try:
-        engine = functools.partial(run_import, progress=progress_bar.update if progress_bar else None)
-        row = run_claimed(jobs, job, settings, engine)
+        job_id, row, jobs = run_in_process(settings, data, progress=progress_bar.update if progress_bar else None)
     finally:
         if progress_bar:
             progress_bar.close()
-    return job_id, row, jobs
-
-
-def run_foreground(settings: Any, data: dict[str, Any], *, as_json: bool) -> int:
-    """Run an import job in this process, with a progress bar on a terminal; print its result."""
-    job_id, row, jobs = execute_job(settings, data, show_progress=not as_json and common.err.is_terminal)
     result = row.get("result") or {}
     if row.get("status") == "failed":
         error_type = result.get("error_type", "")
@@ -284,3 +287,28 @@ def _render_plan(doc: dict[str, Any]) -> None:
         common.out.print(f"  create term: {term}", markup=False)
     for err in doc.get("feed_errors", [])[:10]:
         common.out.print(f"  feed error: {err.get('where')}: {err.get('reason')}", markup=False)
+
+
+def _render_demo(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from wsync.jobs.render import result_table
+
+    result = report["import"]
+    out = common.out
+    out.print(result.get("message") or result.get("error") or report["status"], markup=False)
+    counts = result_table(result)
+    counts.title = f"import job {report['job_id']} ({report['status']})"
+    out.print(counts)
+    table = Table(show_header=False, box=None, pad_edge=False)
+    requests = result.get("requests") or {}
+    table.add_row("requests", f"{requests.get('read', 0)} read, {requests.get('write', 0)} write")
+    table.add_row("duration", f"{result.get('duration_s', 0)} s")
+    out.print(table)
+    store = report["store"]
+    out.print(f"store now holds {store.get('products', 0)} products, {store.get('variations', 0)} variations, "
+              f"{store.get('attachments', 0)} images ({store.get('image_downloads', 0)} downloads in this run)",
+              markup=False)
+    for err in report["errors"]:
+        out.print(f"  {err.get('stage')} {err.get('sku') or ''}: {err.get('message')}", markup=False)
+    out.print(f"run `wsync demo --dir {report['workdir']}` again: nothing changed, so nothing is sent.", markup=False)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from wsync.errors import ConfigError, WsyncError
+
+if TYPE_CHECKING:
+    from wsync.config import Settings
 
 DEFAULT_LEDGER = "wsync.db"
 WORKER_LOG_NAME = "wsync-worker.log"
@@ -22,7 +25,7 @@ WORKER_LOG_NAME = "wsync-worker.log"
 @dataclass
 class JobContext:
     ledger_path: Path
-    settings: Any = None
+    settings: Settings | None = None
     settings_error: WsyncError | None = None
 
     @property
@@ -30,7 +33,7 @@ class JobContext:
         return self.ledger_path.parent / WORKER_LOG_NAME
 
 
-def _load_settings(config: Path | None) -> Any:
+def _load_settings(config: Path | None) -> Settings | None:
     try:
         from wsync.config import load_settings
     except ImportError:

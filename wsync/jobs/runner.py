@@ -8,23 +8,37 @@ redacted one-line message, never a traceback in the ledger.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from wsync.errors import UsageError, WsyncError
 from wsync.ledger import Ledger
 from wsync.ledger.jobs import JobStore
 from wsync.redact import redact
 
+if TYPE_CHECKING:
+    from wsync.config import Settings
+    from wsync.sync.run import Progress
+
 log = logging.getLogger("wsync.jobs")
 
 HEARTBEAT_INTERVAL_S = 2.0
 
-Engine = Callable[..., dict]
+
+class Engine(Protocol):
+    """What runs a claimed job: wsync.sync.engine.run_import or run_images (or a stand-in with the
+    same contract). It reports progress, item errors and checkpoints through `jobs`, polls
+    `should_stop` between batches, and returns the job's result document."""
+
+    def __call__(self, job_id: int, *, ledger: Ledger, settings: Settings | None, jobs: JobStore,
+                 should_stop: Callable[[], bool]) -> dict[str, Any]: ...
+
+
 _ENGINE_FUNCTIONS = {"import": "run_import", "images": "run_images"}
 
 
@@ -38,7 +52,7 @@ def resolve_engine(kind: str) -> Engine:
         from wsync.sync import engine as sync_engine
     except ImportError as exc:
         raise WsyncError(f"the import engine cannot be loaded: {exc}") from exc
-    function = getattr(sync_engine, name, None)
+    function: Engine | None = getattr(sync_engine, name, None)
     if function is None:
         raise WsyncError(f"the import engine has no {name}(): this installation is incomplete")
     return function
@@ -83,9 +97,9 @@ class _Heartbeat(threading.Thread):
             self.jobs.ledger.close()  # this thread's connection
 
 
-def run_claimed(jobs: JobStore, job: dict, settings: Any, engine: Engine | None = None, *,
+def run_claimed(jobs: JobStore, job: dict[str, Any], settings: Settings | None, engine: Engine | None = None, *,
                 settings_error: WsyncError | None = None, stop_event: threading.Event | None = None,
-                heartbeat_interval: float | None = None) -> dict:
+                heartbeat_interval: float | None = None) -> dict[str, Any]:
     """Run a job this process has already claimed and record its outcome. Returns the final row.
 
     stop_event is the worker's own stop signal (SIGTERM): the job then stops after its batch and
@@ -134,7 +148,8 @@ def run_claimed(jobs: JobStore, job: dict, settings: Any, engine: Engine | None 
     return jobs.get(job_id) or job
 
 
-def _record_outcome(jobs: JobStore, job_id: int, pid: int, result: dict, heart: _Heartbeat, stopping: bool) -> None:
+def _record_outcome(jobs: JobStore, job_id: int, pid: int, result: dict[str, Any], heart: _Heartbeat,
+                    stopping: bool) -> None:
     if heart.lost.is_set():
         log.warning("job %s was taken over by another worker; leaving its outcome to that worker", job_id)
         return
@@ -154,8 +169,9 @@ def _record_outcome(jobs: JobStore, job_id: int, pid: int, result: dict, heart: 
         log.info("job %s paused for resume (worker stopping)", job_id)
 
 
-def run_job(ledger_path: str | os.PathLike[str], job_id: int, settings: Any, engine: Engine | None = None, *,
-            settings_error: WsyncError | None = None, stop_event: threading.Event | None = None) -> dict | None:
+def run_job(ledger_path: str | os.PathLike[str], job_id: int, settings: Settings | None,
+            engine: Engine | None = None, *, settings_error: WsyncError | None = None,
+            stop_event: threading.Event | None = None) -> dict[str, Any] | None:
     """Claim one job and run it to its end. None when the job is not waiting (another worker has
     it, or it already ended); raises ConfigError when it does not exist."""
     ledger = Ledger(Path(ledger_path))
@@ -170,3 +186,20 @@ def run_job(ledger_path: str | os.PathLike[str], job_id: int, settings: Any, eng
         return run_claimed(jobs, job, settings, engine, settings_error=settings_error, stop_event=stop_event)
     finally:
         ledger.close()
+
+
+def run_in_process(settings: Settings, job_data: dict[str, Any], *,
+                   progress: Progress | None = None) -> tuple[int, dict[str, Any], JobStore]:
+    """Run an import job in this process (`wsync import` in the foreground, `wsync demo`), created
+    and claimed like any job, so it is recorded, resumable and cancellable the same way.
+    Returns (job id, final row, the JobStore it is recorded in)."""
+    from wsync.sync.engine import run_import
+
+    jobs = JobStore(Ledger(settings.ledger_path))
+    job_id = jobs.create(kind="import", feed=job_data.get("feed") or job_data.get("source"), job_data=job_data)
+    pid, host = worker_identity()
+    job = jobs.claim(job_id, worker_pid=pid, worker_host=host)
+    if job is None:
+        raise WsyncError(f"job {job_id} was claimed by another worker before it could start here")
+    engine = functools.partial(run_import, progress=progress)
+    return job_id, run_claimed(jobs, job, settings, engine), jobs

@@ -11,7 +11,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from wsync.catalogue import RecordError, truncate
+from wsync.catalogue import RecordError
 from wsync.mapping.convert import MAX_FIELD_CHARS, Converter
 from wsync.mapping.rows import Row, RowAttribute
 from wsync.mapping.values import get_path, split_list, text_of, texts_of

@@ -20,9 +20,6 @@ from wsync.mapping.rows import Row
 
 Fail = Callable[[str, str, "str | None"], None]
 
-FIELD_NAMES = ("key", "sku", "name", "status", "description", "short_description", "regular_price", "sale_price",
-               "cost", "stock_quantity", "stock_status", "manage_stock", "tax_class", "weight", "brand",
-               "categories", "tags")
 SETTABLE = {"status", "description", "short_description", "tax_class", "brand", "manage_stock", "stock_status",
             "name", "categories", "tags"}
 STOCK_STATUSES = {"instock", "outofstock", "onbackorder"}
@@ -69,7 +66,7 @@ class Rules:
     category_separator: str = " > "
 
     @classmethod
-    def from_table(cls, table: dict[str, Any], fail: Callable[[str, str, str | None], None]) -> "Rules":
+    def from_table(cls, table: dict[str, Any], fail: Fail) -> "Rules":
         rules = cls()
         rules.category_separator = str(table.get("mapping", {}).get("category_separator", " > ")) \
             if isinstance(table.get("mapping"), dict) else " > "
@@ -154,7 +151,7 @@ def _table(table: dict, name: str, fail) -> dict:
     return value
 
 
-def _condition(item: Any, key: str, fail) -> Condition:
+def _condition(item: Any, key: str, fail: Fail) -> Condition:
     if not isinstance(item, dict) or "field" not in item:
         fail(key, "a condition needs a field and one of equals / not_equals / in / regex",
              'e.g. {field="brand", equals="Acme"}')

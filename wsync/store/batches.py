@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping, Protocol
 
 from wsync.store import errors as E
 
-if TYPE_CHECKING:
-    from wsync.store.client import StoreClient
-
 OPS = ("create", "update", "delete")
+
+
+class BatchEndpoint(Protocol):
+    """The store a batch goes to: StoreClient. This module is below the client (the client calls
+    it for batch_many), so it names only what it uses: one batch request, and the store's URL for
+    error messages."""
+
+    @property
+    def url(self) -> str: ...
+
+    def batch(self, endpoint: str, payload: Mapping[str, list[Any]]) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -24,12 +32,12 @@ class BatchItemResult:
     op: str                         # create | update | delete
     index: int                      # position in the list given for that op
     ok: bool
-    data: dict | None = None        # the saved object (ok)
+    data: dict[str, Any] | None = None  # the saved object (ok)
     error: E.StoreError | None = None
     outcome_unknown: bool = False   # the chunk ended without a trustworthy answer: reconcile by SKU
 
 
-def batch_many(client: "StoreClient", endpoint: str, creates: list, updates: list, deletes: list, *,
+def batch_many(client: BatchEndpoint, endpoint: str, creates: list[Any], updates: list[Any], deletes: list[Any], *,
                size: int, concurrency: int) -> list[BatchItemResult]:
     if not 1 <= size <= 100:
         raise ValueError("batch size must be between 1 and 100")
@@ -51,8 +59,8 @@ def batch_many(client: "StoreClient", endpoint: str, creates: list, updates: lis
     return [result for answer in answers for result in answer]
 
 
-def _send_chunk(client: "StoreClient", endpoint: str, chunk: list[tuple[str, int, Any]]) -> list[BatchItemResult]:
-    payload: dict[str, list] = {op: [item for o, _, item in chunk if o == op] for op in OPS}
+def _send_chunk(client: BatchEndpoint, endpoint: str, chunk: list[tuple[str, int, Any]]) -> list[BatchItemResult]:
+    payload: dict[str, list[Any]] = {op: [item for o, _, item in chunk if o == op] for op in OPS}
     try:
         answer = client.batch(endpoint, payload)
     except E.OutcomeUnknown as exc:

@@ -32,10 +32,6 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
 }
 
 
-def exit_code_table() -> str:
-    return "\n".join(f"{code:>3}  {text}" for code, text in EXIT_CODES.values())
-
-
 @dataclass
 class CheckReport:
     url: str

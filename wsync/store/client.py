@@ -19,6 +19,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from wsync.redact import RedactingFilter, redact, register_secret
 from wsync.store import errors as E
+from wsync.store.batches import BatchItemResult, batch_many
 from wsync.store.response import Counters, StoreResponse
 from wsync.store.retry import Transient, backoff_wait, classify_exception, classify_status, is_connect_failure, \
     is_dns_failure, is_tls_failure
@@ -149,7 +150,7 @@ class StoreClient:
                     found.append(item)
         return found
 
-    def batch(self, endpoint: str, payload: Mapping[str, list]) -> dict:
+    def batch(self, endpoint: str, payload: Mapping[str, list[Any]]) -> dict[str, Any]:
         """Send ONE batch request (create/update/delete <= 100 items in total)."""
         count = sum(len(payload.get(op) or []) for op in ("create", "update", "delete"))
         if count > BATCH_LIMIT:
@@ -166,10 +167,10 @@ class StoreClient:
                                    endpoint=endpoint, store_url=self.url, kind="unexpected_answer")
         return response.data
 
-    def batch_many(self, endpoint: str, creates: list | None = None, updates: list | None = None,
-                   deletes: list | None = None, size: int = BATCH_LIMIT, concurrency: int | None = None):
-        from wsync.store.batches import batch_many
-
+    def batch_many(self, endpoint: str, creates: list[Any] | None = None, updates: list[Any] | None = None,
+                   deletes: list[Any] | None = None, size: int = BATCH_LIMIT,
+                   concurrency: int | None = None) -> list[BatchItemResult]:
+        """Many items in requests of at most `size`, `concurrency` at a time (wsync.store.batches)."""
         return batch_many(self, endpoint, creates or [], updates or [], deletes or [], size=size,
                           concurrency=concurrency or self.settings.concurrency)
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from wsync.store import StoreClient
 
 log = logging.getLogger("wsync.sync.adopt")
 
@@ -24,7 +27,7 @@ def sku_chunks(skus: list[str]) -> int:
     return max(1, math.ceil(total / URL_BUDGET)) if skus else 0
 
 
-def find_existing(client: Any, skus: Iterable[str]) -> dict[str, dict[str, Any]]:
+def find_existing(client: StoreClient, skus: Iterable[str]) -> dict[str, dict[str, Any]]:
     """SKU -> the store's product or variation (`id`, `type`, `parent_id`) for the SKUs it has."""
     wanted = sorted({s for s in skus if s})
     if not wanted:
@@ -52,7 +55,7 @@ def find_existing(client: Any, skus: Iterable[str]) -> dict[str, dict[str, Any]]
     return found
 
 
-def read_variations(client: Any, parent_id: int) -> list[dict[str, Any]]:
+def read_variations(client: StoreClient, parent_id: int) -> list[dict[str, Any]]:
     """A parent's variations, read once per job (paged, trimmed to what matching needs)."""
     return list(client.iter_pages(f"products/{parent_id}/variations",
                                   fields=["id", "sku", "attributes", "image"], per_page=100))

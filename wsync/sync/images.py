@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
@@ -36,6 +36,9 @@ from wsync.sync.image_failures import (PERMANENT_CODE, TRANSIENT_BACKOFF_S, TRAN
                                        is_transient, permanent_note, transient_note)
 from wsync.sync.options import ImportOptions
 from wsync.sync.push import BatchPusher, Journal, Op, OpResult, WaitListener
+
+if TYPE_CHECKING:
+    from wsync.store import StoreClient
 
 log = logging.getLogger("wsync.sync.images")
 
@@ -133,7 +136,6 @@ class ImageReport:
     sent_src: int = 0  # sent as {src}: the store downloaded it
     failed_urls: dict[str, str] = field(default_factory=dict)
     failed_items: int = 0
-    skipped_items: int = 0
     retried: int = 0  # items sent again after a failure of the moment
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,7 +155,7 @@ def wanted_urls(images: list[Any]) -> list[str]:
 
 
 class ImagePhase:
-    def __init__(self, client: Any, item_map: ItemMap, image_map: ImageMap, opts: ImportOptions, *,
+    def __init__(self, client: StoreClient, item_map: ItemMap, image_map: ImageMap, opts: ImportOptions, *,
                  on_error: Callable[[str, str | None, str, str | None, str], None],
                  should_stop: Callable[[], bool] = lambda: False, max_request_s: float = 0.0,
                  session: requests.Session | None = None, on_saved: Callable[[ImageReport], None] | None = None,
@@ -566,7 +568,3 @@ def count_distinct(products: list[Product]) -> int:
             if v.image:
                 urls.update(wanted_urls([v.image]))
     return len(urls)
-
-
-def _now() -> float:
-    return time.time()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from wsync.catalogue import Attribute, Details, Dimensions, Product, Variation
 
@@ -207,6 +207,3 @@ def merge_pushed(pushed: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]
     merged.update(sent)
     merged.pop("id", None)
     return merged
-
-
-ResolverFn = Callable[[list[list[str]]], list[int]]

@@ -48,18 +48,6 @@ class ItemPlan:
         return out
 
 
-@dataclass
-class Plan:
-    products: list[ItemPlan] = field(default_factory=list)
-    missing: list[ItemPlan] = field(default_factory=list)
-
-    def counts(self, variations: list[ItemPlan] | None = None) -> dict[str, int]:
-        out = {"create": 0, "update": 0, "unchanged": 0, "remove": 0, "skip": 0}
-        for item in self.products + self.missing + (variations or []):
-            out[item.action] = out.get(item.action, 0) + 1
-        return out
-
-
 def complete_variation_attributes(product: Product) -> None:
     """Make sure every attribute a variation uses is on the parent with `variation: true` and all
     options in use; otherwise WooCommerce silently turns those variations into "Any"."""

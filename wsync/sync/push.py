@@ -23,10 +23,11 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from wsync.errors import StoreUnavailable
 from wsync.store.errors import OutcomeUnknown, StoreAuthError, StoreConnectionError, StoreError
+from wsync.store.response import StoreResponse
 
 log = logging.getLogger("wsync.sync.push")
 
@@ -59,6 +60,16 @@ class OpResult:
     @property
     def code(self) -> str | None:
         return self.error.code if self.error else None
+
+
+class BatchClient(Protocol):
+    """The store the pusher writes to: StoreClient, or a test's stand-in. A batch request, and a
+    plain POST for a batch that must not be repeated by retries (`idempotent=False`)."""
+
+    def batch(self, endpoint: str, payload: Mapping[str, list[Any]]) -> dict[str, Any]: ...
+
+    def post(self, endpoint: str, data: Any, params: Mapping[str, Any] | None = None,
+             idempotent: bool = False) -> StoreResponse: ...
 
 
 # Given the creates of a failed request, return {index in that list: store object} for the saved ones.
@@ -97,7 +108,7 @@ class PushStats:
 
 
 class BatchPusher:
-    def __init__(self, client: Any, endpoint: str, *, size: int, concurrency: int,
+    def __init__(self, client: BatchClient, endpoint: str, *, size: int, concurrency: int,
                  reconcile: Reconciler | None = None, should_stop: Callable[[], bool] | None = None,
                  max_request_s: float = 0.0, reconcile_updates: bool = False, idempotent: bool | None = None,
                  journal: Journal | None = None, on_wait: WaitListener | None = None,

@@ -14,10 +14,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsync.ledger.items import TermCache
 from wsync.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from wsync.store import StoreClient
 
 log = logging.getLogger("wsync.sync.taxonomy")
 
@@ -37,7 +40,7 @@ def _slugify(name: str) -> str:
 class Taxonomy:
     """Resolves category paths and attribute names to ids; `dry_run` never writes."""
 
-    def __init__(self, client: Any, cache: TermCache, *, dry_run: bool = False):
+    def __init__(self, client: StoreClient, cache: TermCache, *, dry_run: bool = False):
         self.client = client
         self.cache = cache
         self.dry_run = dry_run

@@ -1,0 +1,210 @@
+"""The variation phase: each saved variable product's variations, one parent at a time.
+
+WooCommerce's variations endpoint is per parent (`products/{id}/variations/batch`), so each
+parent is planned, pushed and recorded on its own (`concurrency` parents in flight). A parent
+that failed fails its variations (they cannot exist yet); one skipped on purpose
+(`--no-create-new`, `--only`) skips them. The store's variations of a parent are read only when
+the ledger knows none of them, so a second run reads nothing. Stale variations (on the store or
+in the ledger, not in the feed) are deleted under `--stale-variations delete`.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from wsync.catalogue import Product
+from wsync.ledger.items import ItemRecord
+from wsync.sync.adopt import read_variations
+from wsync.sync.journal import describe_create
+from wsync.sync.payload import content_hash, merge_pushed
+from wsync.sync.plan import ItemPlan, plan_variations, variations_by_parent
+from wsync.sync.push import BatchPusher, Op, OpResult
+from wsync.sync.run import ImportRun, describe_failure
+from wsync.sync.taxonomy import Taxonomy
+
+# What one parent's push gives back to be recorded: the parent, its id, its plans and the answers.
+ParentDone = tuple[Product, int, list[ItemPlan], list[OpResult]]
+
+
+def plan(run: ImportRun, products: list[Product], product_plans: list[ItemPlan]) -> list[ItemPlan]:
+    """Every variable product's variations, as `wsync plan` shows them (reads only)."""
+    plans: list[ItemPlan] = []
+    # By key once: looking each parent's plan up by scanning the list made planning quadratic.
+    plan_by_key = {p.key: p for p in product_plans}
+    for product in products:
+        if product.type != "variable":
+            continue
+        rec = run.records.get(("product", product.key))
+        parent_plan = plan_by_key.get(product.key)
+        parent_id = rec.store_id if rec and rec.store_id else (parent_plan.store_id if parent_plan else None)
+        known = any(True for _ in _known_records(run, product))
+        store_vars = read_variations(run.client, parent_id) if (parent_id and not known) else None
+        plans += plan_variations(product, parent_id, run.records, store_vars, CachedResolver(run.taxonomy),
+                                 run.opts, None, by_parent=by_parent(run))
+    return plans
+
+
+def push(run: ImportRun, products: list[Product]) -> None:
+    """Push the variations of every variable product the product phase saved."""
+    # Index the ledger's variations by parent now, before worker threads read it.
+    run.parent_index = variations_by_parent(run.records)
+    parents = []
+    for product in products:
+        if product.type != "variable":
+            continue
+        rec = run.records.get(("product", product.key))
+        if rec is None or not rec.store_id:
+            if product.key in run.skipped_now:
+                # The parent was skipped on purpose (--no-create-new, --only): so are they.
+                run.counts.add("variation", "skipped", len(product.variations))
+                continue
+            # The parent failed: its variations cannot exist yet.
+            run.counts.add("variation", "failed", len(product.variations))
+            for v in product.variations:
+                run.ctx.error("variation", v.sku or v.key, f"parent {product.sku or product.key} was not saved",
+                              "wsync_parent_missing")
+            continue
+        parents.append((product, rec.store_id))
+    if not parents:
+        return
+    with ThreadPoolExecutor(max_workers=run.opts.concurrency, thread_name_prefix="wsync-var") as pool:
+        pending: set[Future[ParentDone]] = set()
+        it = iter(parents)
+        while True:
+            while len(pending) < run.opts.concurrency and not run.ctx.should_stop():
+                nxt = next(it, None)
+                if nxt is None:
+                    break
+                pending.add(pool.submit(push_parent, run, *nxt))
+            if not pending:
+                break
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                product, parent_id, plans, results = future.result()
+                record_variations(run, product, parent_id, plans, results)
+
+
+def push_parent(run: ImportRun, product: Product, parent_id: int) -> ParentDone:
+    """Plan one parent's variations and send them (in a worker thread; recorded by the caller)."""
+    known = any(r.parent_key == product.key and r.kind == "variation" and r.store_id
+                for r in _known_records(run, product))
+    fresh = ("product", product.key) in run.created_now
+    store_vars = None if (fresh or known) else read_variations(run.client, parent_id)
+    plans = plan_variations(product, parent_id, run.records, store_vars, CachedResolver(run.taxonomy), run.opts,
+                            run.ctx.job_id, by_parent=by_parent(run))
+    ops = []
+    for item in plans:
+        if item.action == "create":
+            ops.append(Op("create", item.send, ref=item, sku=item.sku))
+        elif item.action == "update":
+            ops.append(Op("update", {**item.send, "id": item.store_id}, ref=item, sku=item.sku))
+        elif item.action == "remove":
+            ops.append(Op("delete", {"id": item.store_id}, ref=item, sku=item.sku))
+    results: list[OpResult] = []
+    if ops:
+        combinations = {v.key: dict(v.attributes) for v in product.variations}
+
+        def describe(op: Op) -> dict[str, Any] | None:
+            key = op.ref.key
+            return describe_create(op, match=None if op.body.get("sku") else combinations.get(key),
+                                   parent_key=product.key)
+
+        pusher = BatchPusher(run.client, f"products/{parent_id}/variations/batch",
+                             size=run.opts.variations_per_batch, concurrency=1,
+                             reconcile=lambda creates: reconcile(run, parent_id, creates),
+                             should_stop=run.ctx.should_stop, max_request_s=run.max_request_s,
+                             journal=run.journal("variation", describe, parent_id=parent_id),
+                             on_wait=run.waiting)
+        for chunk in pusher.run(ops):
+            results.extend(chunk)
+    return product, parent_id, plans, results
+
+
+def by_parent(run: ImportRun) -> dict[str, list[ItemRecord]]:
+    """The ledger's variations by parent key. Built once, before variations are pushed; later
+    writes only add the feed's own variations, which are matched by key, so the stale-variation
+    lookup stays right."""
+    with run.lock:
+        if run.parent_index is None:
+            run.parent_index = variations_by_parent(run.records)
+        return run.parent_index
+
+
+def _known_records(run: ImportRun, product: Product) -> list[ItemRecord]:
+    """The ledger's records of the product's variations in the feed."""
+    return [run.records[("variation", v.key)] for v in product.variations if ("variation", v.key) in run.records]
+
+
+def reconcile(run: ImportRun, parent_id: int, creates: list[Op]) -> dict[int, dict[str, Any]]:
+    """Which creates of a request that failed as a whole the store saved anyway (by SKU, under
+    this parent)."""
+    found = {}
+    by_sku = {o["sku"]: o for o in run.client.find_by_skus([op.sku for op in creates if op.sku],
+                                                           fields=["id", "sku", "type", "parent_id"])
+              if int(o.get("parent_id") or 0) == parent_id}
+    for index, op in enumerate(creates):
+        if op.sku in by_sku:
+            found[index] = by_sku[op.sku]
+    return found
+
+
+def record_variations(run: ImportRun, product: Product, parent_id: int, plans: list[ItemPlan],
+                      results: list[OpResult]) -> None:
+    """One parent's answers into the ledger and the counts; deleted variations leave the ledger."""
+    sent = {id(r.op.ref) for r in results}
+    for item in plans:
+        if id(item) not in sent and item.action != "remove":
+            run.count_quiet(item)
+    records, deleted = [], []
+    for result in results:
+        item = result.op.ref
+        if result.op.action == "delete":
+            if result.ok or (result.error and result.error.status == 404):
+                run.counts.variations_deleted += 1
+                if not item.key.startswith("store:"):
+                    deleted.append(item.key)
+            else:
+                run.ctx.error("variation", item.sku, describe_failure(result.error),
+                              result.error.code if result.error else None)
+            continue
+        if result.ok and result.data:
+            created = result.op.action == "create" or result.op.origin == "create"
+            rec = run.records.get(("variation", item.key)) or ItemRecord("variation", item.key)
+            rec.sku, rec.store_id = item.sku, int(result.data["id"])
+            rec.parent_key, rec.parent_id = product.key, parent_id
+            if run.opts.only:
+                rec.pushed = merge_pushed(rec.pushed, item.send)
+            else:
+                rec.pushed, rec.hash = dict(item.desired), content_hash(item.desired)
+            rec.last_job_id, rec.last_action = run.ctx.job_id, "created" if created else "updated"
+            with run.lock:
+                run.records[("variation", item.key)] = rec
+            records.append(rec)
+            run.counts.add("variation", "created" if created else "updated")
+        else:
+            run.counts.add("variation", "failed")
+            run.ctx.error("variation", item.sku, describe_failure(result.error),
+                          result.error.code if result.error else None)
+    run.items.save(records)
+    run.items.delete("variation", deleted)
+    for key in deleted:
+        run.records.pop(("variation", key), None)
+    run.report("variations")
+
+
+class CachedResolver:
+    """Variation payloads need the global attribute ids the product phase already resolved:
+    they are read from its taxonomy, never looked up again (none in a run without one)."""
+
+    def __init__(self, taxonomy: Taxonomy | None):
+        self._taxonomy = taxonomy
+
+    def category_ids(self, paths: list[list[str]]) -> list[int | str]:
+        return self._taxonomy.category_ids(paths) if self._taxonomy else []
+
+    def attribute_id(self, name: str) -> int | None:
+        return self._taxonomy.attribute_id(name) if self._taxonomy else None
+
+    def shipping_class_slug(self, name: str) -> str:
+        return self._taxonomy.shipping_class_slug(name) if self._taxonomy else ""
