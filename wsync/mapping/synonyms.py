@@ -224,10 +224,10 @@ ATTRIBUTES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 # The fields a feed without a mapping table takes by column name alone (the mapping wsync has
-# always guessed); suggest proposes the rest after checking the values.
+# always guessed, and sale dates); suggest proposes the rest after checking the values.
 AUTOMATIC = ("sku", "parent", "name", "description", "short_description", "regular_price", "sale_price", "cost",
              "stock_quantity", "stock_status", "weight", "length", "width", "height", "brand", "categories", "tags",
-             "images")
+             "images", "date_on_sale_from", "date_on_sale_to")
 
 _FOLD = str.maketrans({"ß": "ss", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe",
                        "Œ": "oe", "đ": "d", "Đ": "d"})
