@@ -596,6 +596,10 @@ def run_import(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
         ctx.error("feed", err.sku, str(err), "feed_record")
     for warning in getattr(result, "warnings", None) or []:
         jobs.add_message(job_id, f"feed: {warning}")
+    if getattr(result, "updates", None) is not None:  # a partial feed: wsync/sync/partial.py
+        from wsync.sync.partial import run_partial
+        return run_partial(job_id, spec, result, ledger=ledger, settings=settings, jobs=jobs, client=client,
+                           opts=opts, ctx=ctx, started=started)
     products = list(result.products)
     if limited:
         products = products[: opts.total_batches * opts.products_per_batch]
@@ -825,6 +829,9 @@ def run_images(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
 def plan_only(spec: Any, *, ledger: Ledger, settings: Any, options: ImportOptions, client: Any = None) -> dict[str, Any]:
     """`wsync plan` / `import --dry-run`: the changeset, with reads only (zero writes)."""
     result = load_feed(spec, ledger, options, use_conditional=False)
+    if getattr(result, "updates", None) is not None:  # a partial feed: wsync/sync/partial.py
+        from wsync.sync.partial import plan_partial
+        return plan_partial(spec, result, ledger=ledger, settings=settings, client=client, options=options)
     products = list(result.products)
     own_client = client is None
     client = client or make_client(settings)
