@@ -298,7 +298,7 @@ class FieldMapper:
             if value is None:
                 continue
             is_variation: bool | None = name in self.variation_attributes
-            if (row.grouped or inherit is not None) and not self.variation_attributes:
+            if (row.kind == "variation" or inherit is not None) and not self.variation_attributes:
                 is_variation = None  # the group's members tell: equal on all of them -> the parent's
             single = is_variation is not False and (row.kind == "variation" or inherit is not None)
             values = [value] if single else split_list(value, "|") or [value]
