@@ -177,6 +177,20 @@ class Product:
 
 
 @dataclass(slots=True)
+class FieldUpdate:
+    """One record of a partial feed: some fields of an item the store already has, by its key
+    (the SKU), as WooCommerce names them ({"stock_quantity": 4, "manage_stock": True}). Whether
+    it is a product or a variation, and which, the ledger or the store tells."""
+
+    key: str
+    fields: dict[str, Any]
+    where: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "fields": dict(self.fields), "where": self.where}
+
+
+@dataclass(slots=True)
 class RecordError:
     """A record that could not become a model object, or a feed-level problem with one.
 

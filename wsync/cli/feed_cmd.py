@@ -71,6 +71,9 @@ def preview(
     result = load_catalogue(spec)
     shown = result.products[:limit]
     errors = [{"where": e.where, "field": e.field, "value": e.value, "reason": e.reason} for e in result.errors]
+    if result.updates is not None:
+        _preview_partial(spec, result, limit, errors, as_json)
+        return
     if as_json:
         common.emit_json({"success": True, "products": [p.to_dict() for p in shown], "counts": result.counts,
                           "errors": errors[:100], "warnings": result.warnings[:100]})
@@ -92,6 +95,98 @@ def preview(
         common.out.print(f"  error: {e}", markup=False)
     if len(result.errors) > 20:
         common.out.print(f"  ... and {len(result.errors) - 20} more errors")
+
+
+def _preview_partial(spec, result, limit: int, errors: list[dict], as_json: bool) -> None:
+    """A partial feed's preview: the fields each key sets (no products: it never creates any)."""
+    shown = result.updates[:limit]
+    if as_json:
+        common.emit_json({"success": True, "partial": {"fields": result.partial_fields},
+                          "updates": [u.to_dict() for u in shown], "products": [], "counts": result.counts,
+                          "errors": errors[:100], "warnings": result.warnings[:100]})
+        return
+    fields = sorted({k for u in result.updates for k in u.fields})
+    table = Table(title=f"{spec.label}: a partial feed, first {len(shown)} of {len(result.updates)} updates")
+    table.add_column("key")
+    for name in fields:
+        table.add_column(name)
+    for u in shown:
+        table.add_row(u.key, *["" if u.fields.get(f) is None else str(u.fields[f]) for f in fields])
+    common.out.print(table)
+    common.out.print(f"{len(result.updates)} updates of {', '.join(fields) or 'nothing'} for items the ledger or "
+                     f"the store has (a partial feed never creates), {result.counts['errors']} errors")
+    for warning in result.warnings[:10]:
+        common.err.print(f"warning: {warning}", markup=False)
+    for e in result.errors[:20]:
+        common.out.print(f"  error: {e}", markup=False)
+
+
+@feed_app.command("suggest")
+def suggest_cmd(
+    source: str = typer.Argument(..., help="A supplier's file (path or URL) to propose a mapping for."),
+    join: Optional[str] = typer.Option(None, "--join", help="A second file of the same feed (combinations, "
+                                                            "stock): the join is proposed too."),
+    name: Optional[str] = typer.Option(None, "--name", help="The feed's name in wsync.toml (default: the "
+                                                            "file's name)."),
+    rows: int = typer.Option(5000, "--rows", min=10, help="How many records to read for the evidence."),
+    write: bool = typer.Option(False, "--write", help="Add the feed to wsync.toml as [feeds.NAME], commented."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Propose a mapping from the file itself: each choice with its evidence and a confidence."""
+    from wsync.feeds.suggest import render_toml, suggest_feed
+
+    config = common.STATE.config or Path("wsync.toml")
+    result = suggest_feed(source, name=name, join=join, limit=rows, base_dir=config.resolve().parent)
+    text = render_toml(result)
+    check_table(result.name, text, config.resolve().parent)
+    written = None
+    if write:
+        written = str(append_feed(config, result.name, text))
+    if as_json:
+        doc = result.to_dict()
+        doc["written"] = written
+        common.emit_json(doc)
+        return
+    common.out.print(text, markup=False, end="", soft_wrap=True)
+    if written:
+        common.err.print(f"added [feeds.{result.name}] to {written}; next: wsync feed preview {result.name}",
+                         markup=False)
+
+
+def check_table(name: str, text: str, base_dir: Path) -> None:
+    """What suggest writes loads with wsync's own loader (or it is a bug: nothing is written)."""
+    from wsync.feeds import FeedSpec
+
+    try:
+        table = tomllib.loads(text)["feeds"][name]
+    except (tomllib.TOMLDecodeError, KeyError) as exc:  # pragma: no cover - a bug in the renderer
+        raise ConfigError(f"the suggested table does not parse ({exc})", key=f"feeds.{name}") from None
+    FeedSpec.from_config(name, table, base_dir)
+
+
+def append_feed(config: Path, name: str, text: str) -> Path:
+    """Add a [feeds.NAME] block to wsync.toml (a new file is created private, 0600)."""
+    import os
+
+    if config.exists():
+        current = config.read_text(encoding="utf-8")
+        try:
+            feeds = tomllib.loads(current).get("feeds", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML ({exc}); nothing written", path=str(config)) from None
+        if name in feeds:
+            raise UsageError(f"{config} already has [feeds.{name}]; nothing written",
+                             hint="pass --name to add it under another name")
+        joined = current.rstrip("\n") + "\n\n" + text
+        tomllib.loads(joined)
+        with open(config, "a", encoding="utf-8") as fh:
+            fh.write(("\n" if current.endswith("\n") else "\n\n") + text)
+        return config.resolve()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# wsync configuration (`wsync init` writes a commented starter with [store]).\n\n" + text)
+    return config.resolve()
 
 
 def register(app: typer.Typer) -> None:

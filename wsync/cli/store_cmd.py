@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -58,6 +59,9 @@ regular_price = "Price"
 images = "Image URLs"
 '''
 
+STARTER_FEEDS = "# One table per feed. The mapping keys are documented in docs/feeds.md.\n"
+assert STARTER_FEEDS in STARTER
+
 CHECK_HELP = ("Connect to the store, check the keys can read and write, and report versions, permalinks "
               "and round-trip time.\n\nExit codes:\n\n" + "\n\n".join(f"{code}: {text}" for code, text in
                                                                   EXIT_CODES.values()))
@@ -71,21 +75,38 @@ def register(app: typer.Typer) -> None:
     def init(
         force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
         path: Path = typer.Option(Path(CONFIG_NAME), "--path", help="Where to write the file."),
+        feed: Optional[str] = typer.Option(None, "--feed", help="A supplier's file: its feed table is proposed "
+                                                                "from the file (`wsync feed suggest`)."),
+        join: Optional[str] = typer.Option(None, "--join", help="With --feed: its second file."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Write a commented starter wsync.toml (created private, mode 0600)."""
         if path.exists() and not force:
             raise UsageError(f"{path} already exists; nothing written", hint="pass --force to overwrite it")
+        text = STARTER
+        feed_name = None
+        if feed:
+            from wsync.cli.feed_cmd import check_table
+            from wsync.feeds.suggest import render_toml, suggest_feed
+
+            result = suggest_feed(feed, join=join, base_dir=path.resolve().parent)
+            block = render_toml(result)
+            check_table(result.name, block, path.resolve().parent)
+            text = STARTER[: STARTER.index(STARTER_FEEDS)] + STARTER_FEEDS + block
+            feed_name = result.name
+        elif join:
+            raise UsageError("--join goes with --feed")
         path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         fd = os.open(path, flags, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(STARTER)
+            fh.write(text)
         os.chmod(path, 0o600)  # an existing file overwritten with --force keeps no looser mode
         if json_out:
-            common.emit_json({"success": True, "path": str(path.resolve())})
+            common.emit_json({"success": True, "path": str(path.resolve()), "feed": feed_name})
         else:
-            common.out.print(f"wrote {path} — edit [store] url and keys, then run `wsync check`", markup=False)
+            common.out.print(f"wrote {path} — edit [store] url and keys, then run `wsync check`"
+                             + (f" and `wsync feed preview {feed_name}`" if feed_name else ""), markup=False)
 
     @config_app.command("show")
     def show(json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:

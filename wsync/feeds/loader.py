@@ -15,17 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wsync.catalogue import Product, RecordError
+from wsync.catalogue import FieldUpdate, Product, RecordError
 from wsync.errors import FeedRefused
-from wsync.feeds.api_source import iter_api
-from wsync.feeds.csv_format import CsvFeed
-from wsync.feeds.json_format import JsonFeed
-from wsync.feeds.presets import PRESETS, mapper_for
+from wsync.feeds.presets import mapper_for
+from wsync.feeds.records import detect_format, open_records
 from wsync.feeds.sources import open_source
 from wsync.feeds.spec import FeedSpec
-from wsync.feeds.xml_format import XmlFeed
 from wsync.mapping.assemble import Assembler
-from wsync.mapping.fields import FieldMapper
+from wsync.mapping.fields import PARTIAL_FIELDS, FieldMapper
+from wsync.mapping.partial import update_fields
 from wsync.mapping.rows import Row
 from wsync.redact import redact
 
@@ -41,6 +39,10 @@ class LoadResult:
     fetch_state: dict[str, Any] = field(default_factory=dict)
     # Notes that do not reject anything (assumed encoding, a variable product demoted to simple).
     warnings: list[str] = field(default_factory=list)
+    # A partial feed (docs/feeds.md, "Partial feeds"): its records, and the fields it carries.
+    # None for a feed of products.
+    updates: list[FieldUpdate] | None = None
+    partial_fields: list[str] = field(default_factory=list)
 
 
 def count(products: list[Product], errors: list[RecordError]) -> dict[str, int]:
@@ -59,48 +61,6 @@ def count(products: list[Product], errors: list[RecordError]) -> dict[str, int]:
             "variations": variations, "images": images, "distinct_images": len(distinct), "errors": len(errors)}
 
 
-def _detect_format(path: Path, spec: FeedSpec) -> str:
-    if spec.format:
-        return spec.format
-    preset_format = PRESETS[spec.preset][0] if spec.preset else "auto"
-    if preset_format != "auto":
-        return preset_format
-    suffix = Path(spec.source.split("?")[0]).suffix.lower()
-    by_suffix = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".json": "json", ".jsonl": "jsonl",
-                 ".ndjson": "jsonl", ".xml": "xml", ".rss": "xml", ".atom": "xml"}
-    with open(path, "rb") as fh:
-        head = fh.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<"):
-        return "xml"
-    if head.startswith((b"{", b"[")):
-        return "json"
-    return by_suffix.get(suffix, "csv") if by_suffix.get(suffix) not in ("xml", "json", "jsonl") else "csv"
-
-
-def _records(spec: FeedSpec, path: Path | None, fmt: str, warnings: list[str]) -> tuple[Iterable, list[str] | None]:
-    def warn(message: str) -> None:
-        warnings.append(message)
-        log.warning(message)
-
-    label = spec.label
-    if fmt == "api":
-        return iter_api(spec.source, label=label, pagination=spec.pagination, items_path=spec.items_path,
-                        auth=spec.auth, headers_env=spec.headers_env, timeout=spec.timeout, retries=spec.retries,
-                        retry_wait=spec.retry_wait, verify=spec.verify_tls), None
-    assert path is not None
-    if fmt in ("csv", "tsv"):
-        pad = bool(PRESETS[spec.preset][1].get("pad_short_rows")) if spec.preset else False
-        feed = CsvFeed(path, label, encoding=spec.encoding, delimiter=spec.delimiter or ("\t" if fmt == "tsv" else
-                                                                                      None), warn=warn,
-                       pad_short_rows=pad)
-        return feed, feed.header
-    if fmt in ("json", "jsonl"):
-        return JsonFeed(path, label, items_path=spec.items_path or (PRESETS[spec.preset][1].get("items_path")
-                                                                    if spec.preset else None),
-                        lines=True if fmt == "jsonl" else None, encoding=spec.encoding), None
-    return XmlFeed(path, label, item_element=spec.item_element, namespaces=spec.namespaces), None
-
-
 def _check_columns(mapper: FieldMapper, header: list[str], label: str) -> None:
     missing = [c for c in dict.fromkeys(mapper.source_columns()) if c not in header]
     if missing:
@@ -113,6 +73,12 @@ def _check_columns(mapper: FieldMapper, header: list[str], label: str) -> None:
 def _auto_mapper(header: list[str], label: str, spec: FeedSpec) -> FieldMapper:
     mapper = FieldMapper.automatic(header)
     mapper.decimal, mapper.variants_path = spec.decimal, spec.variants_path
+    if "sku" in mapper.columns and "name" not in mapper.columns and spec.partial is not False:
+        partial = FieldMapper(columns={k: v for k, v in mapper.columns.items()
+                                       if k in ("sku", *PARTIAL_FIELDS)}, auto=True)
+        partial.decimal = spec.decimal
+        if partial.partial_fields():
+            return partial  # a key and stock / prices: a partial feed
     if "sku" not in mapper.columns or "name" not in mapper.columns:
         shown = ", ".join(repr(h) for h in header[:12])
         raise FeedRefused(f"{label}: no column recognised as the SKU and the name (columns: {shown})",
@@ -145,7 +111,9 @@ def _load(spec: FeedSpec, fetch_state: dict | None, force: bool, previous_count:
     fmt = spec.format
     path: Path | None = None
     if fmt != "api":
-        opened = open_source(spec.source, label=spec.label, workdir=workdir, fetch_state=fetch_state, force=force,
+        # A feed in two files is read whole each time: the second file may change on its own.
+        opened = open_source(spec.source, label=spec.label, workdir=workdir,
+                             fetch_state=None if spec.join else fetch_state, force=force or bool(spec.join),
                              auth=spec.auth, headers_env=spec.headers_env, timeout=spec.timeout,
                              retries=spec.retries, retry_wait=spec.retry_wait, verify=spec.verify_tls) \
             if spec.source.lower().startswith(("http://", "https://")) else \
@@ -157,10 +125,42 @@ def _load(spec: FeedSpec, fetch_state: dict | None, force: bool, previous_count:
             return result
         path = opened.path
         assert path is not None
-        fmt = _detect_format(path, spec)
+        fmt = detect_format(path, spec)
     else:
         result.fetch_state = {"source": spec.source}
-    records, header = _records(spec, path, fmt, result.warnings)
+    records, header = open_records(spec, path, fmt, result.warnings)
+    index = None
+    try:
+        if spec.join is not None:
+            from wsync.feeds.join import JoinIndex, joined_fields
+
+            if header is not None and spec.join.on not in header:
+                shown = ", ".join(repr(h) for h in header[:12])
+                raise FeedRefused(f"{spec.label} line 1: the join names column {spec.join.on!r} that the header "
+                                  f"does not have (columns: {shown})", hint="fix join.on in the feed config")
+            index = JoinIndex(spec, spec.join, workdir, result.warnings)
+            result.errors.extend(index.errors)
+            if spec.join.kind == "fields":
+                records = joined_fields(records, index, spec.join, spec.label, result.errors)
+                if header is not None:
+                    header = header + [h for h in index.header if h not in header and h != spec.join.other_on]
+        seen = _load_records(spec, records, header, index, result)
+        if index is not None:
+            result.errors.extend(index.unmatched(spec.label, spec.join.on))  # type: ignore[union-attr]
+    finally:
+        if index is not None:
+            index.close()
+    result.counts = count(result.products, result.errors)
+    if result.updates is not None:
+        result.counts["updates"] = len(result.updates)
+    _check_feed(spec, result, seen, previous_count, max_errors, max_error_share)
+    return result
+
+
+def _load_records(spec: FeedSpec, records: Iterable, header: list[str] | None, index: Any,
+                  result: LoadResult) -> int:
+    """Map the records into result (products, or a partial feed's updates); how many were read."""
+    mapper = None
     if spec.preset:
         preset_mapper = mapper_for(spec.preset, {"key_template": spec.key_template})
         map_one = lambda record, where: preset_mapper(record, where, spec.decimal)  # noqa: E731
@@ -170,6 +170,17 @@ def _load(spec: FeedSpec, fetch_state: dict | None, force: bool, previous_count:
             mapper = mapper or _auto_mapper(header, spec.label, spec)
             _check_columns(mapper, header, spec.label)
         map_one = _lazy_generic(mapper, spec)
+        if spec.join is not None and spec.join.kind == "variations":
+            from wsync.feeds.join import joined_variations
+
+            map_one = joined_variations(map_one, index, spec.join, mapper)
+    carried = _partial(spec, mapper)
+    if carried:
+        result.partial_fields = carried
+        result.updates = []
+        seen_records = _feed_updates(records, map_one, spec, carried, result.updates, result.errors)
+        _check_partial(spec, result)
+        return seen_records
     assembler = Assembler()
     seen_records = _feed_rows(records, map_one, spec, assembler, result.errors)
     if spec.preset:
@@ -179,9 +190,58 @@ def _load(spec: FeedSpec, fetch_state: dict | None, force: bool, previous_count:
     result.errors.extend(assembler.errors)
     result.warnings.extend(str(w) for w in assembler.warnings)
     result.products = products
-    result.counts = count(products, result.errors)
-    _check_feed(spec, result, seen_records, previous_count, max_errors, max_error_share)
-    return result
+    return seen_records
+
+
+def _partial(spec: FeedSpec, mapper: FieldMapper | None) -> list[str]:
+    """The fields a partial feed carries; [] for a feed of products."""
+    if spec.preset or spec.partial is False or spec.join is not None and spec.join.kind == "variations":
+        return []
+    if mapper is None:
+        if spec.partial:
+            raise FeedRefused(f"{spec.label}: a partial feed without a header needs a mapping table",
+                              hint="add [feeds.NAME.mapping] with sku and the fields it carries")
+        return []
+    carried = mapper.partial_fields()
+    if spec.partial and not carried:
+        raise FeedRefused(f"{spec.label}: partial = true, and the mapping names more than a key and "
+                          + ", ".join(PARTIAL_FIELDS), hint="map only the key and the fields the file updates")
+    if spec.partial is None and "name" in mapper.columns:
+        return []
+    return carried
+
+
+def _feed_updates(records: Iterable, map_one, spec: FeedSpec, carried: list[str], updates: list[FieldUpdate],
+                  errors: list[RecordError]) -> int:
+    rules = spec.rules
+    seen = 0
+    keys: set[str] = set()
+    for where, record in records if isinstance(records, Iterator) else iter(records):
+        seen += 1
+        row, row_errors = map_one(record, where)
+        if row_errors:
+            errors.extend(row_errors)
+        if row is None or not rules.keep(row):
+            continue
+        rules.apply(row)
+        if row.key in keys:
+            errors.append(RecordError(where, "duplicate key: an earlier record already has it (kept)", field="sku",
+                                      value=row.key, sku=row.sku))
+            continue
+        keys.add(row.key)
+        fields = update_fields(row, carried)
+        if fields:
+            updates.append(FieldUpdate(row.key, fields, where))
+    return seen
+
+
+def _check_partial(spec: FeedSpec, result: LoadResult) -> None:
+    if any(f in ("regular_price", "sale_price") for f in result.partial_fields) or "cost" not in \
+            result.partial_fields:
+        return
+    if not any("regular_price" in u.fields for u in result.updates or []):
+        result.warnings.append(f"{spec.label}: a partial feed of costs and no pricing rule sets no store field "
+                               "(add [feeds.NAME.pricing] to make prices from them)")
 
 
 def _lazy_generic(mapper: FieldMapper | None, spec: FeedSpec):
@@ -242,14 +302,16 @@ def _check_feed(spec: FeedSpec, result: LoadResult, seen: int, previous_count: i
         raise FeedRefused(f"{label}: {len(errors)} record errors, more than the limit of {limit} (first: {first})",
                           hint="fix the feed or the mapping, or raise max_errors")
     share_limit = max_error_share if max_error_share is not None else spec.max_error_share
-    records = result.counts["products"] + result.counts["variations"] + len(errors)
+    records = result.counts["products"] + result.counts["variations"] + result.counts.get("updates", 0) + len(errors)
     if errors and records and len(errors) / records > share_limit:
         raise FeedRefused(f"{label}: {len(errors)} of {records} records have errors, more than "
                           f"{share_limit:.0%} (first: {first})",
                           hint="fix the feed or the mapping, or raise max_error_share")
     if previous_count:
         floor = spec.min_share * previous_count
-        if result.counts["products"] < floor:
-            raise FeedRefused(f"{label}: only {result.counts['products']} products, under {spec.min_share:.0%} of "
+        kept = result.counts["updates"] if result.updates is not None else result.counts["products"]
+        if kept < floor:
+            raise FeedRefused(f"{label}: only {kept} {'records' if result.updates is not None else 'products'}, "
+                              f"under {spec.min_share:.0%} of "
                               f"the {previous_count} last time; refused as a probably broken download",
                               hint="if the catalogue really shrank, run again with --force or lower min_share")

@@ -17,8 +17,28 @@ FORMATS = ("csv", "tsv", "json", "jsonl", "xml", "api")
 RULE_TABLES = ("filters", "category_map", "attribute_names", "fixed", "defaults", "pricing")
 OPTION_KEYS = {"source", "format", "preset", "encoding", "delimiter", "items_path", "variants_path", "item_element",
                "namespaces", "pagination", "locale", "decimal", "auth", "headers_env", "timeout", "retries",
-               "retry_wait", "min_share", "max_errors", "max_error_share", "key_template", "mapping",
-               *RULE_TABLES}
+               "retry_wait", "min_share", "max_errors", "max_error_share", "key_template", "mapping", "partial",
+               "join", *RULE_TABLES}
+JOIN_KEYS = {"source", "on", "as", "mapping", "format", "delimiter", "encoding"}
+JOIN_KINDS = ("variations", "fields")
+
+
+@dataclass
+class JoinSpec:
+    """A second file joined to a feed's records by key (docs/feeds.md, "Feeds in two files")."""
+
+    source: str
+    on: str  # the feed's column
+    other_on: str  # the joined file's column
+    kind: str = "variations"  # variations | fields
+    mapper: FieldMapper | None = None  # for kind = "variations": how a joined row maps
+    format: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.source if is_url(self.source) else Path(self.source).name
 
 
 @dataclass
@@ -47,6 +67,10 @@ class FeedSpec:
     mapper: FieldMapper | None = None
     rules: Rules = field(default_factory=Rules)
     verify_tls: bool = True
+    # True: a partial feed (a key and some fields, docs/feeds.md "Partial feeds"); False: never
+    # one; None: read as one when the mapping names a key and only such fields.
+    partial: bool | None = None
+    join: JoinSpec | None = None
 
     @property
     def label(self) -> str:
@@ -164,6 +188,67 @@ class FeedSpec:
             spec.mapper = FieldMapper.from_table(mapping, lambda k, m, h=None: fail(f"mapping.{k}", m, h))
             spec.mapper.decimal = spec.decimal
             spec.mapper.variants_path = spec.variants_path
+        partial = table.get("partial")
+        if partial is not None and not isinstance(partial, bool):
+            fail("partial", "must be true or false")
+        spec.partial = partial
+        if partial and spec.preset:
+            fail("partial", "a preset's feed is a whole catalogue", "remove either preset or partial")
+        if partial and spec.mapper is not None and not spec.mapper.partial_fields():
+            from wsync.mapping.fields import PARTIAL_FIELDS
+
+            fail("partial", "a partial feed's mapping names a key (sku) and some of " + ", ".join(PARTIAL_FIELDS)
+                 + " only", "remove the other mapping keys, or partial = true")
+        if "join" in table:
+            spec.join = _join_spec(table["join"], base_dir, spec, lambda k, m, h=None: fail(f"join.{k}", m, h))
         spec.rules = Rules.from_table({k: table[k] for k in (*RULE_TABLES, "mapping") if k in table},
                                       lambda k, m, h=None: fail(k, m, h))
         return spec
+
+
+def _join_spec(table: Any, base_dir: Path, spec: FeedSpec, fail) -> JoinSpec:
+    if not isinstance(table, dict):
+        fail("source", "join must be a table", 'e.g. join = { source = "stock.csv", on = "SKU", as = "fields" }')
+    for key in table:
+        if key not in JOIN_KEYS:
+            fail(key, "unknown join option", "known options: " + ", ".join(sorted(JOIN_KEYS)))
+    source = table.get("source")
+    if not isinstance(source, str) or not source.strip():
+        fail("source", "is missing", 'set source = "path/to/second-file.csv" or an https:// URL')
+    if not is_url(source):
+        path = Path(source).expanduser()
+        source = str(path if path.is_absolute() else (Path(base_dir) / path))
+    on = table.get("on")
+    if isinstance(on, str) and on:
+        left = right = on
+    elif isinstance(on, list) and len(on) == 2 and all(isinstance(v, str) and v for v in on):
+        left, right = on
+    else:
+        fail("on", "must name the column both files have, or [this file's column, the other file's]",
+             'e.g. on = "id_product" or on = ["Art-Nr", "Artikel"]')
+    kind = table.get("as", "variations")
+    if kind not in JOIN_KINDS:
+        fail("as", f"{kind!r} is not a kind of join", 'use "variations" (rows of products) or "fields" (columns)')
+    if spec.preset:
+        fail("source", "a preset's feed joins nothing", "remove either preset or join")
+    if spec.format in ("api",):
+        fail("source", "an API feed cannot join a second file")
+    join = JoinSpec(source=source, on=left, other_on=right, kind=kind)
+    for key in ("format", "delimiter", "encoding"):
+        value = table.get(key)
+        if value is not None:
+            if not isinstance(value, str) or not value:
+                fail(key, "must be a non-empty string")
+            setattr(join, key, {"\\t": "\t", "tab": "\t"}.get(value, value) if key == "delimiter" else value)
+    if join.format is not None and join.format not in ("csv", "tsv", "json", "jsonl", "xml"):
+        fail("format", f"unknown format {join.format!r}", "use csv, tsv, json, jsonl or xml")
+    mapping = table.get("mapping")
+    if mapping is not None:
+        if kind != "variations":
+            fail("mapping", "a join of fields adds columns to the feed's records: name them in [mapping]",
+                 "move these keys to the feed's own mapping table")
+        if not isinstance(mapping, dict):
+            fail("mapping", "must be a table", "write [feeds.NAME.join.mapping]")
+        join.mapper = FieldMapper.from_table(mapping, lambda k, m, h=None: fail(f"mapping.{k}", m, h))
+        join.mapper.decimal = spec.decimal
+    return join

@@ -14,10 +14,12 @@ so WooCommerce never turns them into "Any" variations.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 
 from wsync.catalogue import Attribute, Image, Product, RecordError, Variation, truncate
-from wsync.mapping.rows import Row
+from wsync.mapping.rows import Row, RowAttribute
 
 
 @dataclass
@@ -37,6 +39,9 @@ class Assembler:
         self._variation_keys: set[str] = set()
         self._pending: list[Row] = []
         self._excluded: set[str] = set()
+        # SKUs given to parents made from groups -> the group that has it (two groups whose
+        # slugs meet keep apart by a hash of the group).
+        self._parent_skus: dict[str, str] = {}
         self.errors: list[RecordError] = []
         self.warnings: list[RecordError] = []
 
@@ -83,9 +88,22 @@ class Assembler:
             group = row.parent
             if group not in self._rows:
                 self._order.append(group)
-                self._rows[group] = _Parent(_synthesise_parent(row, group), synthesised=True)
+                self._rows[group] = _Parent(self._synthesise(row, group), synthesised=True)
             row.parent = group
         self._pending.append(row)
+
+    def _synthesise(self, first: Row, group: str) -> Row:
+        parent = _synthesise_parent(first, group)
+        if first.parent_sku is not None:
+            sku = first.parent_sku
+            holder = self._parent_skus.get(sku)
+            if holder is not None and holder != group:
+                sku = f"{sku}-{hashlib.sha1(group.encode()).hexdigest()[:6]}"
+            self._parent_skus[sku] = group
+            parent.sku = sku
+            parent.name = first.parent_name  # None: named from the group once its members are in
+            parent.parent_sku = sku
+        return parent
 
     # -- build ----------------------------------------------------------------------------
     def finish(self) -> list[Product]:
@@ -109,6 +127,10 @@ class Assembler:
 
     def _build(self, entry: _Parent) -> Product | None:
         row = entry.row
+        if entry.synthesised and row.parent_sku is not None:
+            _readable_parent(row, entry.variations)
+        elif any(a.variation is None and not v.blank_means_any for v in entry.variations for a in v.attributes):
+            _infer_variation_attributes(row, entry.variations)
         if not row.name:
             self.errors.append(RecordError(row.where, "product has no name", field="name", sku=row.sku))
             return None
@@ -180,6 +202,58 @@ class Assembler:
         product.attributes = attributes
         product.default_attributes = {a.name: a.default for a in row.attributes
                                       if a.default and a.name in options and a.default in _options_of(attributes, a.name)}
+
+
+def _infer_variation_attributes(parent: Row, variations: list[Row]) -> None:
+    """Attributes the feed did not declare as variation attributes (variation=None, a mapping
+    without variation_attributes) that are equal on every variation move to the parent; the
+    others define the variations."""
+    names: list[str] = []
+    for v in variations:
+        for a in v.attributes:
+            if a.variation is None and a.name not in names:
+                names.append(a.name)
+    for name in names:
+        values = [next((a.values[0] for a in v.attributes if a.name == name and a.values), None) for v in variations]
+        if len(variations) > 1 and values[0] is not None and all(x == values[0] for x in values):
+            if not any(a.name == name for a in parent.attributes):
+                parent.attributes.append(RowAttribute(name, [values[0]], variation=False))
+            for v in variations:
+                v.attributes = [a for a in v.attributes if a.name != name]
+        else:
+            for v in variations:
+                for a in v.attributes:
+                    if a.name == name:
+                        a.variation = True
+
+
+def _readable_parent(parent: Row, variations: list[Row]) -> None:
+    """A parent made from a group (mapping with `group`): its attributes as
+    _infer_variation_attributes leaves them; without a parent_name it is named by the group
+    value when that reads as a name ("Trail Tee"), else by the words its members' names share
+    ("Trail Tee Oat S", "Trail Tee Oat M" -> "Trail Tee Oat")."""
+    _infer_variation_attributes(parent, variations)
+    if parent.name:
+        return
+    group = parent.key
+    if re.search(r"\s", group.strip()) and re.search(r"[^\W\d_]", group):
+        parent.name = group.strip()
+        return
+    words = [v.name.split() for v in variations if v.name]
+    shared: list[str] = []
+    if words:
+        for column in zip(*words):
+            if all(w.casefold() == column[0].casefold() for w in column):
+                shared.append(column[0])
+            else:
+                break
+        if len(words) == 1 or len(shared) == len(min(words, key=len)):
+            # One member, or names that differ only after the shortest: drop its option words.
+            options = {a.values[0].casefold() for v in variations for a in v.attributes if a.values}
+            while shared and shared[-1].casefold().strip("(),") in options:
+                shared.pop()
+    text = " ".join(shared).strip(" -–,/(")
+    parent.name = text or group
 
 
 def _options_of(attributes: list[Attribute], name: str) -> list[str]:

@@ -10,7 +10,7 @@ from wsync.catalogue import Dimensions, RecordError, truncate
 from wsync.mapping.images import ImageUrlError, normalise_image_url
 from wsync.mapping.numbers import NumberError, parse_int, parse_measure, parse_price
 from wsync.mapping.rows import Row
-from wsync.mapping.values import parse_flag, parse_stock_status
+from wsync.mapping.values import parse_date, parse_flag, parse_stock_status
 
 # A single value longer than this is a broken record (a runaway quote, a binary blob), not a field.
 MAX_FIELD_CHARS = 1_000_000
@@ -75,6 +75,15 @@ class Converter:
             return None
         try:
             return parse_stock_status(text)
+        except ValueError as exc:
+            self._fail(field, text, str(exc))
+            return None
+
+    def date(self, field: str, text: str | None) -> str | None:
+        if text is None:
+            return None
+        try:
+            return parse_date(text)
         except ValueError as exc:
             self._fail(field, text, str(exc))
             return None

@@ -14,44 +14,52 @@ from typing import Any, Callable
 from wsync.catalogue import RecordError
 from wsync.mapping.convert import MAX_FIELD_CHARS, Converter
 from wsync.mapping.rows import Row, RowAttribute
+from wsync.mapping import synonyms
 from wsync.mapping.values import get_path, split_list, text_of, texts_of
 
 SCALAR_FIELDS = ("key", "sku", "parent", "group", "name", "description", "short_description", "regular_price",
                  "sale_price", "cost", "stock_quantity", "stock_status", "manage_stock", "weight", "length",
-                 "width", "height", "brand", "tax_class", "status")
+                 "width", "height", "brand", "tax_class", "status", "gtin", "date_on_sale_from", "date_on_sale_to",
+                 "parent_name", "parent_sku")
+# Values that may be a template ("{Modell} {Farbe}") instead of a column name.
+TEMPLATE_FIELDS = ("parent_name", "parent_sku")
 LIST_FIELDS = ("categories", "tags", "images")
 _SCALAR_SET = frozenset(SCALAR_FIELDS)
 OPTION_KEYS = ("key_template", "category_separator", "list_separator", "image_separator", "attributes",
                "variation_attributes", "global_attributes", "meta")
 
-# Normalised column names recognised when a feed has no mapping table.
-AUTO_NAMES: dict[str, tuple[str, ...]] = {
-    "sku": ("sku", "artikelnummer", "articlenumber", "itemcode", "productcode", "itemnumber", "partnumber", "mpn"),
-    "parent": ("parent", "parentsku", "parentid"),
-    "name": ("name", "title", "productname", "bezeichnung", "productnaam"),
-    "description": ("description", "longdescription", "beschreibung", "bodyhtml"),
-    "short_description": ("shortdescription", "summary"),
-    "regular_price": ("regularprice", "price", "retailprice", "rrp", "msrp", "preis", "listprice"),
-    "sale_price": ("saleprice", "specialprice", "offerprice"),
-    "cost": ("cost", "costprice", "wholesaleprice", "purchaseprice", "netprice", "ek"),
-    "stock_quantity": ("stock", "stockquantity", "quantity", "qty", "inventory", "bestand"),
-    "stock_status": ("stockstatus", "availability", "instock"),
-    "weight": ("weight", "weightkg", "gewicht"),
-    "length": ("length", "lengthcm"),
-    "width": ("width", "widthcm"),
-    "height": ("height", "heightcm"),
-    "brand": ("brand", "manufacturer", "vendor", "marke", "hersteller"),
-    "categories": ("category", "categories", "kategorie", "producttype"),
-    "tags": ("tags", "keywords"),
-    "images": ("image", "images", "imageurl", "imageurls", "imagelink", "picture", "bild"),
-}
+# The column names recognised when a feed has no mapping table: the synonyms table, for the
+# fields taken by name alone (wsync/mapping/synonyms.py holds every language's names).
+AUTO_NAMES: dict[str, tuple[str, ...]] = {f: tuple(n for n, _ in synonyms.NAMES[f]) for f in synonyms.AUTOMATIC}
+# What a partial feed may carry besides its key (docs/feeds.md, "Partial feeds").
+PARTIAL_FIELDS = ("regular_price", "sale_price", "cost", "stock_quantity", "stock_status", "manage_stock",
+                  "date_on_sale_from", "date_on_sale_to")
+_KEY_FIELDS = ("key", "sku")
+# Names a parent_name / parent_sku template may use besides the row's columns.
+_TEMPLATE_NAMES = ("group", "group_slug")
 
 
 _URL_SPLIT = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.-]*:|//)")
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    return synonyms.normalise(name)
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A short, stable SKU from free text ("Trail Tee (Oat)" -> "trail-tee-oat"); a long one is cut
+    and ends in a hash of the whole, so two long names that start alike stay apart."""
+    import hashlib
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text.translate(synonyms._FOLD).casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    out = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+    if not out:
+        return hashlib.sha1(text.encode()).hexdigest()[:10]
+    if len(out) > limit:
+        out = out[: limit - 9].rstrip("-") + "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+    return out
 
 
 @dataclass
@@ -107,33 +115,60 @@ class FieldMapper:
                 list(string.Formatter().parse(mapper.key_template))
             except ValueError as exc:
                 fail("key_template", f"invalid template: {exc}", 'e.g. "{handle}-{option1}"')
+        for key in TEMPLATE_FIELDS:
+            value = mapper.columns.get(key)
+            if isinstance(value, str) and "{" in value:
+                try:
+                    list(string.Formatter().parse(value))
+                except ValueError as exc:
+                    fail(key, f"invalid template: {exc}", 'e.g. "{group}" or "{Modell} {Marke}"')
+        for key in TEMPLATE_FIELDS:
+            if key in mapper.columns and "group" not in mapper.columns:
+                fail(key, "names a parent's field, and the mapping has no group", 'add group = "Model column"')
         return mapper
 
     @classmethod
     def automatic(cls, header: list[str]) -> "FieldMapper":
-        """Guess a mapping from a header of common column names."""
+        """Guess a mapping from a header of common column names, in any of the synonyms table's
+        languages. A column feeds one field at most; the first field whose names match takes it."""
         mapper = cls(auto=True)
-        by_norm = {}
+        by_norm: dict[str, str] = {}
         for column in header:
             by_norm.setdefault(_norm(column), column)
+        taken: set[str] = set()
         for fieldname, names in AUTO_NAMES.items():
             for candidate in names:
-                if candidate in by_norm:
-                    mapper.columns[fieldname] = by_norm[candidate]
+                column = by_norm.get(candidate)
+                if column is not None and column not in taken:
+                    mapper.columns[fieldname] = column
+                    taken.add(column)
                     break
-        for norm, column in by_norm.items():
-            if norm in ("color", "colour", "size", "farbe", "grosse", "groesse", "material"):
-                mapper.attributes[column.strip().title()] = column
+        for column in by_norm.values():
+            attribute = synonyms.attribute_for(column)
+            if attribute is not None and column not in taken and attribute not in mapper.attributes:
+                mapper.attributes[attribute] = column
         if "parent" in mapper.columns:
             mapper.variation_attributes = list(mapper.attributes)
         return mapper
+
+    def partial_fields(self) -> list[str]:
+        """The fields of a feed that carries a key and some of PARTIAL_FIELDS only (no name):
+        what a partial feed updates. [] when the mapping names anything else."""
+        carried = [f for f in self.columns if f not in _KEY_FIELDS]
+        if not carried or any(f not in PARTIAL_FIELDS for f in carried) or self.attributes or self.meta:
+            return []
+        return carried
 
     def source_columns(self) -> list[str]:
         cached = self.__dict__.get("_source_columns")
         if cached is not None:
             return cached
         cols: list[str] = []
-        for value in self.columns.values():
+        for fieldname, value in self.columns.items():
+            if fieldname in TEMPLATE_FIELDS and isinstance(value, str) and "{" in value:
+                cols.extend(name for _, name, _, _ in string.Formatter().parse(value)
+                            if name and name not in _TEMPLATE_NAMES)
+                continue
             cols.extend(value if isinstance(value, list) else [value])
         cols.extend(self.attributes.values())
         cols.extend(self.meta.values())
@@ -210,15 +245,21 @@ class FieldMapper:
             conv._fail("sku", "", "record has no key (no SKU / key value)")
             return conv.finish(None)
         # Only the mapped fields are looked up (a record has dozens of columns, a mapping a few).
-        vals = {f: self._text(record, f) for f in self.columns if f in _SCALAR_SET}
+        vals = {f: self._text(record, f) for f in self.columns if f in _SCALAR_SET and f not in TEMPLATE_FIELDS}
         t = vals.get
         # `source` lets filters test raw columns; the loader drops it once filters ran.
         row = Row(key=key, where=where, sku=sku or key, source=record)
         parent, group = t("parent"), t("group")
+        if group is not None and group == key and not parent:
+            group = None  # a group of its own: a simple product (a family column that repeats the SKU)
         if inherit is None and (parent or group):
             row.kind = "variation"
             row.parent = parent or group
             row.grouped = bool(group and not parent)
+            if row.grouped:
+                # The parent this row's group makes: named and given a SKU that read well.
+                row.parent_name = self._parent_text(record, "parent_name", group)
+                row.parent_sku = self._parent_text(record, "parent_sku", group) or slug(group)
         row.name = t("name")
         row.description = t("description")
         row.short_description = t("short_description")
@@ -241,6 +282,11 @@ class FieldMapper:
             row.manage_stock = True
         if "weight" in vals:
             row.weight = conv.measure("weight", vals["weight"])
+        if "gtin" in vals:
+            row.details.gtin = vals["gtin"]
+        for name in ("date_on_sale_from", "date_on_sale_to"):
+            if name in vals:
+                setattr(row.details, name, conv.date(name, vals[name]))
         if "length" in vals or "width" in vals or "height" in vals:
             row.dimensions = conv.dimensions(t("length"), t("width"), t("height"))
         row.categories = [[p.strip() for p in path.split(self.category_separator.strip()) if p.strip()]
@@ -251,16 +297,42 @@ class FieldMapper:
             value = text_of(get_path(record, column))
             if value is None:
                 continue
-            is_variation = name in self.variation_attributes
-            single = is_variation and (row.kind == "variation" or inherit is not None)
+            is_variation: bool | None = name in self.variation_attributes
+            if (row.kind == "variation" or inherit is not None) and not self.variation_attributes:
+                is_variation = None  # the group's members tell: equal on all of them -> the parent's
+            single = is_variation is not False and (row.kind == "variation" or inherit is not None)
             values = [value] if single else split_list(value, "|") or [value]
             row.attributes.append(RowAttribute(name, values, taxonomy=name in self.global_attributes,
-                                               variation=True if is_variation else False))
+                                               variation=is_variation))
         for meta_key, column in self.meta.items():
             value = text_of(get_path(record, column))
             if value is not None:
                 row.meta[meta_key] = value
         return conv.finish(row)
+
+    def _parent_text(self, record: dict, fieldname: str, group: str) -> str | None:
+        """parent_name / parent_sku: a column's value, or a template over the row's columns and
+        {group} (the group value) / {group_slug} (its slug)."""
+        spec = self.columns.get(fieldname)
+        if not isinstance(spec, str):
+            return None
+        if "{" not in spec:
+            return text_of(get_path(record, spec))
+        parts: dict[str, str] = {}
+        for _, name, _, _ in string.Formatter().parse(spec):
+            if not name:
+                continue
+            if name == "group":
+                parts[name] = group
+            elif name == "group_slug":
+                parts[name] = slug(group)
+            else:
+                parts[name] = text_of(get_path(record, name)) or ""
+        try:
+            text = spec.format(**parts)
+        except (KeyError, IndexError, ValueError):
+            return None
+        return re.sub(r"\s{2,}", " ", text).strip(" -_") or None
 
     def _list(self, record: dict, fieldname: str, separator: str) -> list[str]:
         column = self.columns.get(fieldname)

@@ -35,8 +35,12 @@ class Row:
     sku: str | None = None
     # A variation's parent: a key or an alias of another row ("id:44"), or a group value.
     parent: str | None = None
-    # True when `parent` is a group value: the parent is synthesised from the first member.
+    # True when `parent` is a group value: the parent is synthesised from the group's members.
     grouped: bool = False
+    # A grouped row's say on the parent it makes (mapping's parent_name / parent_sku): None
+    # leaves the parent as presets make it (the first member's name, the group as its SKU).
+    parent_name: str | None = None
+    parent_sku: str | None = None
     aliases: list[str] = field(default_factory=list)
     name: str | None = None
     status: str | None = None

@@ -57,8 +57,9 @@ def texts_of(value: Any) -> list[str]:
     return out
 
 
-_TRUE = {"1", "yes", "y", "true", "t", "on", "ja", "oui", "si", "x"}
-_FALSE = {"0", "no", "n", "false", "f", "off", "nein", "non", "-1", ""}
+# Yes and no in the synonyms table's languages (en, de, fr, es/it, nl, pl).
+_TRUE = {"1", "yes", "y", "true", "t", "on", "ja", "j", "oui", "si", "sí", "sì", "x", "tak", "wahr"}
+_FALSE = {"0", "no", "n", "false", "f", "off", "nein", "non", "nee", "nie", "-1", "", "falsch"}
 
 
 def parse_flag(text: str) -> bool:
@@ -79,7 +80,42 @@ def parse_stock_status(text: str) -> str:
         return "outofstock"
     if t in {"onbackorder", "backorder", "backorders", "preorder", "availablefororder", "limitedavailability"}:
         return "onbackorder"
+    if t in _TRUE - {"x"}:
+        return "instock"
+    if t in _FALSE - {""}:
+        return "outofstock"
     raise ValueError("not a stock status (use in stock / out of stock / backorder)")
+
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\Z")
+_DMY_DATE = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?\Z")
+
+
+def parse_date(text: str) -> str:
+    """A sale date as WooCommerce takes it ("2025-03-01T00:00:00", the store's time zone): from
+    YYYY-MM-DD[ HH:MM[:SS]], DD.MM.YYYY or DD/MM/YYYY (day first, as Europe writes it), or a
+    Unix timestamp (UTC, "...Z"). Raises ValueError with the reason."""
+    from datetime import datetime, timezone
+
+    t = text.strip()
+    if re.fullmatch(r"\d{9,11}", t):
+        return datetime.fromtimestamp(int(t), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    m = _ISO_DATE.match(t)
+    parts = None
+    if m:
+        parts = (m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), m.group(6))
+    else:
+        m = _DMY_DATE.match(t)
+        if m:
+            parts = (m.group(3), m.group(2).zfill(2), m.group(1).zfill(2), m.group(4), m.group(5), m.group(6))
+    if parts is None:
+        raise ValueError("not a date (YYYY-MM-DD, DD.MM.YYYY or a Unix timestamp)")
+    year, month, day, hour, minute, second = parts
+    try:
+        stamp = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError:
+        raise ValueError("not a date (no such day)") from None
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def split_list(text: str | None, separator: str) -> list[str]:

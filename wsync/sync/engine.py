@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable
 
 from wsync.errors import FeedRefused, UsageError
 from wsync.ledger import Ledger
@@ -28,33 +28,17 @@ from wsync.sync.phases import products as product_phase
 from wsync.sync.phases import variations as variation_phase
 from wsync.sync.plan import ItemPlan
 from wsync.sync.push import Unsettled
-from wsync.sync.run import Counts, ImportRun, JobContext, Progress
-from wsync.sync.settle import DEFAULT_MAX_REQUEST_S, MAX_REQUEST_CEILING_S, settle_orphaned_writes
+from wsync.sync.run import Counts, EngineSettings, ImportRun, JobContext, Progress, make_client, max_request_s
+from wsync.sync.settle import settle_orphaned_writes
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     from wsync.feeds import FeedSpec, LoadResult
     from wsync.ledger.jobs import JobStore
-    from wsync.store import StoreClient, StoreSettings
+    from wsync.store import StoreClient
     from wsync.sync.images import ImageReport
 
 log = logging.getLogger("wsync.sync.engine")
-
-
-class EngineSettings(Protocol):
-    """What the engine reads from the configuration (wsync.config.Settings): the store, the feeds
-    of wsync.toml, and the directory their relative paths start from. The entry points also take
-    None: no configuration, for an ad-hoc feed with a client given."""
-
-    @property
-    def store(self) -> StoreSettings | None: ...
-
-    @property
-    def feeds(self) -> dict[str, dict[str, Any]]: ...
-
-    @property
-    def base_dir(self) -> Path: ...
 
 
 def feed_spec_for(job_data: dict[str, Any], settings: EngineSettings | None) -> FeedSpec:
@@ -71,28 +55,6 @@ def feed_spec_for(job_data: dict[str, Any], settings: EngineSettings | None) -> 
         raise UsageError("the job names no feed", hint="give a feed name from wsync.toml, or a path/URL")
     return FeedSpec.adhoc(source, preset=job_data.get("preset"), format=job_data.get("format"),
                           name=job_data.get("feed_name"))
-
-
-def make_client(settings: EngineSettings | None) -> StoreClient:
-    """A client for the configured store; ConfigError when none is configured."""
-    from wsync.errors import ConfigError
-    from wsync.store import StoreClient
-
-    store = settings.store if settings is not None else None
-    if store is None:
-        raise ConfigError("no store is configured", key="store.url",
-                          hint="set [store] url in wsync.toml, or WSYNC_STORE_URL and the key variables")
-    return StoreClient(store)
-
-
-def max_request_s(opts: ImportOptions, settings: EngineSettings | None) -> float:
-    """The longest a store request may run, as configured: `[store] max_request_s` (default
-    300 s, at most an hour); the job option `settle_s` pins it (tests, rehearsals)."""
-    if opts.settle_s is not None:
-        return float(opts.settle_s)
-    store = settings.store if settings is not None else None
-    configured = store.max_request_s if store is not None else DEFAULT_MAX_REQUEST_S
-    return min(float(DEFAULT_MAX_REQUEST_S if configured is None else configured), MAX_REQUEST_CEILING_S)
 
 
 def load_feed(spec: FeedSpec, ledger: Ledger, opts: ImportOptions, *, use_conditional: bool = True) -> LoadResult:
@@ -147,6 +109,10 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
         ctx.error("feed", err.sku, str(err), "feed_record")
     for warning in getattr(result, "warnings", None) or []:
         jobs.add_message(job_id, f"feed: {warning}")
+    if getattr(result, "updates", None) is not None:  # a partial feed: wsync/sync/partial.py
+        from wsync.sync.partial import run_partial
+        return run_partial(job_id, spec, result, ledger=ledger, settings=settings, jobs=jobs, client=client,
+                           opts=opts, ctx=ctx, started=started)
     products = list(result.products)
     if limited:
         assert opts.total_batches is not None
@@ -305,6 +271,9 @@ def plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | None
               client: StoreClient | None = None) -> dict[str, Any]:
     """`wsync plan` / `import --dry-run`: the changeset, with reads only (zero writes)."""
     result = load_feed(spec, ledger, options, use_conditional=False)
+    if getattr(result, "updates", None) is not None:  # a partial feed: wsync/sync/partial.py
+        from wsync.sync.partial import plan_partial
+        return plan_partial(spec, result, ledger=ledger, settings=settings, client=client, options=options)
     products = list(result.products)
     own_client = client is None
     client = client or make_client(settings)

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from wsync.ledger import Ledger
 from wsync.ledger.items import ItemMap, ItemRecord
@@ -23,11 +23,13 @@ from wsync.ledger.pending import PendingWrites
 from wsync.sync.journal import Describe, WriteJournal
 from wsync.sync.options import ImportOptions
 from wsync.sync.plan import ItemPlan
-from wsync.sync.settle import MAX_REQUEST_CEILING_S
+from wsync.sync.settle import DEFAULT_MAX_REQUEST_S, MAX_REQUEST_CEILING_S
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from wsync.ledger.jobs import JobStore
-    from wsync.store import StoreClient
+    from wsync.store import StoreClient, StoreSettings
     from wsync.store.errors import StoreError
     from wsync.sync.taxonomy import Taxonomy
 
@@ -212,3 +214,40 @@ def describe_failure(error: StoreError | None) -> str:
 
 def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).replace(microsecond=0).isoformat()
+
+
+class EngineSettings(Protocol):
+    """What the engine reads from the configuration (wsync.config.Settings): the store, the feeds
+    of wsync.toml, and the directory their relative paths start from. The entry points also take
+    None: no configuration, for an ad-hoc feed with a client given."""
+
+    @property
+    def store(self) -> StoreSettings | None: ...
+
+    @property
+    def feeds(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def base_dir(self) -> Path: ...
+
+
+def make_client(settings: EngineSettings | None) -> StoreClient:
+    """A client for the configured store; ConfigError when none is configured."""
+    from wsync.errors import ConfigError
+    from wsync.store import StoreClient
+
+    store = settings.store if settings is not None else None
+    if store is None:
+        raise ConfigError("no store is configured", key="store.url",
+                          hint="set [store] url in wsync.toml, or WSYNC_STORE_URL and the key variables")
+    return StoreClient(store)
+
+
+def max_request_s(opts: ImportOptions, settings: EngineSettings | None) -> float:
+    """The longest a store request may run, as configured: `[store] max_request_s` (default
+    300 s, at most an hour); the job option `settle_s` pins it (tests, rehearsals)."""
+    if opts.settle_s is not None:
+        return float(opts.settle_s)
+    store = settings.store if settings is not None else None
+    configured = store.max_request_s if store is not None else DEFAULT_MAX_REQUEST_S
+    return min(float(DEFAULT_MAX_REQUEST_S if configured is None else configured), MAX_REQUEST_CEILING_S)
