@@ -114,6 +114,7 @@ def test_missing_creates_are_looked_up_again_until_they_land():
     assert all(r.ok for r in results)
     assert len(calls) == 3 and len(clock.slept) == 2 and sum(clock.slept) < 5
     assert waits[0]["missing"] == 2 and waits[0]["until"] == pytest.approx(1060.0)
+    assert waits[0]["skus"] == ["A2", "A3"]  # what status shows as the settling's waiting_for
     assert not any(p.get("create") for p in client.sent[1:])
 
 

@@ -84,7 +84,8 @@ class Journal(Protocol):
     def end(self, token: int | None) -> None: ...
 
 
-# Told while a worker waits for a request that may still be running: {"endpoint", "missing", "until"}.
+# Told while a worker waits for a request that may still be running:
+# {"endpoint", "missing", "until", "skus"} (the SKUs of the creates not seen yet).
 WaitListener = Callable[[dict[str, Any]], None]
 
 
@@ -286,7 +287,9 @@ class BatchPusher:
             if self.should_stop():
                 raise Unsettled(f"{len(creates) - len(saved)} creates sent to {self.endpoint} are not confirmed yet")
             if self.on_wait is not None:
-                self.on_wait({"endpoint": self.endpoint, "missing": len(creates) - len(saved), "until": deadline})
+                unseen = [op.sku or "" for i, op in enumerate(creates) if i not in saved]
+                self.on_wait({"endpoint": self.endpoint, "missing": len(creates) - len(saved), "until": deadline,
+                              "skus": unseen})
             self.sleep(max(0.0, min(delay, deadline - self.clock())))
             delay = min(delay * 1.5, MAX_POLL_S)
             saved = self.reconcile(creates)

@@ -196,8 +196,9 @@ class ImportRun:
                  info["missing"], info["endpoint"], until)
         self.ctx.checkpoint({
             "phase": "settling", "counts": self.counts.as_dict(),
-            "settling": {"requests": 1, "items": info["missing"], "endpoint": info["endpoint"],
-                         "until": iso(info["until"]),
+            # The same shape as a dead worker's settling (sync/settle.py), plus the endpoint.
+            "settling": {"requests": 1, "items": info["missing"], "waiting_for": list(info.get("skus", []))[:10],
+                         "endpoint": info["endpoint"], "until": iso(info["until"]),
                          "why": "a request that timed out or lost its connection may still be saving"}})
 
 
