@@ -25,10 +25,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_catalogue as cat  # noqa: E402
+import bench_catalogue as cat
 
-from wsync.sandbox import ImageHost, LatencyModel, SandboxServer  # noqa: E402
-from wsync.store import StoreClient, StoreSettings  # noqa: E402
+from wsync.sandbox import ImageHost, LatencyModel, SandboxServer
+from wsync.store import StoreClient, StoreSettings
 
 SCENARIOS = [
     ("first import", "first", None),

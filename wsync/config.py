@@ -12,9 +12,10 @@ import os
 import stat
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from wsync.errors import ConfigError
 from wsync.redact import redact, register_secret

@@ -12,9 +12,10 @@ from __future__ import annotations
 import shutil
 import socket
 import tomllib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wsync.sync.run import Progress

@@ -345,7 +345,7 @@ def test_claims_are_read_from_the_prose():
     spans = code_spans(text)
     assert [s.code for s in spans][:4] == ["wsync import --json", '{"a", "b": {"c"}}', "status --json", '"d": {"e"}']
     assert spans[4].code == '`wsync x --json` prints `{"z"}`'
-    assert command_key("wsync import FEED --background --json".split()) == (("import",),
+    assert command_key(["wsync", "import", "FEED", "--background", "--json"]) == (("import",),
                                                                             frozenset({"--background", "--json"}))
     assert command_key(["jobs", "--json"]) == (("jobs",), frozenset({"--json"}))
     assert command_key(["feed", "preview", "x.csv", "--json"])[0] == ("feed", "preview")

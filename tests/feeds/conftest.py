@@ -23,7 +23,7 @@ class FeedServer:
             def log_message(self, *args):  # keep test output clean
                 pass
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 parts = urlsplit(self.path)
                 server.requests.append({"path": parts.path, "query": parse_qs(parts.query),
                                         "headers": dict(self.headers)})

@@ -6,9 +6,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import jobs_fake_engine  # noqa: E402
+import jobs_fake_engine
 
-import wsync.jobs.runner as runner  # noqa: E402
+import wsync.jobs.runner as runner
 
 runner.resolve_engine = lambda kind: jobs_fake_engine.run
 runner.HEARTBEAT_INTERVAL_S = 0.2

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from jobs_helpers import HERE
 
 ROOT = HERE.parent.parent

@@ -5,14 +5,13 @@ from datetime import datetime
 
 import jobs_fake_engine
 import pytest
+from jobs_helpers import ran_batches, wait_for
 
 from wsync.errors import ConfigError
 from wsync.jobs import context as job_context
 from wsync.jobs import run_job, schedule_import
 from wsync.jobs.worker import work
-from wsync.ledger import Ledger
 from wsync.redact import register_secret
-from jobs_helpers import ran_batches, wait_for
 
 
 def _ctx(ledger_path):

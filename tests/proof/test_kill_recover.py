@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from tests.proof.conftest import KILL_SHAPE as SHAPE, ProofStore, write_store_config
+from tests.proof.conftest import KILL_SHAPE as SHAPE
+from tests.proof.conftest import ProofStore, write_store_config
 from tests.proof.feeds import expected_skus, expected_urls, ledger_census, shaped_rows, store_census
 from tests.proof.workers import reap, wait_for, wsync_json
 from tests.sync.conftest import LIVE, write_feed

@@ -17,8 +17,8 @@ from urllib.parse import quote
 import pytest
 
 import wsync as wsync_package
-from tests.proof.workers import clean_env, wait_for, wsync, wsync_json
 from tests.proof.conftest import IMAGE_PORT
+from tests.proof.workers import clean_env, wait_for, wsync, wsync_json
 from tests.store.conftest import self_signed_cert  # noqa: F401 - the fixture, shared with the store tests
 from tests.sync.conftest import LIVE
 from wsync.jobs import schedule_import

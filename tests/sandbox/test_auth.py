@@ -57,8 +57,9 @@ def test_oauth_failures_have_the_real_messages(sandbox):
 
 
 def test_sha1_signatures_are_accepted(sandbox):
-    from wsync.sandbox.auth import oauth_signature
     from urllib.parse import urlencode
+
+    from wsync.sandbox.auth import oauth_signature
 
     params = {"oauth_consumer_key": sandbox.consumer_key, "oauth_timestamp": str(int(time.time())),
               "oauth_nonce": "n1", "oauth_signature_method": "HMAC-SHA1", "per_page": "5"}

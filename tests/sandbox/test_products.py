@@ -146,8 +146,9 @@ def test_concurrent_batches_with_one_new_sku_create_one_product(sandbox, woo_api
 
 
 def test_rest_route_form_index_system_status_and_html_404(sandbox):
-    from woocommerce.oauth import OAuth
     import time
+
+    from woocommerce.oauth import OAuth
 
     url = OAuth(f"{sandbox.url}/?rest_route=/wc/v3/products", sandbox.consumer_key, sandbox.consumer_secret,
                 version="wc/v3", method="GET", oauth_timestamp=int(time.time())).get_oauth_url()

@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-from .scripted_server import ScriptedServer
 from wsync.store import StoreClient, StoreSettings
+
+from .scripted_server import ScriptedServer
 
 TEST_KEY = "ck_" + "5f1e" * 10
 TEST_SECRET = "cs_" + "9a7b" * 10

@@ -146,9 +146,8 @@ def test_retry_after_from_the_store_is_honoured(proxy, store_settings):
 
 def test_create_dropped_after_saving_is_outcome_unknown_and_found_by_sku(proxy, store_settings, sku):
     proxy.set_faults(ProxyFaults(drop_rate=1.0, only_writes=True))
-    with through(proxy, store_settings) as client:
-        with pytest.raises(OutcomeUnknown):
-            client.batch("products/batch", {"create": [{"name": "Dropped", "sku": sku}]})
+    with through(proxy, store_settings) as client, pytest.raises(OutcomeUnknown):
+        client.batch("products/batch", {"create": [{"name": "Dropped", "sku": sku}]})
     assert proxy.stats()["faults"]["drops"] == 1  # never blindly sent again
     with StoreClient(store_settings) as direct:
         assert [p["sku"] for p in direct.find_by_skus([sku])] == [sku]
@@ -166,9 +165,8 @@ def test_update_dropped_is_retried(proxy, store_settings, sku):
 
 def test_create_hanging_past_the_read_timeout_is_outcome_unknown(proxy, store_settings, sku):
     proxy.set_faults(ProxyFaults(hang_rate=1.0, hang_s=0.8, only_writes=True))
-    with through(proxy, store_settings, read_timeout=0.3) as client:
-        with pytest.raises(OutcomeUnknown):
-            client.post("products", {"name": "Slow", "sku": sku})
+    with through(proxy, store_settings, read_timeout=0.3) as client, pytest.raises(OutcomeUnknown):
+        client.post("products", {"name": "Slow", "sku": sku})
     with StoreClient(store_settings) as direct:  # the create lands after the client gave up
         assert wait_for(lambda: [p["sku"] for p in direct.find_by_skus([sku])] == [sku], 30,
                         what="the hung create landing")

@@ -10,8 +10,17 @@ from urllib.parse import quote, unquote, urlencode
 
 import pytest
 
-from wsync.store import (BatchTooLarge, NotFound, NotWooCommerce, StoreAuthError, StoreClient, StoreConnectionError,
-                         StoreError, StoreResponse, StoreSettings)
+from wsync.store import (
+    BatchTooLarge,
+    NotFound,
+    NotWooCommerce,
+    StoreAuthError,
+    StoreClient,
+    StoreConnectionError,
+    StoreError,
+    StoreResponse,
+    StoreSettings,
+)
 from wsync.store.signing import sign, strip_auth_params
 from wsync.store.skus import chunk_skus
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.sync.conftest import catalogue_rows, sandbox_only
 
 

@@ -68,7 +68,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", envvar="WSYNC_CONFIG",
+    config: Path | None = typer.Option(None, "--config", "-c", envvar="WSYNC_CONFIG",
                                           help="Path to wsync.toml (default: ./wsync.toml)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request and retry to stderr."),
     insecure: bool = typer.Option(False, "--insecure", help="Skip TLS certificate verification (never by default)."),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -59,8 +58,8 @@ def resolve_spec(target: str, preset: str | None, fmt: str | None):
 @feed_app.command("preview")
 def preview(
     target: str = typer.Argument(..., help="A feed name from wsync.toml, or a file path / URL."),
-    preset: Optional[str] = typer.Option(None, "--preset", help="woocommerce-csv, google-merchant or shopify-json."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="csv, tsv, json, jsonl, xml or api."),
+    preset: str | None = typer.Option(None, "--preset", help="woocommerce-csv, google-merchant or shopify-json."),
+    fmt: str | None = typer.Option(None, "--format", help="csv, tsv, json, jsonl, xml or api."),
     limit: int = typer.Option(10, "--limit", min=0, help="How many mapped products to show."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
@@ -124,9 +123,9 @@ def _preview_partial(spec, result, limit: int, errors: list[dict], as_json: bool
 @feed_app.command("suggest")
 def suggest_cmd(
     source: str = typer.Argument(..., help="A supplier's file (path or URL) to propose a mapping for."),
-    join: Optional[str] = typer.Option(None, "--join", help="A second file of the same feed (combinations, "
+    join: str | None = typer.Option(None, "--join", help="A second file of the same feed (combinations, "
                                                             "stock): the join is proposed too."),
-    name: Optional[str] = typer.Option(None, "--name", help="The feed's name in wsync.toml (default: the "
+    name: str | None = typer.Option(None, "--name", help="The feed's name in wsync.toml (default: the "
                                                             "file's name)."),
     rows: int = typer.Option(5000, "--rows", min=10, help="How many records to read for the evidence."),
     write: bool = typer.Option(False, "--write", help="Add the feed to wsync.toml as [feeds.NAME], commented."),

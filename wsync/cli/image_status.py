@@ -4,7 +4,7 @@ item still short of an image. The store says what it has; the ledger says what e
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -42,7 +42,7 @@ def _failure_doc(failure: dict[str, Any]) -> dict[str, Any]:
     if permanent:
         try:
             failed_at = datetime.fromisoformat(failure["failed_at"])
-            next_retry = (failed_at + timedelta(seconds=RETRY_AFTER_S)).astimezone(timezone.utc).isoformat()
+            next_retry = (failed_at + timedelta(seconds=RETRY_AFTER_S)).astimezone(UTC).isoformat()
         except (TypeError, ValueError, KeyError):
             next_retry = None
     return {"url": failure["url"], "code": failure.get("code"), "message": failure.get("message"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from wsync.cli import common, image_status
@@ -17,11 +15,11 @@ def register(app: typer.Typer) -> None:
 
     @images.command("status")
     def status_cmd(
-        product_id: Optional[int] = typer.Argument(None, help="The store's product (or variation) id."),
-        sku: Optional[str] = typer.Option(None, "--sku", help="Find the product by SKU instead."),
+        product_id: int | None = typer.Argument(None, help="The store's product (or variation) id."),
+        sku: str | None = typer.Option(None, "--sku", help="Find the product by SKU instead."),
         missing: bool = typer.Option(False, "--missing", help="List every item of the ledger still short of an "
                                                               "image, with what it lacks and why."),
-        feed: Optional[str] = typer.Option(None, "--feed", help="With --missing: only this feed's items."),
+        feed: str | None = typer.Option(None, "--feed", help="With --missing: only this feed's items."),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """One product's images: what the store has, with the source URL of each, and the product's
@@ -49,7 +47,7 @@ def register(app: typer.Typer) -> None:
 
     @images.command("process")
     def process_cmd(
-        job: Optional[int] = typer.Option(None, "--job", help="Attach the images of this import job's feed "
+        job: int | None = typer.Option(None, "--job", help="Attach the images of this import job's feed "
                                                               "(default: the latest import job)."),
         background: bool = typer.Option(False, "--background", help="Run in a detached worker."),
         retry_failed: bool = typer.Option(False, "--retry-failed-images", help="Try URLs that failed recently too."),

@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -27,7 +26,7 @@ jobs_app = typer.Typer(help="List jobs (with stats), or cancel one.", invoke_wit
                        no_args_is_help=False)
 
 
-def _context(ledger: Optional[Path]) -> job_context.JobContext:
+def _context(ledger: Path | None) -> job_context.JobContext:
     return job_context.resolve(common.STATE.config, ledger)
 
 
@@ -77,11 +76,11 @@ def _stop_on_signals(stop: threading.Event) -> dict:
 def worker_cmd(
     once: bool = typer.Option(False, "--once", help="Run every job waiting now, then exit (default)."),
     loop: bool = typer.Option(False, "--loop", help="Keep polling for new jobs until stopped (SIGTERM/Ctrl-C)."),
-    job: Optional[int] = typer.Option(None, "--job", help="Run only this job (if it is still waiting)."),
+    job: int | None = typer.Option(None, "--job", help="Run only this job (if it is still waiting)."),
     interval: str = typer.Option("2s", "--interval", help="With --loop: how often to look for new jobs."),
     stuck_after: str = typer.Option("5m", "--stuck-after",
                                     help="Jobs silent for this long are taken over (see `wsync recover`)."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", help=LEDGER_HELP),
+    ledger: Path | None = typer.Option(None, "--ledger", help=LEDGER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Run scheduled and stuck jobs (cron fallback: `* * * * * wsync worker --once`)."""
@@ -125,7 +124,7 @@ def recover_cmd(
     older_than: str = typer.Option("5m", "--older-than", help="Silent (or still scheduled) for this long: stuck."),
     foreground: bool = typer.Option(False, "--foreground", help="Resume the stuck jobs here, one after another."),
     no_run: bool = typer.Option(False, "--no-run", help="Only mark them processing_stuck; a worker resumes them."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", help=LEDGER_HELP),
+    ledger: Path | None = typer.Option(None, "--ledger", help=LEDGER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Resume jobs whose worker died or went silent, from their last checkpoint."""
@@ -157,7 +156,7 @@ def status_cmd(
     job_id: int = typer.Argument(..., help="The job id (from `wsync jobs` or `wsync import --background`)."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Show live progress until the job ends; exit 0 only "
                                                                 "if it completed with no item errors."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", help=LEDGER_HELP),
+    ledger: Path | None = typer.Option(None, "--ledger", help=LEDGER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Show a job: status, progress, counts, configuration and its first item errors."""
@@ -177,9 +176,9 @@ def status_cmd(
 @jobs_app.callback()
 def jobs_cmd(
     ctx: typer.Context,
-    status: Optional[str] = typer.Option(None, "--status", help=f"Only jobs in this state: {', '.join(STATUSES)}."),
+    status: str | None = typer.Option(None, "--status", help=f"Only jobs in this state: {', '.join(STATUSES)}."),
     limit: int = typer.Option(20, "--limit", min=1, help="At most this many jobs, newest first."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", help=LEDGER_HELP),
+    ledger: Path | None = typer.Option(None, "--ledger", help=LEDGER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """List recent jobs with duration and rate, and totals over all jobs."""
@@ -203,7 +202,7 @@ def jobs_cmd(
 @jobs_app.command("cancel")
 def cancel_cmd(
     job_id: int = typer.Argument(..., help="The job to cancel."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", help=LEDGER_HELP),
+    ledger: Path | None = typer.Option(None, "--ledger", help=LEDGER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Cancel a job: a waiting one at once, a running one after its current batch."""

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sys
-from typing import Optional
 
 import typer
 
@@ -23,13 +22,13 @@ sandbox_app = typer.Typer(help="A local WooCommerce-compatible store for rehears
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8080, "--port", help="Port; 0 picks a free one (printed)."),
-    data: Optional[str] = typer.Option(None, "--data", help="SQLite file to keep the catalogue in (default: memory)."),
-    consumer_key: Optional[str] = typer.Option(None, "--consumer-key", envvar="WSYNC_SANDBOX_CONSUMER_KEY",
+    data: str | None = typer.Option(None, "--data", help="SQLite file to keep the catalogue in (default: memory)."),
+    consumer_key: str | None = typer.Option(None, "--consumer-key", envvar="WSYNC_SANDBOX_CONSUMER_KEY",
                                                help="Read/write key (generated ck_... when not given)."),
-    consumer_secret: Optional[str] = typer.Option(None, "--consumer-secret", envvar="WSYNC_SANDBOX_CONSUMER_SECRET",
+    consumer_secret: str | None = typer.Option(None, "--consumer-secret", envvar="WSYNC_SANDBOX_CONSUMER_SECRET",
                                                   help="Its secret (generated cs_... when not given)."),
-    tls_cert: Optional[str] = typer.Option(None, "--tls-cert", help="PEM certificate: serve HTTPS."),
-    tls_key: Optional[str] = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
+    tls_cert: str | None = typer.Option(None, "--tls-cert", help="PEM certificate: serve HTTPS."),
+    tls_key: str | None = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
     insecure_basic_auth: bool = typer.Option(False, "--insecure-basic-auth",
                                              help="Accept Basic auth over plain HTTP (real stores do not)."),
     error_rate: float = typer.Option(0.0, "--error-rate", help="Share of requests answered with an error status."),
@@ -38,7 +37,7 @@ def serve(
     hang_rate: float = typer.Option(0.0, "--hang-rate", help="Share of requests that hang, then run anyway."),
     hang_s: float = typer.Option(35.0, "--hang-s", help="How long a hang lasts (seconds)."),
     drop_rate: float = typer.Option(0.0, "--drop-rate", help="Share of requests processed, then dropped unanswered."),
-    fault_seed: Optional[int] = typer.Option(None, "--fault-seed", help="Seed: the same faults in the same order."),
+    fault_seed: int | None = typer.Option(None, "--fault-seed", help="Seed: the same faults in the same order."),
     faults_only_writes: bool = typer.Option(False, "--faults-only-writes", help="Faults hit only POST/PUT/DELETE."),
     latency: str = typer.Option("none", "--latency", help="none | realistic | realistic:<scale> (e.g. realistic:0.1)."),
     json_out: bool = typer.Option(False, "--json", help="Print the base URL and keys as one JSON line."),
@@ -92,9 +91,9 @@ def serve(
 def proxy(
     upstream: str = typer.Option(..., "--upstream", help="The store's home URL (the sandbox's or a real store's)."),
     port: int = typer.Option(0, "--port", help="Port on 127.0.0.1; 0 picks a free one (printed)."),
-    consumer_key: Optional[str] = typer.Option(None, "--consumer-key", envvar="WSYNC_CONSUMER_KEY", show_default=False,
+    consumer_key: str | None = typer.Option(None, "--consumer-key", envvar="WSYNC_CONSUMER_KEY", show_default=False,
                                                help="The store's read/write key: the proxy signs every request."),
-    consumer_secret: Optional[str] = typer.Option(None, "--consumer-secret", envvar="WSYNC_CONSUMER_SECRET",
+    consumer_secret: str | None = typer.Option(None, "--consumer-secret", envvar="WSYNC_CONSUMER_SECRET",
                                                   show_default=False, help="Its secret."),
     error_rate: float = typer.Option(0.0, "--error-rate", help="Share answered 500/502/503 without forwarding."),
     error_statuses: str = typer.Option("500,502,503", "--error-statuses", help="Comma list of statuses to answer."),
@@ -105,7 +104,7 @@ def proxy(
     drop_rate: float = typer.Option(0.0, "--drop-rate", help="Share forwarded, then dropped unanswered."),
     cut_rate: float = typer.Option(0.0, "--cut-rate", help="Share cut off mid-request (the store finishes them)."),
     cut_after_s: float = typer.Option(0.2, "--cut-after-s", help="When a cut happens (seconds)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed: the same faults in the same order."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed: the same faults in the same order."),
     only_writes: bool = typer.Option(False, "--only-writes", help="Faults hit only POST/PUT/PATCH/DELETE."),
     insecure: bool = typer.Option(False, "--insecure", help="Skip TLS verification of an https upstream."),
     allow_insecure_http: bool = typer.Option(False, "--allow-insecure-http",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -75,9 +74,9 @@ def register(app: typer.Typer) -> None:
     def init(
         force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
         path: Path = typer.Option(Path(CONFIG_NAME), "--path", help="Where to write the file."),
-        feed: Optional[str] = typer.Option(None, "--feed", help="A supplier's file: its feed table is proposed "
+        feed: str | None = typer.Option(None, "--feed", help="A supplier's file: its feed table is proposed "
                                                                 "from the file (`wsync feed suggest`)."),
-        join: Optional[str] = typer.Option(None, "--join", help="With --feed: its second file."),
+        join: str | None = typer.Option(None, "--join", help="With --feed: its second file."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Write a commented starter wsync.toml (created private, mode 0600)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -74,14 +74,14 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan_cmd(
         feed: str = typer.Argument(..., help=FEED_HELP),
-        preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
-        fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
-        only: Optional[str] = typer.Option(None, "--only", help="price,stock: plan only these fields"),
-        missing: Optional[str] = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
+        preset: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
+        fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
+        only: str | None = typer.Option(None, "--only", help="price,stock: plan only these fields"),
+        missing: str | None = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
         force: bool = typer.Option(False, "--force", help="Plan every item as changed."),
-        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing",
+        update_existing: bool | None = typer.Option(None, "--update-existing/--no-update-existing",
                                                        help=UPDATE_HELP),
-        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new", help=CREATE_HELP),
+        create_new: bool | None = typer.Option(None, "--create-new/--no-create-new", help=CREATE_HELP),
         allow_mass_change: bool = typer.Option(False, "--allow-mass-change", help=MASS_CHANGE_HELP),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
@@ -102,27 +102,27 @@ def register(app: typer.Typer) -> None:
     @app.command("import")
     def import_cmd(
         feed: str = typer.Argument(..., help=FEED_HELP),
-        preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
-        fmt: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
+        preset: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
+        fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
         dry_run: bool = typer.Option(False, "--dry-run", help="Plan only: print the changeset, write nothing."),
         background: bool = typer.Option(False, "--background", help="Run in a detached worker; print the job id."),
-        products_per_batch: Optional[int] = typer.Option(None, "--products-per-batch", help="1-100, default 50"),
-        variations_per_batch: Optional[int] = typer.Option(None, "--variations-per-batch", help="1-100, default 25"),
-        images_per_batch: Optional[int] = typer.Option(None, "--images-per-batch", help="default 5"),
-        concurrency: Optional[int] = typer.Option(None, "--concurrency", help="requests in flight, default 2"),
-        total_batches: Optional[int] = typer.Option(None, "--total-batches", help="only the first N product batches"),
-        process_images: Optional[bool] = typer.Option(
+        products_per_batch: int | None = typer.Option(None, "--products-per-batch", help="1-100, default 50"),
+        variations_per_batch: int | None = typer.Option(None, "--variations-per-batch", help="1-100, default 25"),
+        images_per_batch: int | None = typer.Option(None, "--images-per-batch", help="default 5"),
+        concurrency: int | None = typer.Option(None, "--concurrency", help="requests in flight, default 2"),
+        total_batches: int | None = typer.Option(None, "--total-batches", help="only the first N product batches"),
+        process_images: bool | None = typer.Option(
             None, "--process-images/--no-process-images",
             help="Attach images in this job (--no-process-images: leave them to `wsync images process`)."),
-        update_existing: Optional[bool] = typer.Option(None, "--update-existing/--no-update-existing",
+        update_existing: bool | None = typer.Option(None, "--update-existing/--no-update-existing",
                                                        help=UPDATE_HELP),
-        create_new: Optional[bool] = typer.Option(None, "--create-new/--no-create-new", help=CREATE_HELP),
-        only: Optional[str] = typer.Option(None, "--only", help="price,stock: the fast path for frequent syncs"),
-        missing: Optional[str] = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
+        create_new: bool | None = typer.Option(None, "--create-new/--no-create-new", help=CREATE_HELP),
+        only: str | None = typer.Option(None, "--only", help="price,stock: the fast path for frequent syncs"),
+        missing: str | None = typer.Option(None, "--missing", help="keep|outofstock|draft|trash"),
         allow_mass_change: bool = typer.Option(False, "--allow-mass-change", help=MASS_CHANGE_HELP),
-        stale_variations: Optional[str] = typer.Option(None, "--stale-variations", help="delete|keep"),
+        stale_variations: str | None = typer.Option(None, "--stale-variations", help="delete|keep"),
         force: bool = typer.Option(False, "--force", help="Re-send every field, and ignore an unchanged feed (304)."),
-        max_errors: Optional[int] = typer.Option(None, "--max-errors", help="refuse a feed with more record errors"),
+        max_errors: int | None = typer.Option(None, "--max-errors", help="refuse a feed with more record errors"),
         retry_failed_images: bool = typer.Option(False, "--retry-failed-images",
                                                  help="Try again image URLs that failed for good in an earlier job."),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),

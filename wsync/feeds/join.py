@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from wsync.catalogue import RecordError, truncate
 from wsync.errors import FeedRefused

@@ -195,7 +195,7 @@ def _load_records(spec: FeedSpec, records: Iterable, header: list[str] | None, i
 
 def _partial(spec: FeedSpec, mapper: FieldMapper | None) -> list[str]:
     """The fields a partial feed carries; [] for a feed of products."""
-    if spec.preset or spec.partial is False or spec.join is not None and spec.join.kind == "variations":
+    if spec.preset or spec.partial is False or (spec.join is not None and spec.join.kind == "variations"):
         return []
     if mapper is None:
         if spec.partial:

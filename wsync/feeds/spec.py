@@ -78,7 +78,7 @@ class FeedSpec:
 
     @classmethod
     def adhoc(cls, source: str, preset: str | None = None, format: str | None = None,
-              name: str | None = None) -> "FeedSpec":
+              name: str | None = None) -> FeedSpec:
         table: dict[str, Any] = {"source": source}
         if preset:
             table["preset"] = preset
@@ -87,7 +87,7 @@ class FeedSpec:
         return cls.from_config(name or "adhoc", table, Path.cwd())
 
     @classmethod
-    def from_config(cls, name: str, table: dict, base_dir: Path) -> "FeedSpec":
+    def from_config(cls, name: str, table: dict, base_dir: Path) -> FeedSpec:
         prefix = f"feeds.{name}"
 
         def fail(key: str, message: str, hint: str | None = None) -> NoReturn:

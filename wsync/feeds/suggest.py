@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from wsync.errors import FeedRefused
-from wsync.feeds.sources import is_url, open_source
 from wsync.feeds.records import detect_format, open_records
+from wsync.feeds.sources import is_url, open_source
 from wsync.feeds.spec import FeedSpec
 from wsync.mapping.suggest import Suggestion, suggest
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from wsync.errors import UsageError
 from wsync.ledger.jobs import JobStore, parse_iso, pid_alive
@@ -18,7 +18,7 @@ def duration_s(job: dict) -> float | None:
         return None
     ended = parse_iso(job.get("completed_at"))
     if ended is None:
-        ended = datetime.now(timezone.utc) if job.get("status") == "running" else parse_iso(job.get("updated_at"))
+        ended = datetime.now(UTC) if job.get("status") == "running" else parse_iso(job.get("updated_at"))
     if ended is None:
         return None
     return max(0.0, (ended - started).total_seconds())

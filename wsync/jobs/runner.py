@@ -13,8 +13,9 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wsync.errors import UsageError, WsyncError
 from wsync.ledger import Ledger

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 import sqlite_utils
 
@@ -25,7 +25,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 def now_iso() -> str:
     """ISO 8601 with offset, second precision: what every JSON output shows."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:

@@ -8,7 +8,8 @@ resolved once is never looked up again.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from wsync.ledger.db import Ledger, now_iso
 from wsync.redact import redact
@@ -18,8 +19,23 @@ class ItemRecord:
     """One item as the ledger knows it. `pushed` (the last pushed fields) is decoded only when
     read: an unchanged item is recognised by its hash alone, and a large catalogue has many."""
 
-    __slots__ = ("kind", "key", "sku", "store_id", "parent_key", "parent_id", "_pushed", "pushed_json", "hash",
-                 "images", "images_hash", "missing_action", "last_job_id", "last_action", "image_urls")
+    __slots__ = (
+        "_pushed",
+        "hash",
+        "image_urls",
+        "images",
+        "images_hash",
+        "key",
+        "kind",
+        "last_action",
+        "last_job_id",
+        "missing_action",
+        "parent_id",
+        "parent_key",
+        "pushed_json",
+        "sku",
+        "store_id",
+    )
 
     def __init__(self, kind: str, key: str, sku: str | None = None, store_id: int | None = None,
                  parent_key: str | None = None, parent_id: int | None = None,

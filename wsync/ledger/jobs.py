@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from wsync.ledger.db import Ledger, now_iso
@@ -46,7 +46,7 @@ def parse_iso(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -315,7 +315,7 @@ class JobStore:
         gone (dead pid on this host) or silent (no heartbeat within the threshold), or marked
         stuck that long ago with no worker having taken them since."""
         host = host or socket.gethostname()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         stuck = []
         rows = self._conn.execute(
             "SELECT * FROM background_jobs WHERE status IN ('scheduled','running','processing_stuck') ORDER BY id"

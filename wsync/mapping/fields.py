@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from wsync.catalogue import RecordError
+from wsync.mapping import synonyms
 from wsync.mapping.convert import MAX_FIELD_CHARS, Converter
 from wsync.mapping.rows import Row, RowAttribute
-from wsync.mapping import synonyms
 from wsync.mapping.values import get_path, split_list, text_of, texts_of
 
 SCALAR_FIELDS = ("key", "sku", "parent", "group", "name", "description", "short_description", "regular_price",
@@ -78,7 +79,7 @@ class FieldMapper:
     auto: bool = False
 
     @classmethod
-    def from_table(cls, table: dict[str, Any], fail: Callable[[str, str, str | None], None]) -> "FieldMapper":
+    def from_table(cls, table: dict[str, Any], fail: Callable[[str, str, str | None], None]) -> FieldMapper:
         mapper = cls()
         for key, value in table.items():
             if key in SCALAR_FIELDS:
@@ -128,7 +129,7 @@ class FieldMapper:
         return mapper
 
     @classmethod
-    def automatic(cls, header: list[str]) -> "FieldMapper":
+    def automatic(cls, header: list[str]) -> FieldMapper:
         """Guess a mapping from a header of common column names, in any of the synonyms table's
         languages. A column feeds one field at most; the first field whose names match takes it."""
         mapper = cls(auto=True)

@@ -32,7 +32,7 @@ class PricingRules:
     drop_sale_not_below_regular: bool = True
 
     @classmethod
-    def from_table(cls, table: dict[str, Any], fail) -> "PricingRules":
+    def from_table(cls, table: dict[str, Any], fail) -> PricingRules:
         """Build from a config table; `fail(key, message, hint)` raises the caller's config error."""
         for key in table:
             if key not in _KEYS:

@@ -68,6 +68,6 @@ class Row:
     # other feeds a blank is a missing value, and an error.
     blank_means_any: bool = False
     # Variations carried inside their parent's record (nested JSON/XML variants, Shopify).
-    children: list["Row"] = field(default_factory=list)
+    children: list[Row] = field(default_factory=list)
     # For filters: the raw source values, by source column / path.
     source: dict | None = None

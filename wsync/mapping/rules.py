@@ -12,8 +12,9 @@ Config tables (all under `[feeds.NAME]`):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from wsync.mapping.pricing import PricingRules
 from wsync.mapping.rows import Row
@@ -66,7 +67,7 @@ class Rules:
     category_separator: str = " > "
 
     @classmethod
-    def from_table(cls, table: dict[str, Any], fail: Fail) -> "Rules":
+    def from_table(cls, table: dict[str, Any], fail: Fail) -> Rules:
         rules = cls()
         rules.category_separator = str(table.get("mapping", {}).get("category_separator", " > ")) \
             if isinstance(table.get("mapping"), dict) else " > "

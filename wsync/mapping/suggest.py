@@ -468,7 +468,7 @@ def _group(profiles: dict[str, Profile], rows: list[dict[str, str | None]], sku:
     named = {c[2]: c for c in candidates if c[1] in ("group", "parent")}
     best = None
     for column, p in profiles.items():
-        if column == sku or not p.values or p.unique or column in columns and column not in named:
+        if column == sku or not p.values or p.unique or (column in columns and column not in named):
             continue
         if column in columns:
             continue
@@ -563,7 +563,7 @@ def _parent_name(profiles: dict[str, Profile], rows: list[dict[str, str | None]]
         if not values or constant < 0.9 * len(values):
             continue
         distinct = len({next(iter(vs)) for vs in values.values() if len(vs) == 1})
-        if distinct < 0.9 * len(values) or p.words < 1.5 and not named:
+        if distinct < 0.9 * len(values) or (p.words < 1.5 and not named):
             continue
         score = (1.0 if named else 0.0) + p.words / 10
         if best is None or score > best[0]:

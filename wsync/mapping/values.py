@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from typing import Any
 
 _MISSING = object()
@@ -95,11 +96,11 @@ def parse_date(text: str) -> str:
     """A sale date as WooCommerce takes it ("2025-03-01T00:00:00", the store's time zone): from
     YYYY-MM-DD[ HH:MM[:SS]], DD.MM.YYYY or DD/MM/YYYY (day first, as Europe writes it), or a
     Unix timestamp (UTC, "...Z"). Raises ValueError with the reason."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     t = text.strip()
     if re.fullmatch(r"\d{9,11}", t):
-        return datetime.fromtimestamp(int(t), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     m = _ISO_DATE.match(t)
     parts = None
     if m:

@@ -10,4 +10,4 @@ from wsync.sandbox.faults import Faults, LatencyModel
 from wsync.sandbox.imagehost import ImageHost
 from wsync.sandbox.server import SandboxServer
 
-__all__ = ["SandboxServer", "Faults", "LatencyModel", "ImageHost", "FaultProxy", "ProxyFaults"]
+__all__ = ["FaultProxy", "Faults", "ImageHost", "LatencyModel", "ProxyFaults", "SandboxServer"]

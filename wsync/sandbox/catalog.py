@@ -119,7 +119,7 @@ class Catalog:
         before_status = post["status"]
         self._apply_product(post, body, creating=False)
         post["date_modified"] = self.db.now()
-        if "slug" in body and body["slug"]:
+        if body.get("slug"):
             post["slug"] = self._unique_slug(sanitize_title(body["slug"]), post["id"])
         if before_status == "trash" and post["status"] != "trash":
             self._untrash(post)
@@ -194,7 +194,7 @@ class Catalog:
         if "type" in body or creating:
             ptype = body.get("type") or post.get("type") or "simple"
             post["type"] = ptype if ptype in PRODUCT_TYPES else "simple"
-        if "status" in body and body["status"]:
+        if body.get("status"):
             status = str(body["status"])
             post["status"] = status if status in POST_STATUSES or status == "trash" else "publish"
         if "sku" in body:
@@ -235,7 +235,7 @@ class Catalog:
 
     def _apply_common(self, post: dict, body: dict) -> None:
         for key, kind in _PLAIN_FIELDS.items():
-            if key in body and key in post or key in body and key == "menu_order":
+            if (key in body and key in post) or (key in body and key == "menu_order"):
                 value = body[key]
                 post[key] = _bool(value) if kind is bool else (int(value or 0) if kind is int else str(value or ""))
         for key in ("regular_price", "sale_price"):

@@ -30,10 +30,11 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, ClassVar, Literal, Mapping
+from typing import ClassVar, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -110,7 +111,7 @@ class ProxyFaults:
         return doc
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, object]) -> "ProxyFaults":
+    def from_dict(cls, doc: Mapping[str, object]) -> ProxyFaults:
         if not isinstance(doc, Mapping):
             raise ValueError("fault settings must be a JSON object")
         unknown = set(doc) - {f.name for f in fields(cls)}
@@ -443,7 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "wsync-faultproxy"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet; stats tell the story
+    def log_message(self, format: str, *args: object) -> None:  # quiet; stats tell the story
         pass
 
     def do_GET(self) -> None:
@@ -491,7 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.proxy.forward_in_background(req).join(self.proxy.faults.cut_after_s)
         self._hang_up()
 
-    _FATES: ClassVar[dict[str, Callable[["_Handler", FaultDecision, Outgoing], None]]] = {
+    _FATES: ClassVar[dict[str, Callable[[_Handler, FaultDecision, Outgoing], None]]] = {
         "pass": _pass, "error": _error, "rate_limit": _rate_limit, "hang": _hang, "drop": _drop, "cut": _cut}
 
     # -- plumbing ----------------------------------------------------------------------------

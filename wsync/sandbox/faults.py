@@ -29,11 +29,11 @@ class LatencyModel:
     per_variation_write_s: float | None = None
 
     @classmethod
-    def none(cls) -> "LatencyModel":
+    def none(cls) -> LatencyModel:
         return cls()
 
     @classmethod
-    def realistic(cls, scale: float = 1.0) -> "LatencyModel":
+    def realistic(cls, scale: float = 1.0) -> LatencyModel:
         """The recorded store's costs, times `scale` (0.1 makes a benchmark ten times shorter):
         ~80 ms of fixed cost per request (PHP bootstrap; a GET took 90-105 ms), 33 ms per product
         created in a batch, 19 ms per update, 18 ms per delete, 54 ms per variation written,
@@ -70,7 +70,7 @@ class LatencyModel:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, doc: dict) -> "LatencyModel":
+    def from_dict(cls, doc: dict) -> LatencyModel:
         known = {f.name for f in fields(cls)}
         unknown = set(doc) - known
         if unknown:
@@ -117,7 +117,7 @@ class Faults:
         return doc
 
     @classmethod
-    def from_dict(cls, doc: dict) -> "Faults":
+    def from_dict(cls, doc: dict) -> Faults:
         known = {f.name for f in fields(cls)}
         unknown = set(doc) - known
         if unknown:

@@ -75,7 +75,7 @@ class ImageHost:
                 self._cache[path] = make_png(path)
             return self._cache[path]
 
-    def start(self) -> "ImageHost":
+    def start(self) -> ImageHost:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
         self._thread.start()
         return self
@@ -84,7 +84,7 @@ class ImageHost:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "ImageHost":
+    def __enter__(self) -> ImageHost:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -99,7 +99,7 @@ class ImageHost:
             # client's delayed ACK stalls every request on a kept-alive connection by ~40 ms.
             disable_nagle_algorithm = True
 
-            def log_message(self, format, *args):  # noqa: A002
+            def log_message(self, format, *args):
                 pass
 
             def do_GET(self):

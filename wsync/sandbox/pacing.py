@@ -54,7 +54,7 @@ class Sleeper:
     batch of 100 items takes its modelled time rather than that plus 200 wake-ups' worth of work.
     Lateness beyond one sleep is forgotten: a long wait for the lock does not erase later sleeps."""
 
-    __slots__ = ("_sleep", "_due")
+    __slots__ = ("_due", "_sleep")
 
     def __init__(self, sleep=time.sleep):
         self._sleep = sleep

@@ -235,7 +235,7 @@ def _make_handler(store: SandboxServer):
         def version_string(self):
             return "wsync-sandbox"
 
-        def log_message(self, format, *args):  # noqa: A002 - quiet: tests and benchmarks read stats instead
+        def log_message(self, format, *args):  # quiet: tests and benchmarks read stats instead
             pass
 
         def do_GET(self):

@@ -7,9 +7,10 @@ order), so every slot of the answer is matched to its item by position.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from wsync.store import errors as E
 

@@ -54,7 +54,7 @@ class CheckReport:
     def exit_code(self) -> int:
         return EXIT_CODES[self.kind][0]
 
-    def fail(self, kind: str, error: BaseException | str, hint: str | None = None) -> "CheckReport":
+    def fail(self, kind: str, error: BaseException | str, hint: str | None = None) -> CheckReport:
         self.ok = False
         self.kind = kind
         self.message = redact(getattr(error, "message", None) or str(error))

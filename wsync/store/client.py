@@ -11,7 +11,8 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -21,8 +22,15 @@ from wsync.redact import RedactingFilter, redact, register_secret
 from wsync.store import errors as E
 from wsync.store.batches import BatchItemResult, batch_many
 from wsync.store.response import Counters, StoreResponse
-from wsync.store.retry import Transient, backoff_wait, classify_exception, classify_status, is_connect_failure, \
-    is_dns_failure, is_tls_failure
+from wsync.store.retry import (
+    Transient,
+    backoff_wait,
+    classify_exception,
+    classify_status,
+    is_connect_failure,
+    is_dns_failure,
+    is_tls_failure,
+)
 from wsync.store.settings import StoreSettings
 from wsync.store.signing import endpoint_url, is_woocommerce_route, normalize_params, route_url, sign, split_url
 from wsync.store.skus import chunk_skus
@@ -177,7 +185,7 @@ class StoreClient:
     def close(self) -> None:
         self.session.close()
 
-    def __enter__(self) -> "StoreClient":
+    def __enter__(self) -> StoreClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

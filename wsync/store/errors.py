@@ -48,7 +48,7 @@ class StoreError(WsyncError):
                 "message": self.message, "data": self.data, "endpoint": self.endpoint}
 
     @classmethod
-    def from_body(cls, body: dict[str, Any], *, status: int | None = None, **kwargs: Any) -> "StoreError":
+    def from_body(cls, body: dict[str, Any], *, status: int | None = None, **kwargs: Any) -> StoreError:
         """An item error inside a batch answer: `{"code", "message", "data": {"status", ...}}`."""
         data = body.get("data") if isinstance(body.get("data"), dict) else {}
         return cls(str(body.get("message") or body.get("code") or "unknown error"),

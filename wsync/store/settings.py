@@ -52,7 +52,7 @@ class StoreSettings:
             return "basic" if self.is_https else "oauth"
         return self.auth
 
-    def with_changes(self, **changes: object) -> "StoreSettings":
+    def with_changes(self, **changes: object) -> StoreSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def validate(self) -> None:

@@ -6,7 +6,7 @@ value is kept within that budget (commas count three bytes once encoded).
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import quote
 
 MAX_URL_BYTES = 2000

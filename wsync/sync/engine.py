@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from wsync.errors import FeedRefused, UsageError
 from wsync.ledger import Ledger
@@ -310,5 +311,13 @@ def counts_for(plans: list[ItemPlan]) -> dict[str, int]:
     return out
 
 
-__all__ = ["run_import", "run_images", "plan_only", "feed_spec_for", "Counts", "EngineSettings", "ImportRun",
-           "FeedRefused"]
+__all__ = [
+    "Counts",
+    "EngineSettings",
+    "FeedRefused",
+    "ImportRun",
+    "feed_spec_for",
+    "plan_only",
+    "run_images",
+    "run_import",
+]

@@ -21,10 +21,11 @@ import logging
 import posixpath
 import re
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
@@ -32,8 +33,15 @@ import requests
 from wsync.catalogue import Product
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
 from wsync.redact import redact
-from wsync.sync.image_failures import (PERMANENT_CODE, TRANSIENT_BACKOFF_S, TRANSIENT_CODE, TRANSIENT_TRIES,
-                                       is_transient, permanent_note, transient_note)
+from wsync.sync.image_failures import (
+    PERMANENT_CODE,
+    TRANSIENT_BACKOFF_S,
+    TRANSIENT_CODE,
+    TRANSIENT_TRIES,
+    is_transient,
+    permanent_note,
+    transient_note,
+)
 from wsync.sync.options import ImportOptions
 from wsync.sync.push import BatchPusher, Journal, Op, OpResult, WaitListener
 
@@ -284,7 +292,7 @@ class ImagePhase:
     def on_error(self, stage: str, sku: str | None, message: str, code: str | None, key: str) -> None:
         self._on_error(stage, sku, message, code, key)
 
-    def _item_failed(self, task: "ImageTask") -> None:
+    def _item_failed(self, task: ImageTask) -> None:
         self.failed_keys.add((task.kind, task.key))
         self.report.failed_items = len(self.failed_keys)
 
@@ -297,7 +305,7 @@ class ImagePhase:
             failed_at = datetime.fromisoformat(failure["failed_at"])
         except (TypeError, ValueError):
             return True
-        return (datetime.now(timezone.utc) - failed_at).total_seconds() >= self.opts.image_retry_after_s
+        return (datetime.now(UTC) - failed_at).total_seconds() >= self.opts.image_retry_after_s
 
     def _probe(self, urls: list[str]) -> None:
         """HEAD each new URL: a dead or non-image link is recorded here, not discovered by the store
@@ -330,7 +338,7 @@ class ImagePhase:
     def _fail_url(self, url: str, code: str | None, message: str, *, permanent: bool = True) -> None:
         message = redact(message)
         self.report.failed_urls[url] = message
-        self.failures[url] = {"failed_at": datetime.now(timezone.utc).isoformat(), "message": message,
+        self.failures[url] = {"failed_at": datetime.now(UTC).isoformat(), "message": message,
                               "permanent": int(permanent)}
         self.image_map.record_failure(url, code, message, permanent=permanent)
 

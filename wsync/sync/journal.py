@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from wsync.ledger.pending import PendingWrites
 from wsync.sync.push import Op

@@ -34,7 +34,7 @@ class ImportOptions:
     probe_images: bool = True  # check new image URLs before the store downloads them
     settle_s: float | None = None  # wait before reconciling an ambiguous write (default: read timeout)
 
-    def validate(self) -> "ImportOptions":
+    def validate(self) -> ImportOptions:
         for name, limit in (("products_per_batch", STORE_BATCH_LIMIT), ("variations_per_batch", STORE_BATCH_LIMIT),
                             ("images_per_batch", STORE_BATCH_LIMIT)):
             value = getattr(self, name)
@@ -60,6 +60,6 @@ class ImportOptions:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ImportOptions":
+    def from_dict(cls, data: dict[str, Any]) -> ImportOptions:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wsync.ledger import Ledger
 from wsync.ledger.items import ItemMap, ItemRecord
@@ -214,7 +215,7 @@ def describe_failure(error: StoreError | None) -> str:
 
 
 def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.fromtimestamp(epoch, UTC).replace(microsecond=0).isoformat()
 
 
 class EngineSettings(Protocol):

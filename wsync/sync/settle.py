@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from wsync.ledger import Ledger
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
@@ -112,7 +113,7 @@ def settle_orphaned_writes(client: StoreClient, ledger: Ledger, feed: str, *, ma
 def _status_doc(writes: list[PendingWrite], until: float) -> dict[str, Any]:
     skus = [str(i.get("sku") or i.get("key")) for w in writes for i in w.items]
     return {"requests": len(writes), "items": len(skus), "waiting_for": skus[:10],
-            "until": datetime.fromtimestamp(until, timezone.utc).replace(microsecond=0).isoformat(),
+            "until": datetime.fromtimestamp(until, UTC).replace(microsecond=0).isoformat(),
             "why": "an earlier worker's requests may still be saving on the store"}
 
 

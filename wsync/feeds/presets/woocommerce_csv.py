@@ -26,7 +26,7 @@ A column no field takes is reported once as a warning, never dropped in silence.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -171,7 +171,7 @@ class _RecordReader:
         if value is None:
             return None
         if re.fullmatch(r"\d{9,11}", value):
-            return datetime.fromtimestamp(int(value), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         m = _DATE.match(value)
         if m:
             try:
