@@ -19,6 +19,7 @@ run of the same command with the fewest options beyond those the docs name.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ def documented_claims() -> list[Claim]:
     for path in doc_files():
         text = prose(path)
         spans = code_spans(text)
-        for first, second in zip(spans, spans[1:]):
+        for first, second in itertools.pairwise(spans):
             between = text[first.end:second.start].replace("\n", " ")
             verb = _VERB.match(between)
             if verb and _COMMAND.match(first.code.strip()) and second.code.lstrip()[:1] in "{\"":

@@ -74,12 +74,12 @@ def test_preview_a_configured_feed_by_name_and_unknown_names(tmp_path: Path):
     (tmp_path / "wsync.toml").write_text(f'[feeds.google]\nsource = "{data / "google-merchant-rss.xml"}"\n'
                                          'preset = "google-merchant"\n')
     base = [sys.executable, "-m", "wsync", "--config", str(tmp_path / "wsync.toml"), "feed", "preview"]
-    proc = subprocess.run(base + ["google", "--limit", "1", "--json"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([*base, "google", "--limit", "1", "--json"], capture_output=True, text=True, timeout=60)
     doc = json.loads(proc.stdout)
     assert proc.returncode == 0 and len(doc["products"]) == 1
     assert doc["counts"] == {"products": 2, "variable": 1, "variations": 3, "images": 7, "distinct_images": 5,
                              "errors": 0}
-    proc = subprocess.run(base + ["nosuch", "--json"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([*base, "nosuch", "--json"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "no feed named 'nosuch'" in json.loads(proc.stdout)["message"]
-    proc = subprocess.run(base + ["google"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([*base, "google"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "2 products (1 variable, 3 variations)" in proc.stdout

@@ -109,7 +109,7 @@ def test_a_stock_file_is_a_partial_feed_declared_or_detected(tmp_path):
     assert [e.reason for e in detected.errors] == ["duplicate key: an earlier record already has it (kept)"]
     declared = FeedSpec.from_config("stock", {"source": "stock.csv", "partial": True, "mapping": {
         "sku": "Référence", "stock_quantity": "Quantité"}}, tmp_path)
-    assert [u.fields for u in load_catalogue(declared).updates][0] == {"manage_stock": True, "stock_quantity": 4}
+    assert next(u.fields for u in load_catalogue(declared).updates) == {"manage_stock": True, "stock_quantity": 4}
     from wsync.errors import ConfigError
 
     with pytest.raises(ConfigError, match="partial"):

@@ -132,7 +132,7 @@ def test_status_and_jobs_json_shapes(ledger_path, store, tmp_path, cli_json):
     store.create(feed="other", job_data={})
     code, doc = cli_json("jobs", "--ledger", ledger_path)
     assert code == 0 and doc["success"] is True and len(doc["jobs"]) == 2
-    done = [j for j in doc["jobs"] if j["id"] == job_id][0]
+    done = next(j for j in doc["jobs"] if j["id"] == job_id)
     assert done["duration"] is not None and done["duration"] >= 0
     assert "rate_per_min" in done
     stats = doc["stats"]

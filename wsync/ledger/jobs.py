@@ -354,4 +354,5 @@ class JobStore:
             " SUM(status='cancelled') AS cancelled,"
             " SUM(total_processed) AS total_products_processed, SUM(total_created) AS total_products_created,"
             " SUM(total_updated) AS total_products_updated FROM background_jobs").fetchone()
-        return {key: int(row[key] or 0) for key in row.keys()}
+        # A sqlite3.Row iterates its values, not its keys: keys() is needed here.
+        return {key: int(row[key] or 0) for key in row.keys()}  # noqa: SIM118

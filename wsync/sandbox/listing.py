@@ -78,7 +78,7 @@ def order_clause(params: dict, allowed: dict[str, str], default: str, unstable_s
                  include: list[int] | None = None) -> str:
     orderby = params.get("orderby") or default
     if orderby not in allowed and orderby != "include":
-        names = list(allowed) + ["include"]
+        names = [*allowed, "include"]
         raise invalid_param("orderby", f"orderby is not one of {', '.join(names[:-1])}, and {names[-1]}.", "rest_not_in_enum")
     order = (params.get("order") or "desc").lower()
     if order not in ("asc", "desc"):

@@ -345,7 +345,7 @@ def _make_handler(store: SandboxServer):
                 if bad_json:
                     raise RestError("rest_invalid_json", "Invalid JSON body passed.", 400)
                 answer = handler(req, args)
-                return answer.status, answer.body, answer.headers + [("Allow", ", ".join(_methods_of(req.route)))]
+                return answer.status, answer.body, [*answer.headers, ("Allow", ", ".join(_methods_of(req.route)))]
             except RestError as err:
                 return err.status, err.body(), []
 

@@ -270,7 +270,7 @@ class BatchPusher:
             op.attempts += 1
             return done + self._send([op])
         error = exc if isinstance(exc, StoreError) else StoreError(str(exc), code="wsync_request_failed")
-        return done + [OpResult(op, False, error=error)]
+        return [*done, OpResult(op, False, error=error)]
 
 
     def _reconcile_settled(self, creates: list[Op], exc: Exception, sent_at: float) -> dict[int, dict[str, Any]]:

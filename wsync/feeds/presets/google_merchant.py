@@ -76,7 +76,7 @@ def map_record(record: dict, where: str, decimal: str | None) -> tuple[Row | Non
     for field_name, label in VARIANT_ATTRIBUTES:
         value = get(field_name)
         if value:
-            row.attributes.append(RowAttribute(label, [value], variation=True if group else False))
+            row.attributes.append(RowAttribute(label, [value], variation=bool(group)))
     gtin = get("gtin")
     if gtin:
         row.meta["_gtin"] = gtin
