@@ -115,7 +115,7 @@ def find_config(config_path: Path | None) -> tuple[Path | None, bool]:
 
 
 def load_settings(config_path: Path | None = None, *, require_store: bool = True) -> Settings:
-    path, explicit = find_config(config_path)
+    path, _explicit = find_config(config_path)
     doc: dict[str, Any] = {}
     if path is not None:
         if not path.is_file():

@@ -31,7 +31,7 @@ def load_suggested(tmp_path: Path, source: str, join: str | None = None):
 
 
 def test_one_row_per_sku_with_a_family_column(tmp_path):
-    result, table, loaded = load_suggested(tmp_path, "family-rows.csv")
+    _result, table, loaded = load_suggested(tmp_path, "family-rows.csv")
     m = table["mapping"]
     assert (m["sku"], m["name"], m["regular_price"], m["cost"], m["stock_quantity"], m["images"], m["group"]) == (
         "Item No", "Product", "RRP", "Wholesale", "Qty", "Image", "Family")
@@ -68,7 +68,7 @@ def test_a_semicolon_file_with_german_headers(tmp_path):
 
 
 def test_two_files_products_and_combinations(tmp_path):
-    result, table, loaded = load_suggested(tmp_path, "shop-products.csv", join="shop-combinations.csv")
+    _result, table, loaded = load_suggested(tmp_path, "shop-products.csv", join="shop-combinations.csv")
     m, j = table["mapping"], table["join"]
     assert (m["sku"], m["name"], m["regular_price"], m["stock_quantity"], m["images"]) == (
         "reference", "name", "price", "quantity", "image_urls")

@@ -64,7 +64,7 @@ def cli(capsys, monkeypatch):
 @pytest.fixture
 def cli_json(cli):
     def run(*args):
-        code, out, err = cli(*args, "--json")
+        code, out, _err = cli(*args, "--json")
         return code, json.loads(out)
 
     return run

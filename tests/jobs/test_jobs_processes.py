@@ -136,7 +136,7 @@ def test_sigterm_pauses_the_job_and_the_next_worker_resumes_it(ledger_path, stor
     _finish(worker)
     paused = store.get(job_id)
     assert paused["status"] == "processing_stuck"
-    code, out, err = _finish(spawn("worker", "--once", "--ledger", ledger_path))
+    code, _out, err = _finish(spawn("worker", "--once", "--ledger", ledger_path))
     assert code == 0, err
     assert store.get(job_id)["status"] == "completed"
     assert Counter(b for _, b in ran_batches(record)) == Counter(range(25))
@@ -161,7 +161,7 @@ def test_detached_worker_runs_in_its_own_session_and_logs_privately(ledger_path,
     # recover (detached by default) starts one worker per stuck job and says which.
     stuck = store.create(kind="reindex", feed="acme", job_data={})
     store.claim(stuck, worker_pid=2**22 + 12345, worker_host=job["worker_host"])
-    code, out, err = _finish(spawn("recover", "--json", "--ledger", ledger_path))
+    code, out, _err = _finish(spawn("recover", "--json", "--ledger", ledger_path))
     doc = json.loads(out)
     assert code == 0 and doc["recovered"] == [stuck] and set(doc["workers"]) == {str(stuck)}
     wait_for(lambda: store.get(stuck)["status"] in TERMINAL, timeout=20)

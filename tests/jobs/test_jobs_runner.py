@@ -155,7 +155,7 @@ def test_cli_errors_are_clear_and_exit_2(ledger_path, tmp_path, cli, cli_json):
     assert code == 2 and "--older-than" in doc["message"]
     code, doc = cli_json("jobs", "--status", "done", "--ledger", ledger_path)
     assert code == 2 and "unknown state" in doc["message"]
-    code, out, err = cli("worker", "--once", "--loop", "--ledger", ledger_path)
+    code, _out, err = cli("worker", "--once", "--loop", "--ledger", ledger_path)
     assert code == 2 and "exclude each other" in err
 
 
@@ -185,10 +185,10 @@ def test_status_follow_exits_by_outcome(ledger_path, store, cli, monkeypatch):
 
     thread = threading.Thread(target=run_soon)
     thread.start()
-    code, out, err = cli("status", clean, "--follow", "--ledger", ledger_path)
+    code, out, _err = cli("status", clean, "--follow", "--ledger", ledger_path)
     thread.join()
     assert code == 0 and "completed" in out
-    code, out, err = cli("status", dirty, "--follow", "--json", "--ledger", ledger_path)
+    code, out, _err = cli("status", dirty, "--follow", "--json", "--ledger", ledger_path)
     assert code == 1 and '"total_errors": 1' in out
 
 

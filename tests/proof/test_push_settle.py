@@ -121,7 +121,7 @@ def test_missing_creates_are_looked_up_again_until_they_land():
 def test_creates_that_never_land_are_sent_again_only_after_the_deadline():
     clock = Clock()
     client = OneFailureClient(OutcomeUnknown("read timeout", status=None))
-    reconcile, calls = store_lands({"A0": 1})
+    reconcile, _calls = store_lands({"A0": 1})
     pusher = BatchPusher(client, "products/batch", size=10, concurrency=1, reconcile=reconcile, max_request_s=30,
                          sleep=clock.sleep, clock=clock)
     results = run(pusher, ops())

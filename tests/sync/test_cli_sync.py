@@ -104,7 +104,7 @@ def test_batch_size_over_the_store_limit_is_a_usage_error(env, capsys):
 def test_images_status_matches_the_store_and_names_sources(env, sandbox, image_host, capsys):
     urls = [f"{image_host.url}/img/a.png", f"{image_host.url}/img/b.png"]
     feed = write_feed(env / "feed.csv", catalogue_rows(simple=1, variable=0, images={"S00000": urls}))
-    code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--json"], capsys)
+    code, _result, _ = run_cli(["import", str(feed), "--format", "csv", "--json"], capsys)
     assert code == 0
     code, doc, _ = run_cli(["images", "status", "--sku", "S00000", "--json"], capsys)
     assert code == 0

@@ -10,7 +10,7 @@ from tests.sync.conftest import batches, sandbox_only
 def test_first_import_batches_and_second_run_writes_nothing(rig):
     rows = rig.rows(simple=120, variable=6, per_parent=30)
     feed = rig.feed(rows)
-    result, client = rig.run(feed, process_images=False)
+    result, _client = rig.run(feed, process_images=False)
     assert result["success"], result
     assert result["created"] == 120 + 6 and result["total_processed"] == 126
     assert result["variations"]["created"] == 6 * 30 == result["variations"]["processed"]

@@ -451,7 +451,7 @@ class ImagePhase:
         return [image] if image else []
 
     def _matches(self, op: Op, obj: dict[str, Any]) -> bool:
-        task, slots = op.ref
+        _task, slots = op.ref
         have = self._store_images(obj)
         if len(have) != len(slots):
             return False
