@@ -135,7 +135,7 @@ def test_a_stock_file_is_a_partial_feed_declared_or_detected(tmp_path):
       "stock_quantity": "Stan magazynowy"}),
 ])
 def test_headers_in_each_language(header, expected):
-    rows = [dict(zip(header, [f"A-{i}", f"Produkt Nummer {i}", "4,10", "9,90", str(i)])) for i in range(6)]
+    rows = [dict(zip(header, [f"A-{i}", f"Produkt Nummer {i}", "4,10", "9,90", str(i)], strict=True)) for i in range(6)]
     s = suggest(header, rows)
     assert {c.key: c.value for c in s.choices if c.key in expected} == expected
     assert s.choice("decimal").value == ","
@@ -146,7 +146,7 @@ def test_value_shapes_without_header_names():
     rows = []
     for i, code in enumerate(["4006381333931", "4006381333948", "4006381333955", "4006381333962"]):
         rows.append(dict(zip(header, [f"X{i}", code, f"Garden chair model {i}", f"{3 + i}.50", f"{9 + i}.90",
-                                      f"https://cdn.example/p/{i}.jpg"])))
+                                      f"https://cdn.example/p/{i}.jpg"], strict=True)))
     s = suggest(header, rows)
     got = {c.key: c.value for c in s.choices}
     assert (got["sku"], got["gtin"], got["name"], got["cost"], got["regular_price"], got["images"]) == (
@@ -157,7 +157,7 @@ def test_value_shapes_without_header_names():
 
 def test_the_group_is_found_from_rows_alone():
     header = ["id", "m", "title", "colour", "price"]
-    rows = [dict(zip(header, [f"{m}-{c}", m, f"Mug {m} {c}", c, "4.00"]))
+    rows = [dict(zip(header, [f"{m}-{c}", m, f"Mug {m} {c}", c, "4.00"], strict=True))
             for m in ("K1", "K2") for c in ("red", "blue", "green")]
     s = suggest(header, rows)
     group = s.choice("group")

@@ -112,7 +112,8 @@ class CsvFeed:
                         yield where, {"__width_error__": f"has {len(values)} fields, the header has {width}"}
                         continue
                     record: dict[str, str | None] = {}
-                    for column, value in zip(header, values):
+                    # A short row (pad_short_rows) has fewer values than the header: the rest are None below.
+                    for column, value in zip(header, values, strict=False):
                         record.setdefault(column, value)
                     for column in header[len(values):]:
                         record.setdefault(column, None)

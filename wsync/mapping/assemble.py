@@ -242,7 +242,7 @@ def _readable_parent(parent: Row, variations: list[Row]) -> None:
     words = [v.name.split() for v in variations if v.name]
     shared: list[str] = []
     if words:
-        for column in zip(*words):
+        for column in zip(*words, strict=False):  # names differ in length: the words each of them has
             if all(w.casefold() == column[0].casefold() for w in column):
                 shared.append(column[0])
             else:

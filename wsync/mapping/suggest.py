@@ -400,7 +400,7 @@ def _prices(out: Suggestion, profiles: dict[str, Profile], rows: list[dict[str, 
         return
     a, b = pool[0], pool[1]
     xs, ys = _column_numbers(rows, a), _column_numbers(rows, b)
-    pairs = [(x, y) for x, y in zip(xs, ys) if x is not None and y is not None]
+    pairs = [(x, y) for x, y in zip(xs, ys, strict=True) if x is not None and y is not None]
     if not pairs:
         return
     lower_a = sum(1 for x, y in pairs if x < y) / len(pairs)

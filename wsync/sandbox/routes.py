@@ -74,7 +74,7 @@ def run_batch(body: dict, create, update, delete, counter: ItemCounter, pacer: P
     with pacer.whole(c for cs in costs.values() for c in cs):
         for key, fn, items in work:
             out = []
-            for item, cost in zip(items, costs[key]):
+            for item, cost in zip(items, costs[key], strict=True):
                 if key == "create":
                     item_id = 0
                 elif key == "update":

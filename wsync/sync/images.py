@@ -455,7 +455,7 @@ class ImagePhase:
         have = self._store_images(obj)
         if len(have) != len(slots):
             return False
-        for (url, slot), img in zip(slots, have):
+        for (url, slot), img in zip(slots, have, strict=True):
             if "id" in slot and int(img.get("id") or 0) != slot["id"]:
                 return False
             if "src" in slot and basename_key(url) not in rename_chain(img.get("src") or img.get("name") or ""):
@@ -470,7 +470,7 @@ class ImagePhase:
             task, slots = result.op.ref
             if result.ok and result.data is not None and self._matches(result.op, result.data):
                 have = self._store_images(result.data)
-                for (url, slot), img in zip(slots, have):
+                for (url, slot), img in zip(slots, have, strict=True):
                     att = int(img["id"])
                     if "src" in slot:
                         self.report.sent_src += 1

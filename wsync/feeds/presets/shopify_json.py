@@ -100,7 +100,7 @@ def make_mapper(options: dict[str, Any]):
             conv.soft.extend(errors)
             if built is not None:
                 row.children.append(built)
-        for o, name in zip(options, names):
+        for o, name in zip(options, names, strict=True):
             values = [str(v) for v in o.get("values") or []]
             row.attributes.append(RowAttribute(name, values, variation=True))
         return conv.finish(row)
