@@ -80,7 +80,7 @@ def test_server_error_is_retried_then_refused(feed_server, tmp_path):
 def test_html_error_page_with_200_is_refused(feed_server, tmp_path):
     feed_server.routes["/feed.csv"] = {"body": b"<html><head><title>Login</title></head><body>sign in</body></html>",
                                        "headers": {"Content-Type": "text/html"}}
-    with pytest.raises(FeedRefused, match="HTML page.*Login"):
+    with pytest.raises(FeedRefused, match=r"HTML page.*Login"):
         load_catalogue(url_spec(feed_server, "/feed.csv", tmp_path))
 
 

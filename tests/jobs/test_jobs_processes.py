@@ -1,6 +1,7 @@
 """Workers as real processes: kill -9 and recover, cron pick-up, two workers racing, a reader
 polling during a job, cancel, SIGTERM, and the detached start."""
 
+import contextlib
 import json
 import os
 import signal
@@ -147,10 +148,8 @@ def test_detached_worker_runs_in_its_own_session_and_logs_privately(ledger_path,
     # An unknown kind fails in the real worker whatever the engine can do: a deterministic end.
     job_id = store.create(kind="reindex", feed="acme", job_data={})
     pid = start_detached_worker(None, ledger_path, job_id)
-    try:
+    with contextlib.suppress(ProcessLookupError):  # already finished and reaped
         assert os.getsid(pid) == pid
-    except ProcessLookupError:
-        pass  # already finished and reaped
     wait_for(lambda: store.get(job_id)["status"] in TERMINAL, timeout=20)
     job = store.get(job_id)
     assert job["status"] == "failed" and job["worker_pid"] == pid

@@ -74,11 +74,12 @@ def test_kill_9_ten_times_then_recover_ends_exact(proof_store: ProofStore, proof
     started = time.monotonic()
     phases_killed = []
     for kill, target in enumerate(targets):
-        wait_for(lambda: (j := jobs.get(job_id))["status"] == "running" and j["worker_pid"] == pid, 30,
+        # wait_for polls its predicate before it returns: each binds this kill's worker and target.
+        wait_for(lambda pid=pid: (j := jobs.get(job_id))["status"] == "running" and j["worker_pid"] == pid, 30,
                  what=f"worker {pid} claiming job {job_id}")
         at_claim = jobs.get_checkpoint(job_id)
         # This worker has saved something of its own in (or past) the target phase ...
-        wait_for(lambda: _reached(jobs.get(job_id), at_claim, target), PATIENCE_S,
+        wait_for(lambda at_claim=at_claim, target=target: _reached(jobs.get(job_id), at_claim, target), PATIENCE_S,
                  what=f"worker {pid} reaching the {target} phase")
         # ... then dies at a random moment after that.
         time.sleep(rng.uniform(0.0, 0.6))

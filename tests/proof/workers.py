@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -29,12 +30,11 @@ def wsync_json(args: list[str], cwd: Path, env: dict[str, str] | None = None) ->
     try:
         return result.returncode, json.loads(result.stdout)
     except ValueError:
-        raise AssertionError(f"wsync {' '.join(map(str, args))} printed no JSON: {result.stdout!r} {result.stderr!r}")
+        raise AssertionError(
+            f"wsync {' '.join(map(str, args))} printed no JSON: {result.stdout!r} {result.stderr!r}") from None
 
 
 def reap(pid: int) -> None:
     """Collect a killed child of this process, so it does not linger as a zombie."""
-    try:
+    with contextlib.suppress(ChildProcessError):  # not our child (started by `wsync recover`): init reaps it
         os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass  # not our child (started by `wsync recover`): init reaps it

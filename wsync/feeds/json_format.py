@@ -111,7 +111,7 @@ class JsonFeed:
 
     def _utf8(self) -> Any:
         """The file as bytes, past a UTF-8 byte order mark."""
-        fh = open(self.path, "rb")
+        fh = open(self.path, "rb")  # noqa: SIM115 - returned open: the caller's `with` closes it
         if fh.read(3) != b"\xef\xbb\xbf":
             fh.seek(0)
         return fh

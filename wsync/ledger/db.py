@@ -201,9 +201,8 @@ class Ledger:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self._local = threading.local()
-        if str(self.path) != ":memory:":
-            if not self.path.exists():
-                _create_private(self.path)
+        if str(self.path) != ":memory:" and not self.path.exists():
+            _create_private(self.path)
         self._migrate()
 
     # -- connections -------------------------------------------------------------------

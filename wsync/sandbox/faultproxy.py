@@ -22,6 +22,7 @@ anyone who reaches it writes to the store with its keys.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -529,10 +530,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _hang_up(self) -> None:
         """Close the connection without a word, as a gateway that lost patience does."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def _admin(proxy: FaultProxy, method: str, path: str, body: bytes) -> Answer:

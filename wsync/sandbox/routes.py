@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -82,7 +83,7 @@ def run_batch(body: dict, create, update, delete, counter: ItemCounter, pacer: P
                 else:
                     item_id = item.get("id", 0) if isinstance(item, dict) else item
                 try:
-                    out.append(pacer.run(lambda: fn(item), cost, sleeper))
+                    out.append(pacer.run(functools.partial(fn, item), cost, sleeper))
                     counter.written += 1
                 except RestError as err:
                     out.append({"id": _as_int(item_id), "error": {"code": err.code, "message": err.message,

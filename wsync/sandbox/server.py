@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import mimetypes
 import os
@@ -319,10 +320,8 @@ def _make_handler(store: SandboxServer):
                 # The write is committed; the answer is lost, as when a proxy cuts the connection.
                 store.counters.fault("drops")
                 self.close_connection = True
-                try:
+                with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 return
             self._json(status, doc, headers)
 

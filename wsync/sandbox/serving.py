@@ -60,7 +60,7 @@ class ServerLifecycle(ABC):
             self._thread = None
         self._closed()
 
-    def _closed(self) -> None:
+    def _closed(self) -> None:  # noqa: B027 - an optional hook: releasing nothing is its default
         """Release what outlives the listener (temporary files, upstream sessions)."""
 
     def __enter__(self: Self) -> Self:
