@@ -85,7 +85,8 @@ def _run(args: argparse.Namespace, tls: dict) -> int:
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(f"{args.requests} reads over {'https' if tls else 'http'}, sandbox latency {args.latency_ms} ms per request")
+        print(f"{args.requests} reads over {'https' if tls else 'http'}, "
+              f"sandbox latency {args.latency_ms} ms per request")
         print(f"  woocommerce package (new connection per call): {bare_s:.3f} s "
               f"({doc['woocommerce_package_ms_per_request']} ms/request)")
         print(f"  StoreClient (pooled keep-alive session):       {pooled_s:.3f} s "

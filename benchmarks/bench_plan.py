@@ -46,7 +46,8 @@ def catalogue(n: int, variable_share: float, price_bump: bool = False) -> list[P
         price = f"{(5 + i % 40) * (1.1 if bump else 1.0):.2f}"
         common = dict(key=f"P{i:07d}", sku=f"P{i:07d}", name=f"Product {i}", status="publish",
                       description=f"Description of product {i}, long enough to look like a feed's text. " * 3,
-                      categories=[CATEGORIES[i % len(CATEGORIES)]], images=[Image(src=f"https://cdn.example/img/{i % 50_000}.jpg")])
+                      categories=[CATEGORIES[i % len(CATEGORIES)]],
+                      images=[Image(src=f"https://cdn.example/img/{i % 50_000}.jpg")])
         if every and i % every == 0:
             variations = [Variation(key=f"P{i:07d}-{s}", sku=f"P{i:07d}-{s}", attributes={"Size": s},
                                     regular_price=price, stock_quantity=(i + j) % 9, manage_stock=True)
@@ -115,7 +116,8 @@ def plan_once(ledger: Ledger, products: list[Product], budget_s: float) -> dict[
     elapsed = time.perf_counter() - t2
     timings["plan_variations_s"] = round(elapsed, 3)
     if done < len(parents):
-        timings["plan_variations_partial"] = f"{done} of {len(parents)} parents in {elapsed:.1f} s (stopped at the budget)"
+        timings["plan_variations_partial"] = (f"{done} of {len(parents)} parents in {elapsed:.1f} s "
+                                              "(stopped at the budget)")
         timings["plan_variations_projected_s"] = round(elapsed * len(parents) / max(done, 1), 1)
     timings["total_s"] = round(time.perf_counter() - t0, 3)
     for plan in plans:
@@ -158,14 +160,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(f"{doc['products']:,} products + {doc['variations']:,} variations, ledger of {filled:,} records "
-              f"(setup {doc['setup_s']} s); {doc['cpus']} CPUs, Python {doc['python']}; peak RSS {doc['peak_rss_mb']:.0f} MB\n")
+              f"(setup {doc['setup_s']} s); {doc['cpus']} CPUs, Python {doc['python']}; "
+              f"peak RSS {doc['peak_rss_mb']:.0f} MB\n")
         print("| feed | load ledger | plan products | plan variations | total | target < 10 s |")
         print("|---|---:|---:|---:|---:|---|")
         for name, r in runs.items():
-            var = f"{r['plan_variations_s']:.2f} s" + ("" if r["complete"] else
-                                                       f" (partial; projected {r['plan_variations_projected_s']:.0f} s)")
+            var = f"{r['plan_variations_s']:.2f} s"
+            if not r["complete"]:
+                var += f" (partial; projected {r['plan_variations_projected_s']:.0f} s)"
             ok = "pass" if r["complete"] and r["total_s"] < TARGET_S else "FAIL"
-            print(f"| {name} | {r['load_ledger_s']:.2f} s | {r['plan_products_s']:.2f} s | {var} | {r['total_s']:.2f} s | {ok} |")
+            print(f"| {name} | {r['load_ledger_s']:.2f} s | {r['plan_products_s']:.2f} s | {var} "
+                  f"| {r['total_s']:.2f} s | {ok} |")
     return 0 if doc["pass"] else 1
 
 

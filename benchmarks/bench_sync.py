@@ -124,7 +124,8 @@ def run_benchmark(scale: float, factor: float, clients: list[str], timeout_s: fl
                                                                          "write": counted["write"]},
                        "image_downloads": counted["downloads"], "cdn_requests": cdn.total - cdn_before,
                        "wall_s": run["wall_s"], "process_wall_s": round(elapsed, 2), "cpu_s": run["cpu_s"],
-                       "peak_rss_mb": run["peak_rss_mb"], "failed": int(run["result"].get("failed") or 0), "store_counts": stats["counts"],
+                       "peak_rss_mb": run["peak_rss_mb"], "failed": int(run["result"].get("failed") or 0),
+                       "store_counts": stats["counts"],
                        "client_result": _summary(run["result"])}
                 results.append(row)
                 log(f"{client:5s} {label:18s} {row['requests']['read'] + row['requests']['write']:6d} requests "
@@ -173,7 +174,8 @@ def markdown(doc: dict[str, Any]) -> str:
     lines = [f"Catalogue: {c['products']} products, {c['variations']} variations, {c['distinct_images']} distinct "
              f"images (scale {doc['scale']}); latency: realistic x {doc['latency_factor']}; "
              f"{doc['cpus']} CPUs, Python {doc['python']}.", "",
-             "| scenario | client | requests (read / write) | image downloads | wall | client CPU | peak RSS | failed items |",
+             "| scenario | client | requests (read / write) | image downloads | wall | client CPU | peak RSS "
+             "| failed items |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in doc["runs"]:
         req = r["requests"]
@@ -188,7 +190,8 @@ def markdown(doc: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 2,000-product catalogue (default 1.0)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="fraction of the 2,000-product catalogue (default 1.0)")
     parser.add_argument("--latency-factor", type=float, default=1.0,
                         help="multiply the realistic latency (0.1 = ten times faster store; default 1.0)")
     parser.add_argument("--catalogue", choices=sorted(cat.SHAPES), default="mixed",

@@ -120,7 +120,8 @@ def snapshot(env: dict[str, str]) -> dict[str, dict[str, Any]]:
         doc["categories"] = sorted(c["name"] for c in p["categories"])
         doc["tags"] = sorted(t["name"] for t in p["tags"])
         doc["images"] = len(p["images"])
-        doc["attributes"] = sorted((a["name"], sorted(a["options"]), a["visible"], a["variation"]) for a in p["attributes"])
+        doc["attributes"] = sorted((a["name"], sorted(a["options"]), a["visible"], a["variation"])
+                                   for a in p["attributes"])
         doc["default_attributes"] = sorted((a["name"], a["option"].lower()) for a in p["default_attributes"])
         for key in ("grouped_products", "upsell_ids", "cross_sell_ids"):
             doc[key] = sorted(sku_of.get(i, f"id:{i}") for i in p[key])

@@ -114,7 +114,11 @@ class Arr:
     item: Any                   # a shape, or None: any items
 
 
-_TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<punct>[{}\[\]:,])|(?P<dots>\.\.\.|…)|(?P<name>[A-Za-z_]\w*))')
+_TOKEN = re.compile(r'\s*(?:'
+                    r'(?P<str>"(?:[^"\\]|\\.)*")'
+                    r'|(?P<punct>[{}\[\]:,])'
+                    r'|(?P<dots>\.\.\.|…)'
+                    r'|(?P<name>[A-Za-z_]\w*))')
 TYPES = {"N": "integer", "int": "integer", "integer": "integer", "number": "number", "float": "number",
          "str": "string", "string": "string", "bool": "boolean", "boolean": "boolean", "null": "null"}
 

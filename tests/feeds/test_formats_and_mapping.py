@@ -114,7 +114,8 @@ def test_config_errors_name_the_key(tmp_path):
 
 
 def test_xml_with_namespace_nested_variants_and_comma_locale(tmp_path):
-    s = spec(DATA, {"source": "supplier-catalog.xml", "item_element": "s:product", "variants_path": "s:variants.s:variant",
+    s = spec(DATA, {"source": "supplier-catalog.xml", "item_element": "s:product",
+                    "variants_path": "s:variants.s:variant",
                     "namespaces": {"s": "urn:example:supplier"}, "decimal": ",", "mapping": {
                         "sku": "s:code", "name": "s:title", "regular_price": "s:price", "stock_quantity": "s:stock",
                         "categories": "s:category", "category_separator": " / ", "images": "s:image",

@@ -19,7 +19,8 @@ def url_spec(server, path, tmp_path, **table):
 
 
 def test_etag_round_trip_gives_not_modified(feed_server, tmp_path):
-    feed_server.routes["/feed.csv"] = {"body": CSV, "etag": '"v1"', "headers": {"Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}}
+    feed_server.routes["/feed.csv"] = {"body": CSV, "etag": '"v1"',
+                                       "headers": {"Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}}
     s = url_spec(feed_server, "/feed.csv", tmp_path)
     first = load_catalogue(s)
     assert first.counts["products"] == 2 and first.fetch_state["etag"] == '"v1"'
@@ -44,7 +45,8 @@ def test_gzip_content_encoding_and_gzip_file(feed_server, tmp_path):
 def test_auth_headers_from_environment_are_sent_and_redacted(feed_server, tmp_path, monkeypatch):
     monkeypatch.setenv("SUPPLIER_TOKEN", "tok-very-secret-123456")
     monkeypatch.setenv("SUPPLIER_KEY", "key-very-secret-654321")
-    feed_server.routes["/bearer.csv"] = {"body": CSV, "require_header": ("Authorization", "Bearer tok-very-secret-123456")}
+    feed_server.routes["/bearer.csv"] = {"body": CSV,
+                                         "require_header": ("Authorization", "Bearer tok-very-secret-123456")}
     feed_server.routes["/key.csv"] = {"body": CSV, "require_header": ("X-Api-Key", "key-very-secret-654321")}
     s = url_spec(feed_server, "/bearer.csv", tmp_path, auth={"type": "bearer", "token_env": "SUPPLIER_TOKEN"})
     assert load_catalogue(s).counts["products"] == 2
@@ -53,7 +55,8 @@ def test_auth_headers_from_environment_are_sent_and_redacted(feed_server, tmp_pa
     assert "very-secret" not in redact("token tok-very-secret-123456 and key-very-secret-654321")
     monkeypatch.setenv("FEED_USER", "reseller")
     monkeypatch.setenv("FEED_PASS", "basic-pass-secret")
-    feed_server.routes["/basic.csv"] = {"body": CSV, "require_header": ("Authorization", "Basic cmVzZWxsZXI6YmFzaWMtcGFzcy1zZWNyZXQ=")}
+    feed_server.routes["/basic.csv"] = {"body": CSV, "require_header": (
+        "Authorization", "Basic cmVzZWxsZXI6YmFzaWMtcGFzcy1zZWNyZXQ=")}
     s = url_spec(feed_server, "/basic.csv", tmp_path, auth={"type": "basic", "username_env": "FEED_USER",
                                                            "password_env": "FEED_PASS"})
     assert load_catalogue(s).counts["products"] == 2

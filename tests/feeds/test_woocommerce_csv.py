@@ -37,7 +37,8 @@ def test_a_french_export_with_short_rows_reads_whole():
     # Comma decimals, a two-line description, sale dates, links by SKU and by the export's id.
     assert (mug.regular_price, mug.sale_price, mug.weight) == ("12.50", "8.50", "0.35")
     assert mug.description == "Une tasse.\nDeux lignes."
-    assert (mug.details.date_on_sale_from, mug.details.date_on_sale_to) == ("2026-01-01T00:00:00", "2026-01-31T00:00:00")
+    assert (mug.details.date_on_sale_from, mug.details.date_on_sale_to) == (
+        "2026-01-01T00:00:00", "2026-01-31T00:00:00")
     assert mug.categories == [["Cuisine", "Tasses"]] and mug.tags == ["émail", "cadeau"]
     assert (mug.details.shipping_class, mug.details.menu_order, mug.details.backorders) == ("Fragile", 3, "no")
     assert (mug.links.upsells, mug.links.cross_sells) == (["FR-BOL"], ["id:104"])
@@ -102,10 +103,14 @@ def _header(locale: str) -> list[str]:
 @pytest.mark.parametrize("locale", ["en", *TABLE["locales"]])
 def test_every_listed_language_previews_with_no_refused_record(tmp_path, locale):
     header = _header(locale)
-    rows = [["1", "variable", "P", "Shirt", "1", "", "", "1", "", "A > B", "", "", "0.2", "Size", "S, M", "1", "0", "x"],
-            ["2", "variation", "", "Shirt S", "1", "10,00", "", "1", "3", "", "P", "", "", "Size", "S", "", "0", ""],
-            ["3", "variation", "P-M", "Shirt M", "1", "11.50", "9", "0", "", "", "id:1", "", "", "Size", "M", "", "0", ""],
-            ["4", "grouped", "G", "Set", "1", "", "", "", "", "", "", "P, id:1", "", "", "", "", "", ""]]
+    rows = [["1", "variable", "P", "Shirt", "1", "", "", "1", "", "A > B", "", "", "0.2",
+             "Size", "S, M", "1", "0", "x"],
+            ["2", "variation", "", "Shirt S", "1", "10,00", "", "1", "3", "", "P", "", "",
+             "Size", "S", "", "0", ""],
+            ["3", "variation", "P-M", "Shirt M", "1", "11.50", "9", "0", "", "", "id:1", "", "",
+             "Size", "M", "", "0", ""],
+            ["4", "grouped", "G", "Set", "1", "", "", "", "", "", "", "P, id:1", "",
+             "", "", "", "", ""]]
     path = tmp_path / f"{locale}.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -152,7 +157,8 @@ def test_importer_value_forms(tmp_path):
     products = by_key(result)
     a, b = products["A"], products["B"]
     assert a.name == "=Alpha"  # the exporter's formula guard is taken off
-    assert (a.status, a.details.featured, a.details.tax_status, a.details.backorders) == ("publish", True, "none", "yes")
+    assert (a.status, a.details.featured, a.details.tax_status, a.details.backorders) == (
+        "publish", True, "none", "yes")
     assert a.details.virtual is True and a.details.downloadable is False
     assert a.details.date_on_sale_from == "2026-01-01T00:00:00Z"  # a Unix timestamp is UTC
     assert a.description == "a \\n literal" and a.details.catalog_visibility == "hidden"

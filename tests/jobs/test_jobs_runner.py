@@ -126,7 +126,8 @@ def test_status_and_jobs_json_shapes(ledger_path, store, tmp_path, cli_json):
     assert job["status"] == "completed" and job["progress"] == 100 and job["total_processed"] == 20
     assert job["configuration"] == {"batches": 2, "errors_at": [1], "only": ["price"]}
     assert job["errors"] == [{"sku": "SKU-1", "stage": "product", "code": "invalid_price",
-                              "message": "price is not a number in batch 1", "created_at": job["errors"][0]["created_at"]}]
+                              "message": "price is not a number in batch 1",
+                              "created_at": job["errors"][0]["created_at"]}]
     assert datetime.fromisoformat(job["started_at"]).utcoffset() is not None
 
     store.create(feed="other", job_data={})

@@ -169,7 +169,8 @@ def test_stats_count_states_and_products(store):
     stats = store.stats()
     assert stats["total_jobs"] == 3 and stats["scheduled"] == 1 and stats["running"] == 1
     assert stats["completed"] == 1 and stats["failed"] == 0
-    assert (stats["total_products_processed"], stats["total_products_created"], stats["total_products_updated"]) == (15, 5, 8)
+    assert (stats["total_products_processed"], stats["total_products_created"],
+            stats["total_products_updated"]) == (15, 5, 8)
 
 
 def test_status_says_when_a_running_job_is_settling(store):

@@ -142,7 +142,8 @@ def test_no_command_output_log_or_ledger_holds_a_secret(project, store):
     run("recover", "--json")
     # failure paths print errors: a wrong secret, a key the store does not know
     run("check", "--json", expect=None)
-    runs.append((("check", "wrong secret"), wsync(["--verbose", "check"], cwd, {**env, "WSYNC_CONSUMER_SECRET": secret[:-4] + "0000"})))
+    runs.append((("check", "wrong secret"), wsync(["--verbose", "check"], cwd,
+                                                  {**env, "WSYNC_CONSUMER_SECRET": secret[:-4] + "0000"})))
     runs.append((("import", "unknown key"), wsync(["--verbose", "import", "wholesaler", "--force", "--json"], cwd,
                                                   {**env, "WSYNC_CONSUMER_KEY": key[:-4] + "0000"})))
     assert runs[-2][1].returncode == 16 and runs[-1][1].returncode != 0

@@ -88,7 +88,8 @@ class _Recorder(BaseHTTPRequestHandler):
         else:
             status, body = 201, b'{"id":7,"sku":"A/B"}'
             headers = [("Content-Type", "application/json; charset=UTF-8"), ("X-WP-Total", "7"),
-                       ("X-WP-TotalPages", "4"), ("Link", '<http://upstream/wp-json/wc/v3/products?page=2>; rel="next"'),
+                       ("X-WP-TotalPages", "4"),
+                       ("Link", '<http://upstream/wp-json/wc/v3/products?page=2>; rel="next"'),
                        ("X-Powered-By", "PHP/8.2")]
         self.send_response(status)
         for name, value in headers:

@@ -26,7 +26,8 @@ def test_src_downloads_every_time_and_id_reuses(sandbox, woo_api, image_host):
     assert (a["images"][0]["name"], a["images"][0]["alt"], b["images"][0]["name"]) == ("Red", "r", "red-1.png")
     served = requests.get(b["images"][0]["src"], timeout=5)
     assert served.status_code == 200 and served.content[:4] == b"\x89PNG"
-    c = woo_api.post("products", {"name": "c", "images": [{"id": a["images"][0]["id"], "src": image_host.image_url("x.png")}]}).json()
+    c = woo_api.post("products", {"name": "c", "images": [{"id": a["images"][0]["id"],
+                                                           "src": image_host.image_url("x.png")}]}).json()
     assert c["images"][0]["id"] == a["images"][0]["id"]
     assert image_host.count("/img/red.png") == 2 and image_host.count("/img/x.png") == 0
     stats = sandbox.stats()
@@ -35,8 +36,8 @@ def test_src_downloads_every_time_and_id_reuses(sandbox, woo_api, image_host):
     cleared = woo_api.put(f"products/{a['id']}", {"images": []}).json()
     assert cleared["images"] == [] and sandbox.stats()["counts"]["attachments"] == 2
     bad = woo_api.put(f"products/{a['id']}", {"images": [{"id": 99999999}]})
-    assert bad.json() == {"code": "woocommerce_product_invalid_image_id", "message": "#99999999 is an invalid image ID.",
-                          "data": {"status": 400}}
+    assert bad.json() == {"code": "woocommerce_product_invalid_image_id",
+                          "message": "#99999999 is an invalid image ID.", "data": {"status": 400}}
 
 
 @pytest.mark.parametrize("path, message", [
@@ -61,7 +62,8 @@ def test_closed_port_message(woo_api):
 def test_batch_with_dead_image_leaves_orphans(sandbox, woo_api, image_host):
     out = woo_api.post("products/batch", {"create": [
         {"name": "ok", "sku": "B-1", "images": [{"src": image_host.image_url("a.png")}]},
-        {"name": "bad", "sku": "B-2", "images": [{"src": image_host.image_url("b.png")}, {"src": image_host.url + "/dead/c.png"}]},
+        {"name": "bad", "sku": "B-2", "images": [{"src": image_host.image_url("b.png")},
+                                                 {"src": image_host.url + "/dead/c.png"}]},
         {"name": "none", "sku": "B-3"}]}).json()
     assert out["create"][1]["id"] == 0 and out["create"][1]["error"]["code"] == "woocommerce_product_image_upload_error"
     assert [c.get("sku") for c in out["create"]] == ["B-1", None, "B-3"]
@@ -79,13 +81,15 @@ def test_variation_image_error_code(woo_api, image_host):
                                        "attributes": [{"name": "S", "options": ["a"], "variation": True}]}).json()
     var = woo_api.post(f"products/{parent['id']}/variations", {"image": {"src": image_host.image_url("v.png")}}).json()
     assert var["image"]["src"].endswith("/v.png")
-    resp = woo_api.put(f"products/{parent['id']}/variations/{var['id']}", {"image": {"src": image_host.url + "/dead/v.png"}})
+    resp = woo_api.put(f"products/{parent['id']}/variations/{var['id']}",
+                       {"image": {"src": image_host.url + "/dead/v.png"}})
     assert (resp.status_code, resp.json()["code"]) == (400, "woocommerce_variation_image_upload_error")
 
 
 def test_error_fault_with_retry_after_and_runtime_setting(sandbox, woo_api):
-    requests.post(f"{sandbox.url}/_sandbox/faults", json={"error_rate": 1.0, "error_statuses": [429], "retry_after_s": 7,
-                                                           "seed": 3}, timeout=5).raise_for_status()
+    requests.post(f"{sandbox.url}/_sandbox/faults",
+                  json={"error_rate": 1.0, "error_statuses": [429], "retry_after_s": 7, "seed": 3},
+                  timeout=5).raise_for_status()
     resp = woo_api.post("products", {"name": "x", "sku": "F-1"})
     assert resp.status_code == 429 and resp.headers["Retry-After"] == "7"
     assert requests.get(f"{sandbox.url}/_sandbox/stats", timeout=5).status_code == 200  # admin never faulted
@@ -131,7 +135,8 @@ def test_latency_model_and_reset(sandbox, woo_api):
 
 def test_cli_serve_prints_json_and_stops_on_sigterm(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "wsync", "sandbox", "serve", "--port", "0", "--json",
-                             "--data", str(tmp_path / "store.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--data", str(tmp_path / "store.db")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())
         assert info["consumer_key"].startswith("ck_") and info["readonly_secret"].startswith("cs_")

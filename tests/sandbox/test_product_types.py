@@ -72,8 +72,9 @@ def test_downloads_need_downloadable_and_sale_dates_read_as_midnight(woo_api):
 
 def test_a_variation_without_its_own_sku_answers_its_parents(woo_api):
     real = json.loads((RECORDINGS / "31_variation_without_sku_shows_parents.json").read_text())["exchanges"]
+    size = {"name": "Size", "options": ["S", "M"], "variation": True}
     parent = woo_api.post("products", {"name": "V", "type": "variable", "sku": "REC-PARENT",
-                                       "attributes": [{"name": "Size", "options": ["S", "M"], "variation": True}]}).json()
+                                       "attributes": [size]}).json()
     variation = woo_api.post(f"products/{parent['id']}/variations",
                              {"regular_price": "3", "attributes": [{"name": "Size", "option": "S"}]}).json()
     assert variation["sku"] == real[1]["response"]["json"]["sku"] == "REC-PARENT"

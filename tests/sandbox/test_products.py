@@ -21,7 +21,8 @@ def test_create_get_update_answer_shapes(sandbox, woo_api):
     assert resp.headers["Location"] == f"{sandbox.url}/wp-json/wc/v3/products/{doc['id']}"
     assert doc["slug"] == "rs-simple-red" and doc["price"] == "19.99" and doc["stock_status"] == "instock"
     assert doc["categories"] == [{"id": 15, "name": "Uncategorized", "slug": "uncategorized"}]
-    for key in ("date_created_gmt", "date_modified_gmt", "dimensions", "meta_data", "images", "variations", "parent_id"):
+    for key in ("date_created_gmt", "date_modified_gmt", "dimensions", "meta_data", "images", "variations",
+                "parent_id"):
         assert key in doc
     read = woo_api.get(f"products/{doc['id']}").json()
     assert read["description"] == "<p>plain text</p>\n"
@@ -56,10 +57,12 @@ def test_duplicate_sku_single_update_and_batch(sandbox, woo_api):
     assert upd.status_code == 400 and upd.json()["data"]["resource_id"] == a["id"]
     out = woo_api.post("products/batch", {"create": [{"name": "1", "sku": "DUP-A"}, {"name": "2", "sku": "NEW"},
                                                      {"name": "3", "sku": "NEW"}],
-                                          "update": [{"id": b["id"], "sku": "DUP-A"}, {"id": 99999999, "name": "n"}]}).json()
+                                          "update": [{"id": b["id"], "sku": "DUP-A"},
+                                                     {"id": 99999999, "name": "n"}]}).json()
     assert set(out) == {"create", "update"}
     assert out["create"][0]["id"] == 0 and out["create"][0]["error"]["code"] == "product_invalid_sku"
-    assert out["create"][2]["error"]["data"] == {"status": 400, "resource_id": out["create"][1]["id"], "unique_sku": "NEW-1"}
+    assert out["create"][2]["error"]["data"] == {"status": 400, "resource_id": out["create"][1]["id"],
+                                                 "unique_sku": "NEW-1"}
     assert out["update"][1] == {"id": 99999999, "error": {"code": "woocommerce_rest_product_invalid_id",
                                                           "message": "Invalid ID.", "data": {"status": 400}}}
 
@@ -95,11 +98,13 @@ def test_sku_filter_paging_headers_and_fields(sandbox, woo_api):
     assert 'rel="prev"' in resp.headers["Link"] and 'rel="next"' in resp.headers["Link"]
     assert "page=3" in resp.links["next"]["url"] and "page=1" in resp.links["prev"]["url"]
     assert len(woo_api.get("products", params={"sku": "F-1, F-2"}).json()) == 1
-    trimmed = woo_api.get("products", params={"_fields": "sku,nonexistent", "orderby": "id", "order": "asc", "per_page": 100})
+    trimmed = woo_api.get("products", params={"_fields": "sku,nonexistent", "orderby": "id", "order": "asc",
+                                              "per_page": 100})
     assert trimmed.json()[0] == {"id": ids[0], "sku": "F-0"}
     assert woo_api.get("products").headers["X-WP-TotalPages"] == "3"
     over = woo_api.get("products", params={"per_page": 101})
-    assert over.status_code == 400 and over.json()["data"]["params"]["per_page"].startswith("per_page must be between 1")
+    assert over.status_code == 400
+    assert over.json()["data"]["params"]["per_page"].startswith("per_page must be between 1")
     assert woo_api.get("products", params={"type": "variation"}).json()["code"] == "rest_invalid_param"
     inc = woo_api.get("products", params={"include": f"{ids[3]},{ids[1]}", "orderby": "include"}).json()
     assert [p["id"] for p in inc] == [ids[3], ids[1]]
@@ -117,7 +122,8 @@ def test_batch_limit_and_order(sandbox, woo_api):
                                                "update": [{"id": i} for i in range(41)]})
     assert too_many.status_code == 413
     assert too_many.json() == {"code": "woocommerce_rest_request_entity_too_large",
-                               "message": "Unable to accept more than 100 items for this request.", "data": {"status": 413}}
+                               "message": "Unable to accept more than 100 items for this request.",
+                               "data": {"status": 413}}
     assert sandbox.stats()["counts"]["products"] == 0
     a = _create(woo_api, sku="O-1")
     # the delete runs after the create and the update: the update still finds the product

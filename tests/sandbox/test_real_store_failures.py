@@ -58,8 +58,10 @@ def _count_products(api: API) -> int:
 def test_empty_batch_answers_an_empty_json_list(sandbox, woo_api):
     recorded = _recording("25_empty_batch.json")
     if recorded is not None:
-        assert [(e["request"]["json"], e["response"]["status"], e["response"]["json"]) for e in recorded["exchanges"]] == [
-            ({}, 200, []), ({"create": []}, 200, []), ({"create": [], "update": [], "delete": []}, 200, [])]
+        exchanges = [(e["request"]["json"], e["response"]["status"], e["response"]["json"])
+                     for e in recorded["exchanges"]]
+        assert exchanges == [({}, 200, []), ({"create": []}, 200, []),
+                             ({"create": [], "update": [], "delete": []}, 200, [])]
     parent = woo_api.post("products", {"name": "V", "type": "variable", "sku": "EB-V"}).json()
     attr = woo_api.post("products/attributes", {"name": "Size"}).json()
     endpoints = ["products/batch", f"products/{parent['id']}/variations/batch", "products/categories/batch",

@@ -46,7 +46,8 @@ def test_check_read_only_key(request, store_settings):
     if LIVE:
         key, secret = os.environ.get("WSYNC_TEST_READONLY_KEY"), os.environ.get("WSYNC_TEST_READONLY_SECRET")
         if not (key and secret):
-            pytest.skip("set WSYNC_TEST_READONLY_KEY and WSYNC_TEST_READONLY_SECRET to a read-only key of the live store")
+            pytest.skip("set WSYNC_TEST_READONLY_KEY and WSYNC_TEST_READONLY_SECRET to a read-only key of the live "
+                        "store")
     else:
         sandbox = request.getfixturevalue("sandbox")
         key, secret = sandbox.readonly_key, sandbox.readonly_secret

@@ -125,7 +125,8 @@ class SyncRig:
 @pytest.fixture
 def rig(request, tmp_path):
     if LIVE:
-        store = StoreSettings(url=os.environ["WSYNC_TEST_STORE_URL"], consumer_key=os.environ["WSYNC_TEST_CONSUMER_KEY"],
+        store = StoreSettings(url=os.environ["WSYNC_TEST_STORE_URL"],
+                              consumer_key=os.environ["WSYNC_TEST_CONSUMER_KEY"],
                               consumer_secret=os.environ["WSYNC_TEST_CONSUMER_SECRET"])
         r = SyncRig(None, tmp_path, store=store, prefix=f"wt{uuid.uuid4().hex[:8]}-")
     else:

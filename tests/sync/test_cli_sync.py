@@ -66,7 +66,8 @@ def test_item_errors_exit_1_and_are_listed(env, sandbox, capsys):
     with __import__("tests.sync.conftest", fromlist=["x"]).SyncRig(sandbox, env).client() as client:
         parent = client.post("products", {"name": "x", "type": "variable", "sku": "P",
                                           "attributes": [{"name": "Size", "options": ["S"], "variation": True}]}).data
-        client.post(f"products/{parent['id']}/variations", {"sku": "S00002", "attributes": [{"name": "Size", "option": "S"}]})
+        client.post(f"products/{parent['id']}/variations",
+                    {"sku": "S00002", "attributes": [{"name": "Size", "option": "S"}]})
     feed = write_feed(env / "feed.csv", rows)
     code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--json"], capsys)
     assert code == 1 and result["failed"] == 1 and result["created"] == 4 and result["success"] is False
@@ -225,8 +226,9 @@ def test_import_json_counts_products_and_variations_apart(env, capsys):
     assert job["variations"] == result["variations"] and job["feed_errors"] == 0
     code, listing, _ = run_cli(["jobs", "--json"], capsys)
     listed = {j["id"]: j for j in listing["jobs"]}
-    assert listed[result["job_id"]]["total_created"] == 8 and listed[result["job_id"]]["variations"] == job["variations"]
-    assert listed[again["job_id"]]["total_unchanged"] == 8 and listed[again["job_id"]]["variations"]["unchanged"] == 12
+    first, second = listed[result["job_id"]], listed[again["job_id"]]
+    assert first["total_created"] == 8 and first["variations"] == job["variations"]
+    assert second["total_unchanged"] == 8 and second["variations"]["unchanged"] == 12
     stats = listing["stats"]
     assert (stats["total_products_processed"], stats["total_products_created"]) == (16, 8)
 

@@ -6,7 +6,8 @@ from wsync.sync.image_failures import is_transient
 
 
 @pytest.mark.parametrize("message", [
-    "Invalid image: Unable to create directory wp-content/uploads/2026/12. Is its parent directory writable by the server?",
+    "Invalid image: Unable to create directory wp-content/uploads/2026/12. "
+    "Is its parent directory writable by the server?",
     "Invalid image: The uploaded file could not be moved to wp-content/uploads/2026/12.",
     "Error getting remote image http://cdn.example/a.jpg. Error: cURL error 28: Operation timed out after 5000 ms",
     "Error getting remote image http://cdn.example/a.jpg. Error: cURL error 7: Failed to connect to cdn.example",

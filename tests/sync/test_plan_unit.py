@@ -64,7 +64,8 @@ def test_modes_skip_what_they_exclude():
 
 def test_variable_parent_gets_every_variation_attribute_marked():
     p = Product(key="T", sku="T", name="Tee", type="variable", attributes=[Attribute("Size", ["S"], variation=True)],
-                variations=[Variation("T-S", "T-S", {"Size": "S"}), Variation("T-M", "T-M", {"Size": "M", "Color": "Red"})])
+                variations=[Variation("T-S", "T-S", {"Size": "S"}),
+                            Variation("T-M", "T-M", {"Size": "M", "Color": "Red"})])
     complete_variation_attributes(p)
     attrs = {a.name: a for a in p.attributes}
     assert attrs["Size"].options == ["S", "M"] and attrs["Color"].variation and attrs["Color"].options == ["Red"]

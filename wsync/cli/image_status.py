@@ -57,7 +57,8 @@ def product_doc(settings: Settings, ledger: Ledger, *, product_id: int | None, s
             found = client.find_by_skus([sku], fields=["id", "sku", "type", "parent_id"])
             if not found:
                 raise UsageError(f"no product or variation with SKU {sku!r} on the store")
-            product_id, parent_id = int(found[0]["id"]), found[0].get("parent_id") if found[0].get("type") == "variation" else None
+            product_id = int(found[0]["id"])
+            parent_id = found[0].get("parent_id") if found[0].get("type") == "variation" else None
         if parent_id:
             obj = client.get(f"products/{parent_id}/variations/{product_id}").data
             images = [obj["image"]] if obj.get("image") else []

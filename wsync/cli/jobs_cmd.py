@@ -114,7 +114,8 @@ def worker_cmd(
         common.emit_json({"success": code == 0, "recovered": result.recovered, "ran": len(docs), "jobs": docs})
     else:
         if not docs:
-            common.out.print("no job waiting" if job is None else f"job {job} is not waiting (another worker has it, or it ended)")
+            common.out.print("no job waiting" if job is None
+                             else f"job {job} is not waiting (another worker has it, or it ended)")
         for doc in docs:
             render.print_summary(common.out, doc)
     raise typer.Exit(code)

@@ -52,7 +52,8 @@ def serve(
     except ValueError as exc:
         raise UsageError(f"fault options: {exc}") from None
     model = _latency(latency)
-    for path, flag in ((tls_cert, "--tls-cert"), (tls_key, "--tls-key"), (data and os.path.dirname(os.path.abspath(data)), "--data")):
+    data_dir = data and os.path.dirname(os.path.abspath(data))
+    for path, flag in ((tls_cert, "--tls-cert"), (tls_key, "--tls-key"), (data_dir, "--data")):
         if path and not os.path.exists(path):
             raise UsageError(f"{flag}: {path} does not exist")
     try:

@@ -155,7 +155,8 @@ def suggest_feed(source: str, *, name: str | None = None, join: str | None = Non
     own_sku = other.choice("sku") is not None
     kind = "variations" if several or own_sku else "fields"
     evidence = [f"{share:.0%} of {join_sample.label}'s {ocol!r} values are {sample.label}'s {mcol!r} values",
-                f"{several} of its {len(per_key)} keys have several rows" + (", each with its own SKU" if own_sku else "")]
+                f"{several} of its {len(per_key)} keys have several rows"
+                + (", each with its own SKU" if own_sku else "")]
     joined = {"source": _written_source(join, base), "on": mcol if mcol == ocol else [mcol, ocol], "as": kind}
     if kind == "fields":
         # The second file's columns join the first file's records: one mapping names both.

@@ -1,9 +1,10 @@
 """Where the ledger is and which settings a worker runs with.
 
 The ledger path comes from an explicit --ledger, else the settings (WSYNC_LEDGER, the config's
-`ledger`, or wsync.db beside it); without loadable settings, WSYNC_LEDGER or ./wsync.db. A worker given an explicit ledger can still
-start when the configuration cannot be loaded: the jobs that need the store then fail with the
-configuration error as their message, instead of the worker dying silently in the background.
+`ledger`, or wsync.db beside it); without loadable settings, WSYNC_LEDGER or ./wsync.db. A worker
+given an explicit ledger can still start when the configuration cannot be loaded: the jobs that
+need the store then fail with the configuration error as their message, instead of the worker
+dying silently in the background.
 """
 
 from __future__ import annotations

@@ -147,7 +147,8 @@ def follow(console: Console, poll: Callable[[], dict], interval_s: float | None 
     job = poll()
     columns = (TextColumn("job {task.fields[job_id]} {task.fields[status]}"), BarColumn(),
                TextColumn("{task.percentage:>5.1f}%"),
-               TextColumn("{task.fields[processed]} products done, {task.fields[errors]} item errors"), TimeElapsedColumn())
+               TextColumn("{task.fields[processed]} products done, {task.fields[errors]} item errors"),
+               TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("job", total=100, job_id=job["id"], status=job["status"],
                                  processed=job["total_processed"], errors=job["total_errors"])

@@ -44,7 +44,8 @@ def _v1(conn: sqlite3.Connection) -> None:
             kind TEXT NOT NULL DEFAULT 'import',          -- import | images
             feed TEXT,
             job_data TEXT NOT NULL DEFAULT '{}',           -- the job's configuration (JSON, no secrets)
-            status TEXT NOT NULL DEFAULT 'scheduled',      -- scheduled|running|processing_stuck|completed|failed|cancelled
+            status TEXT NOT NULL DEFAULT 'scheduled',      -- scheduled|running|processing_stuck|
+                                                           --   completed|failed|cancelled
             progress REAL NOT NULL DEFAULT 0,              -- 0..100
             estimated_total INTEGER,
             total_processed INTEGER NOT NULL DEFAULT 0,

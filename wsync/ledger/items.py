@@ -85,7 +85,8 @@ class ItemMap:
             rec = ItemRecord(
                 kind=row["kind"], key=row["key"], sku=row["sku"], store_id=row["store_id"],
                 parent_key=row["parent_key"], parent_id=row["parent_id"],
-                pushed_json=row["pushed"], hash=row["hash"], images=json.loads(row["images"]) if row["images"] else None,
+                pushed_json=row["pushed"], hash=row["hash"],
+                images=json.loads(row["images"]) if row["images"] else None,
                 images_hash=row["images_hash"], missing_action=row["missing_action"],
                 last_job_id=row["last_job_id"], last_action=row["last_action"],
                 image_urls=json.loads(row["image_urls"]) if row["image_urls"] else None,

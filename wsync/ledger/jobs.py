@@ -223,7 +223,8 @@ class JobStore:
                  _clean(message), now_iso()))
 
     def errors(self, job_id: int, limit: int | None = None) -> list[dict]:
-        sql, args = "SELECT sku, stage, code, message, created_at FROM job_errors WHERE job_id=? ORDER BY id", [int(job_id)]
+        sql = "SELECT sku, stage, code, message, created_at FROM job_errors WHERE job_id=? ORDER BY id"
+        args = [int(job_id)]
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
@@ -331,7 +332,8 @@ class JobStore:
             if job["status"] == "scheduled":
                 created = parse_iso(job["created_at"])
                 if created and (now - created).total_seconds() >= older_than_s:
-                    job["stuck_reason"] = f"still scheduled after {int((now - created).total_seconds())} s: no worker took it"
+                    waited = int((now - created).total_seconds())
+                    job["stuck_reason"] = f"still scheduled after {waited} s: no worker took it"
                     stuck.append(job)
                 continue
             if job["worker_host"] == host and not pid_alive(job["worker_pid"]):

@@ -91,6 +91,7 @@ def _from_row(row: Any) -> PendingWrite:
     except ValueError:
         items = []
     return PendingWrite(id=int(row["id"]), job_id=row["job_id"], feed=row["feed"], kind=row["kind"],
-                        endpoint=row["endpoint"], parent_id=row["parent_id"], items=items if isinstance(items, list) else [],
+                        endpoint=row["endpoint"], parent_id=row["parent_id"],
+                        items=items if isinstance(items, list) else [],
                         worker_pid=row["worker_pid"], worker_host=row["worker_host"], sent_at=row["sent_at"],
                         sent_epoch=float(row["sent_epoch"]))

@@ -201,7 +201,8 @@ class Assembler:
                 attributes.append(Attribute(n, options[n], variation=True, taxonomy=taxonomy))
         product.attributes = attributes
         product.default_attributes = {a.name: a.default for a in row.attributes
-                                      if a.default and a.name in options and a.default in _options_of(attributes, a.name)}
+                                      if a.default and a.name in options
+                                      and a.default in _options_of(attributes, a.name)}
 
 
 def _infer_variation_attributes(parent: Row, variations: list[Row]) -> None:
@@ -288,7 +289,8 @@ def _product_from_row(row: Row) -> Product:
         categories=row.categories, tags=row.tags, brand=row.brand,
         attributes=[Attribute(a.name, list(a.values), variation=False, visible=a.visible, taxonomy=a.taxonomy)
                     for a in row.attributes if a.values],
-        images=_images(row.images), meta=row.meta, details=row.details, links=row.links, aliases=list(row.aliases), where=row.where)
+        images=_images(row.images), meta=row.meta, details=row.details, links=row.links, aliases=list(row.aliases),
+        where=row.where)
 
 
 def _variation_from_row(row: Row, attributes: dict[str, str]) -> Variation:

@@ -84,7 +84,8 @@ class Catalog:
         trashed product still holds."""
         if sku and self.db.count_posts("sku = ? AND status = 'trash' AND kind IN ('product','variation')", (sku,)):
             raise RestError("woocommerce_rest_product_not_created",
-                            f"The product with SKU ({sku}) you are trying to insert is already present in the lookup table",
+                            f"The product with SKU ({sku}) you are trying to insert is already present in the lookup "
+                            "table",
                             400)
 
     # ================================================================== products: write
@@ -174,7 +175,8 @@ class Catalog:
             raise invalid_id(missing_status)
         if post["kind"] == "variation":
             raise RestError("woocommerce_rest_invalid_product_id",
-                            "To manipulate product variations you should use the /products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.",
+                            "To manipulate product variations you should use the "
+                            "/products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.",
                             404)
         return post
 
@@ -277,7 +279,8 @@ class Catalog:
         for item in items:
             if not isinstance(item, dict) or not item.get("key"):
                 continue
-            existing = next((m for m in meta if (item.get("id") and m["id"] == item["id"]) or m["key"] == item["key"]), None)
+            existing = next((m for m in meta if (item.get("id") and m["id"] == item["id"]) or m["key"] == item["key"]),
+                            None)
             if existing is not None:
                 if item.get("value") is None:
                     meta.remove(existing)
@@ -340,7 +343,8 @@ class Catalog:
     def prepare_variation(self, parent: dict, body: dict) -> dict:
         """As `prepare_product()`: the checks; `insert_variation()` saves without checking again."""
         if body.get("id"):
-            raise RestError("woocommerce_rest_product_variation_exists", "Cannot create existing product_variation.", 400)
+            raise RestError("woocommerce_rest_product_variation_exists", "Cannot create existing product_variation.",
+                            400)
         now = self.db.now()
         post = {"id": 0, "kind": "variation", "parent_id": parent["id"], "type": "variation", "status": "publish",
                 "sku": "", "name": "", "slug": "", "date_created": now, "date_modified": now, "menu_order": 0,
@@ -370,13 +374,15 @@ class Catalog:
     def delete_variation(self, parent: dict, variation_id, force: bool) -> dict:
         post = self.get_variation(parent, variation_id, 404)
         if post["parent_id"] != parent["id"]:
-            raise RestError("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource.", 401)
+            raise RestError("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource.",
+                            401)
         answer = self.render_variation(post, parent)
         if force:
             self.db.delete_post(post["id"])
         else:
             if post["status"] == "trash":
-                raise RestError("woocommerce_rest_already_trashed", "The product_variation has already been deleted.", 410)
+                raise RestError("woocommerce_rest_already_trashed", "The product_variation has already been deleted.",
+                                410)
             post["pre_trash_status"] = post["status"]
             post["status"] = "trash"
             self.db.save_post(post)
@@ -471,8 +477,8 @@ class Catalog:
 
     def render_product(self, post: dict, fresh_read: bool = False) -> dict:
         if post["kind"] == "variation":
-            parent = self.db.get_post(post["parent_id"]) or {"id": post["parent_id"], "name": "", "slug": "", "status": "publish",
-                                                             "attributes": []}
+            parent = self.db.get_post(post["parent_id"]) or {"id": post["parent_id"], "name": "", "slug": "",
+                                                             "status": "publish", "attributes": []}
             return self._variation_as_product(post, parent, fresh_read)
         base = self.base_url()
         variable = post["type"] == "variable"
@@ -500,7 +506,8 @@ class Catalog:
             "downloadable": post["downloadable"], "downloads": [dict(d) for d in post.get("downloads", [])],
             "download_limit": post.get("download_limit", -1), "download_expiry": post.get("download_expiry", -1),
             "external_url": post["external_url"], "button_text": post["button_text"], "tax_status": post["tax_status"],
-            "tax_class": post["tax_class"], "manage_stock": post["manage_stock"], "stock_quantity": post["stock_quantity"],
+            "tax_class": post["tax_class"], "manage_stock": post["manage_stock"],
+            "stock_quantity": post["stock_quantity"],
             "backorders": post["backorders"], "backorders_allowed": post["backorders"] != "no",
             "backordered": False, "low_stock_amount": post["low_stock_amount"],
             "sold_individually": post["sold_individually"], "weight": post["weight"],
@@ -556,7 +563,8 @@ class Catalog:
         return doc
 
     def render_variation(self, post: dict, parent: dict | None = None, fresh_read: bool = False) -> dict:
-        parent = parent or self.db.get_post(post["parent_id"]) or {"id": post["parent_id"], "slug": "", "status": "publish"}
+        parent = parent or self.db.get_post(post["parent_id"]) or {"id": post["parent_id"], "slug": "",
+                                                                   "status": "publish"}
         base = self.base_url()
         image = self.media.get(post["image"]) if post.get("image") else None
         on_sale = _on_sale(post)
@@ -577,7 +585,8 @@ class Catalog:
             "manage_stock": post["manage_stock"], "stock_quantity": post["stock_quantity"],
             "stock_status": post["stock_status"], "backorders": post["backorders"],
             "backorders_allowed": post["backorders"] != "no", "backordered": False,
-            "low_stock_amount": post["low_stock_amount"], "weight": post["weight"], "dimensions": dict(post["dimensions"]),
+            "low_stock_amount": post["low_stock_amount"], "weight": post["weight"],
+            "dimensions": dict(post["dimensions"]),
             "shipping_class": post["shipping_class"], "shipping_class_id": post.get("shipping_class_id", 0),
             "image": self.media.render(image) if image else None, "attributes": self._variation_attrs_out(post),
             "menu_order": post["menu_order"], "meta_data": post["meta_data"],

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS terms (
     id INTEGER PRIMARY KEY, taxonomy TEXT NOT NULL, name TEXT NOT NULL, slug TEXT NOT NULL,
     parent INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS terms_tax ON terms(taxonomy, slug);
-CREATE TABLE IF NOT EXISTS attributes (id INTEGER PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attributes (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -65,7 +66,8 @@ class Database:
             if self.conn.execute("SELECT 1 FROM sequences LIMIT 1").fetchone():
                 return
             self.conn.executemany("INSERT INTO sequences VALUES (?, ?)",
-                                  [("post", FIRST_POST_ID - 1), ("term", UNCATEGORIZED_ID), ("attribute", 0), ("meta", 0)])
+                                  [("post", FIRST_POST_ID - 1), ("term", UNCATEGORIZED_ID), ("attribute", 0),
+                                   ("meta", 0)])
             doc = {"description": "", "display": "default", "image": None, "menu_order": 0}
             self.conn.execute("INSERT INTO terms VALUES (?, 'product_cat', 'Uncategorized', 'uncategorized', 0, ?)",
                               (UNCATEGORIZED_ID, json.dumps(doc)))
@@ -135,8 +137,10 @@ class Database:
 
     def slug_taken(self, table: str, slug: str, taxonomy: str | None = None) -> bool:
         if table == "terms":
-            return self.conn.execute("SELECT 1 FROM terms WHERE taxonomy = ? AND slug = ?", (taxonomy, slug)).fetchone() is not None
-        return self.conn.execute("SELECT 1 FROM posts WHERE kind = 'product' AND slug = ?", (slug,)).fetchone() is not None
+            row = self.conn.execute("SELECT 1 FROM terms WHERE taxonomy = ? AND slug = ?", (taxonomy, slug)).fetchone()
+        else:
+            row = self.conn.execute("SELECT 1 FROM posts WHERE kind = 'product' AND slug = ?", (slug,)).fetchone()
+        return row is not None
 
     # -- attributes ----------------------------------------------------------------------
     def attributes(self) -> list[dict]:

@@ -22,7 +22,10 @@ def int_param(params: dict, name: str, default: int, minimum: int = 1, maximum: 
     except (TypeError, ValueError):
         raise invalid_param(name, f"{name} is not of type integer.", "rest_invalid_type", {"param": name}) from None
     if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"between {minimum} (inclusive) and {maximum} (inclusive)" if maximum else f"greater than {minimum - 1}"
+        if maximum:
+            bounds = f"between {minimum} (inclusive) and {maximum} (inclusive)"
+        else:
+            bounds = f"greater than {minimum - 1}"
         raise invalid_param(name, f"{name} must be {bounds}", "rest_out_of_bounds")
     return value
 
@@ -79,7 +82,8 @@ def order_clause(params: dict, allowed: dict[str, str], default: str, unstable_s
     orderby = params.get("orderby") or default
     if orderby not in allowed and orderby != "include":
         names = [*allowed, "include"]
-        raise invalid_param("orderby", f"orderby is not one of {', '.join(names[:-1])}, and {names[-1]}.", "rest_not_in_enum")
+        raise invalid_param("orderby", f"orderby is not one of {', '.join(names[:-1])}, and {names[-1]}.",
+                            "rest_not_in_enum")
     order = (params.get("order") or "desc").lower()
     if order not in ("asc", "desc"):
         raise invalid_param("order", "order is not one of asc, and desc.", "rest_not_in_enum")

@@ -95,7 +95,8 @@ class Media:
         return {
             "id": att["id"], "date_created": att["date_created"], "date_created_gmt": att["date_created"],
             "date_modified": att["date_modified"], "date_modified_gmt": att["date_modified"],
-            "src": f"{self.base_url()}/wp-content/uploads/{att['file']}", "name": att["name"], "alt": att.get("alt", ""),
+            "src": f"{self.base_url()}/wp-content/uploads/{att['file']}", "name": att["name"],
+            "alt": att.get("alt", ""),
         }
 
     def resolve(self, spec: dict, parent_id: int, error_code: str) -> int:

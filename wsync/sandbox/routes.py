@@ -44,7 +44,8 @@ class ItemCounter:
 
 
 def _too_large() -> RestError:
-    return RestError("woocommerce_rest_request_entity_too_large", "Unable to accept more than 100 items for this request.", 413)
+    return RestError("woocommerce_rest_request_entity_too_large",
+                     "Unable to accept more than 100 items for this request.", 413)
 
 
 def batch_size(body: dict) -> int:
@@ -112,12 +113,15 @@ class Router:
         self.pacer = pacer or Pacer(catalog.db.lock, _no_latency)
         self.routes = [
             (r"/wc/v3/system_status", {"GET": (self.system_status, "view")}, "system_status"),
-            (r"/wc/v3/products", {"GET": (self.list_products, "view_list"), "POST": (self.create_product, "create")}, "products"),
+            (r"/wc/v3/products",
+             {"GET": (self.list_products, "view_list"), "POST": (self.create_product, "create")}, "products"),
             (r"/wc/v3/products/batch", _batch_methods(self.batch_products), "products/batch"),
-            (r"/wc/v3/products/(?P<id>\d+)", _item_methods(self.get_product, self.update_product, self.delete_product), "products/{id}"),
+            (r"/wc/v3/products/(?P<id>\d+)",
+             _item_methods(self.get_product, self.update_product, self.delete_product), "products/{id}"),
             (r"/wc/v3/products/(?P<pid>\d+)/variations",
              {"GET": (self.list_variations, "view_list"), "POST": (self.create_variation, "create")}, "variations"),
-            (r"/wc/v3/products/(?P<pid>\d+)/variations/batch", _batch_methods(self.batch_variations), "variations/batch"),
+            (r"/wc/v3/products/(?P<pid>\d+)/variations/batch",
+             _batch_methods(self.batch_variations), "variations/batch"),
             (r"/wc/v3/products/(?P<pid>\d+)/variations/(?P<id>\d+)",
              _item_methods(self.get_variation, self.update_variation, self.delete_variation), "variations/{id}"),
             (r"/wc/v3/products/attributes", {"GET": (self.list_attributes, "view_list"),
@@ -168,7 +172,8 @@ class Router:
                             "php_version": "8.2.0", "php_max_execution_time": 30, "max_upload_size": 67108864},
             "database": {"wc_database_version": WC_VERSION},
             "active_plugins": [{"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce", "version": WC_VERSION,
-                                "version_latest": WC_VERSION, "url": "https://woocommerce.com/", "author_name": "Automattic"}],
+                                "version_latest": WC_VERSION, "url": "https://woocommerce.com/",
+                                "author_name": "Automattic"}],
             "settings": {"api_enabled": True, "currency": "USD", "currency_symbol": "&#36;", "decimal_separator": ".",
                          "thousand_separator": ",", "number_of_decimals": 2},
         })
@@ -188,13 +193,14 @@ class Router:
             where.append("status != 'trash'")
         else:
             if status not in ("any", "future", "trash", "draft", "pending", "private", "publish"):
-                raise invalid_param("status", "status is not one of any, future, trash, draft, pending, private, and publish.",
-                                    "rest_not_in_enum")
+                raise invalid_param("status", "status is not one of any, future, trash, draft, pending, private, "
+                                    "and publish.", "rest_not_in_enum")
             where.append("status = ?")
             args.append(status)
         if p.get("type"):
             if p["type"] not in PRODUCT_TYPES:
-                raise invalid_param("type", "type is not one of simple, grouped, external, and variable.", "rest_not_in_enum")
+                raise invalid_param("type", "type is not one of simple, grouped, external, and variable.",
+                                    "rest_not_in_enum")
             where.append("type = ?")
             args.append(p["type"])
         include, exclude = id_list(p.get("include")), id_list(p.get("exclude"))
@@ -205,7 +211,8 @@ class Router:
         if p.get("parent"):
             where.append(f"parent_id IN ({','.join(str(i) for i in id_list(p['parent'])) or '-1'})")
         if p.get("search"):
-            where.append("(name LIKE ? OR json_extract(doc, '$.description') LIKE ? OR json_extract(doc, '$.short_description') LIKE ?)")
+            where.append("(name LIKE ? OR json_extract(doc, '$.description') LIKE ?"
+                         " OR json_extract(doc, '$.short_description') LIKE ?)")
             args += [f"%{p['search']}%"] * 3
         if p.get("search_sku"):
             where.append("sku LIKE ?")
@@ -333,7 +340,8 @@ class Router:
 
         post, parent, doc = self.pacer.run(prepare, self.pacer.item_cost("create", req.body, variation=True))
         req.counters["written"] = 1
-        return Answer(201, doc, [("Location", f"{self.base_url()}/wp-json/wc/v3/products/{parent['id']}/variations/{post['id']}")])
+        location = f"{self.base_url()}/wp-json/wc/v3/products/{parent['id']}/variations/{post['id']}"
+        return Answer(201, doc, [("Location", location)])
 
     def update_variation(self, req: Request, m: dict) -> Answer:
         self.cat.validate_single(req.body, variation=True)
@@ -464,7 +472,8 @@ class Router:
         answer = run_batch(
             req.body,
             lambda item: self.tax.render_term(self.tax.create_term(taxonomy, _item(item)), route),
-            lambda item: self.tax.render_term(self.tax.update_term(self._get_term(_item(item), taxonomy, 400), item), route),
+            lambda item: self.tax.render_term(self.tax.update_term(self._get_term(_item(item), taxonomy, 400), item),
+                                              route),
             lambda item: self._delete_term_item(item, taxonomy, route),
             counter, self.pacer)
         req.counters["written"] = counter.written
@@ -523,7 +532,8 @@ class Router:
         answer = run_batch(
             req.body,
             lambda item: self.tax.render_attribute(self.tax.create_attribute(_item(item))),
-            lambda item: self.tax.render_attribute(self.tax.update_attribute(self._get_attribute(_item(item).get("id", 0), 400), item)),
+            lambda item: self.tax.render_attribute(
+                self.tax.update_attribute(self._get_attribute(_item(item).get("id", 0), 400), item)),
             lambda item: self._delete_attribute(item.get("id") if isinstance(item, dict) else item),
             counter, self.pacer)
         req.counters["written"] = counter.written

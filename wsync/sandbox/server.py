@@ -166,10 +166,12 @@ class SandboxServer(ServerLifecycle):
     def stats(self) -> dict:
         c = self.counters
         with self.db.lock:
-            counts = {kind + "s": self.db.count_posts("kind = ?", (kind,)) for kind in ("product", "variation", "attachment")}
+            counts = {kind + "s": self.db.count_posts("kind = ?", (kind,))
+                      for kind in ("product", "variation", "attachment")}
             counts["trashed_products"] = self.db.count_posts("kind = 'product' AND status = 'trash'", ())
             for name, tax in (("categories", "product_cat"), ("tags", "product_tag")):
-                counts[name] = self.db.conn.execute("SELECT COUNT(*) FROM terms WHERE taxonomy = ?", (tax,)).fetchone()[0]
+                counts[name] = self.db.conn.execute("SELECT COUNT(*) FROM terms WHERE taxonomy = ?",
+                                                    (tax,)).fetchone()[0]
             counts["attributes"] = self.db.conn.execute("SELECT COUNT(*) FROM attributes").fetchone()[0]
         with c.lock:
             return {
@@ -193,7 +195,10 @@ class SandboxServer(ServerLifecycle):
         body = body if isinstance(body, dict) else {}
         images = count_image_sources(body)
         if route_class.startswith("variations"):
-            items = sum(len(body.get(k) or []) for k in ("create", "update", "delete")) if route_class.endswith("batch") else 1
+            if route_class.endswith("batch"):
+                items = sum(len(body.get(k) or []) for k in ("create", "update", "delete"))
+            else:
+                items = 1
             return self.latency.cost(variations=items, images=images)
         if route_class.endswith("batch"):
             return self.latency.cost(creates=len(body.get("create") or []), updates=len(body.get("update") or []),
@@ -263,7 +268,8 @@ def _make_handler(store: SandboxServer):
             extra = [("Link", f'<{store.url}/wp-json/>; rel="https://api.w.org/"'),
                      ("X-Content-Type-Options", "nosniff"),
                      ("Access-Control-Expose-Headers", "X-WP-Total, X-WP-TotalPages, Link")]
-            self._send(status, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode(), headers=extra + (headers or []))
+            self._send(status, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode(),
+                       headers=extra + (headers or []))
 
         def _read_body(self) -> bytes:
             length = int(self.headers.get("Content-Length") or 0)
@@ -311,8 +317,8 @@ def _make_handler(store: SandboxServer):
             delay = store.upfront_latency(method, route_class, body)
             if delay > 0:
                 time.sleep(delay)
-            req = Request(method=method, route=route, params=_params(pairs), pairs=pairs, body=body if body is not None else {},
-                          link_base=link_base)
+            req = Request(method=method, route=route, params=_params(pairs), pairs=pairs,
+                          body=body if body is not None else {}, link_base=link_base)
             status, doc, headers = self._answer(req, raw_path, pairs, body is None)
             if is_write and status < 300:
                 store.counters.wrote(req.counters.get("written", 0))
@@ -333,8 +339,8 @@ def _make_handler(store: SandboxServer):
             if req.route in ("/", ""):
                 return 200, store.index(), []
             try:
-                key = store.auth.authenticate(method=req.method, base_url=store.url, path=raw_path, query=self._auth_query,
-                                              basic=self._basic(), https=store.https,
+                key = store.auth.authenticate(method=req.method, base_url=store.url, path=raw_path,
+                                              query=self._auth_query, basic=self._basic(), https=store.https,
                                               insecure_basic=store.insecure_basic_auth)
                 handler, action, _name, args = store.router.match(req.method, req.route)
                 if key is not None and key.permissions == "read" and req.method in _WRITE_METHODS:
@@ -371,7 +377,8 @@ def _make_handler(store: SandboxServer):
                 return self._send(500, json.dumps(doc).encode(), headers=headers)
             reason = {429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Temporarily Unavailable",
                       504: "Gateway Time-out"}.get(status, "Error")
-            page = f"<html><head><title>{status} {reason}</title></head><body><center><h1>{status} {reason}</h1></center></body></html>"
+            page = (f"<html><head><title>{status} {reason}</title></head>"
+                    f"<body><center><h1>{status} {reason}</h1></center></body></html>")
             self._send(status, page.encode(), "text/html; charset=UTF-8", headers)
 
         def _upload_file(self, rel: str) -> None:

@@ -57,7 +57,8 @@ class Taxonomy:
 
     def update_term(self, term: dict, body: dict) -> dict:
         if body.get("name"):
-            clash = self.find_by_name(term["taxonomy"], body["name"], term["parent"] if term["taxonomy"] == CATEGORY else None)
+            siblings_of = term["parent"] if term["taxonomy"] == CATEGORY else None
+            clash = self.find_by_name(term["taxonomy"], body["name"], siblings_of)
             if clash is not None and clash["id"] != term["id"]:
                 raise RestError("duplicate_term_slug", "A term with the name provided already exists.", 400)
             term["name"] = esc_term_name(body["name"])
@@ -85,7 +86,8 @@ class Taxonomy:
     def _unique_slug(self, taxonomy: str, slug: str, own_id: int = 0) -> str:
         candidate, n = slug, 1
         while True:
-            row = self.db.conn.execute("SELECT id FROM terms WHERE taxonomy = ? AND slug = ?", (taxonomy, candidate)).fetchone()
+            row = self.db.conn.execute("SELECT id FROM terms WHERE taxonomy = ? AND slug = ?",
+                                       (taxonomy, candidate)).fetchone()
             if row is None or row[0] == own_id:
                 return candidate
             n += 1
@@ -175,7 +177,8 @@ class Taxonomy:
         if slug.startswith("pa_"):
             slug = slug[3:]
         if self.db.conn.execute("SELECT 1 FROM attributes WHERE slug = ?", (slug,)).fetchone():
-            raise RestError("woocommerce_rest_cannot_create", f'Slug "{slug}" is already in use. Change it, please.', 400)
+            raise RestError("woocommerce_rest_cannot_create", f'Slug "{slug}" is already in use. Change it, please.',
+                            400)
         attr = {"id": self.db.next_id("attribute"), "name": name.strip(), "slug": slug,
                 "type": body.get("type") or "select", "order_by": body.get("order_by") or "menu_order",
                 "has_archives": bool(body.get("has_archives", False))}
@@ -187,7 +190,8 @@ class Taxonomy:
             slug = sanitize_title(body["slug"])[:28].removeprefix("pa_")
             row = self.db.conn.execute("SELECT id FROM attributes WHERE slug = ?", (slug,)).fetchone()
             if row and row[0] != attr["id"]:
-                raise RestError("woocommerce_rest_cannot_edit", f'Slug "{slug}" is already in use. Change it, please.', 400)
+                raise RestError("woocommerce_rest_cannot_edit",
+                                f'Slug "{slug}" is already in use. Change it, please.', 400)
             attr["slug"] = slug
         for key in ("name", "type", "order_by"):
             if body.get(key):

@@ -42,7 +42,8 @@ def batch_many(client: BatchEndpoint, endpoint: str, creates: list[Any], updates
                size: int, concurrency: int) -> list[BatchItemResult]:
     if not 1 <= size <= 100:
         raise ValueError("batch size must be between 1 and 100")
-    items = [(op, i, item) for op, seq in zip(OPS, (creates, updates, deletes), strict=True) for i, item in enumerate(seq)]
+    items = [(op, i, item) for op, seq in zip(OPS, (creates, updates, deletes), strict=True)
+             for i, item in enumerate(seq)]
     chunks = [items[start:start + size] for start in range(0, len(items), size)]
     if not chunks:
         return []

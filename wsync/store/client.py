@@ -287,7 +287,8 @@ class StoreClient:
                 store_url=self.url, kind="redirect", hint="set [store] url to the address the store redirects to")
         if not is_json:
             raise self._not_rest(raw, label)
-        if raw.status_code == 401 and "nonce" in str((data or {}).get("message", "") if isinstance(data, dict) else "").lower():
+        message = str((data or {}).get("message", "") if isinstance(data, dict) else "")
+        if raw.status_code == 401 and "nonce" in message.lower():
             # Refused at authentication, before anything ran: safe to sign anew and send again.
             raise Transient(cause="OAuth nonce refused as already used", kind="status", provably_not_run=True,
                             status=401, response=response)
@@ -383,7 +384,8 @@ class StoreClient:
 def _auth_kind(status: int, code: str | None, message: str) -> tuple[str, str | None]:
     text = message.lower()
     if "write permission" in text:
-        return "read_only", "the key is read-only: create a Read/Write key in WooCommerce > Settings > Advanced > REST API"
+        return "read_only", ("the key is read-only: create a Read/Write key in WooCommerce > Settings > Advanced "
+                             "> REST API")
     if "consumer key is invalid" in text or (status == 401 and code and code.endswith("_cannot_view")):
         # Over Basic auth an unknown key is not an error by itself: the request runs anonymously.
         return "unknown_key", "the store does not know this consumer key; copy it again from WooCommerce"

@@ -322,7 +322,8 @@ class ImagePhase:
                 if r.status_code >= 400:
                     return url, f"Error getting remote image {url}. Error: HTTP {r.status_code}."
                 ctype = (r.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-                if ctype and not (ctype.startswith("image/") or ctype in ("application/octet-stream", "binary/octet-stream")):
+                binary = ("application/octet-stream", "binary/octet-stream")
+                if ctype and not (ctype.startswith("image/") or ctype in binary):
                     return url, f"Invalid image: {url} is {ctype}, not an image."
                 return url, None
             except requests.RequestException as exc:

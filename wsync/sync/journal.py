@@ -42,7 +42,8 @@ class WriteJournal:
             self.pending.remove(token)
 
 
-def describe_create(op: Op, *, match: dict[str, str] | None = None, parent_key: str | None = None) -> dict[str, Any] | None:
+def describe_create(op: Op, *, match: dict[str, str] | None = None,
+                    parent_key: str | None = None) -> dict[str, Any] | None:
     """A create, by the feed key the ledger will file it under and the SKU the store knows it by
     (a variation without a SKU: by its attribute combination)."""
     if op.action != "create":

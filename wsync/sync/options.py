@@ -40,7 +40,8 @@ class ImportOptions:
             value = getattr(self, name)
             if not isinstance(value, int) or not 1 <= value <= limit:
                 flag = "--" + name.replace("_", "-")
-                raise UsageError(f"{flag} must be between 1 and {limit} (WooCommerce refuses larger batches), got {value}")
+                raise UsageError(f"{flag} must be between 1 and {limit} (WooCommerce refuses larger batches), "
+                                 f"got {value}")
         if not 1 <= self.concurrency <= 16:
             raise UsageError(f"--concurrency must be between 1 and 16, got {self.concurrency}")
         if self.missing not in MISSING_ACTIONS:
