@@ -35,8 +35,8 @@ STATE = GlobalOptions()
 def setup_logging(verbose: bool, log_file: Path | None = None) -> None:
     """Log to stderr (and optionally a file); every handler sees only redacted text."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     level = logging.DEBUG if verbose else logging.WARNING
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

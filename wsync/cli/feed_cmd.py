@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -11,31 +12,25 @@ from rich.table import Table
 from wsync.cli import common
 from wsync.errors import ConfigError, UsageError
 
+if TYPE_CHECKING:
+    from wsync.catalogue import FieldUpdate
+    from wsync.feeds import FeedSpec, LoadResult
+
 feed_app = typer.Typer(help="Inspect wholesaler feeds.", no_args_is_help=True)
 
 
-def _feed_tables(config: Path | None) -> tuple[dict, Path]:
-    """The [feeds.*] tables of the config, via the config loader when it is available."""
+def _feed_tables(config: Path | None) -> tuple[dict[str, dict[str, Any]], Path]:
+    """The [feeds.*] tables of the config, read by the config loader."""
+    from wsync.config import load_settings
+
     path = config or Path("wsync.toml")
-    try:
-        from wsync.config import load_settings  # type: ignore[attr-defined]
-    except ImportError:
-        load_settings = None
-    if load_settings is not None and path.is_file():
-        settings = load_settings(config, require_store=False)
-        return dict(getattr(settings, "feeds", {}) or {}), path.resolve().parent
     if not path.is_file():
         return {}, Path.cwd()
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML ({exc})", path=str(path)) from None
-    feeds = data.get("feeds", {})
-    return (feeds if isinstance(feeds, dict) else {}), path.resolve().parent
+    settings = load_settings(config, require_store=False)
+    return dict(settings.feeds), path.resolve().parent
 
 
-def resolve_spec(target: str, preset: str | None, fmt: str | None):
+def resolve_spec(target: str, preset: str | None, fmt: str | None) -> FeedSpec:
     from wsync.feeds import FeedSpec
 
     if preset and fmt:
@@ -71,7 +66,7 @@ def preview(
     shown = result.products[:limit]
     errors = [{"where": e.where, "field": e.field, "value": e.value, "reason": e.reason} for e in result.errors]
     if result.updates is not None:
-        _preview_partial(spec, result, limit, errors, as_json)
+        _preview_partial(spec, result, result.updates, limit, errors, as_json)
         return
     if as_json:
         common.emit_json({"success": True, "products": [p.to_dict() for p in shown], "counts": result.counts,
@@ -96,23 +91,25 @@ def preview(
         common.out.print(f"  ... and {len(result.errors) - 20} more errors")
 
 
-def _preview_partial(spec, result, limit: int, errors: list[dict], as_json: bool) -> None:
-    """A partial feed's preview: the fields each key sets (no products: it never creates any)."""
-    shown = result.updates[:limit]
+def _preview_partial(spec: FeedSpec, result: LoadResult, updates: list[FieldUpdate], limit: int,
+                     errors: list[dict[str, Any]], as_json: bool) -> None:
+    """A partial feed's preview (`updates` is the result's): the fields each key sets (no
+    products: it never creates any)."""
+    shown = updates[:limit]
     if as_json:
         common.emit_json({"success": True, "partial": {"fields": result.partial_fields},
                           "updates": [u.to_dict() for u in shown], "products": [], "counts": result.counts,
                           "errors": errors[:100], "warnings": result.warnings[:100]})
         return
-    fields = sorted({k for u in result.updates for k in u.fields})
-    table = Table(title=f"{spec.label}: a partial feed, first {len(shown)} of {len(result.updates)} updates")
+    fields = sorted({k for u in updates for k in u.fields})
+    table = Table(title=f"{spec.label}: a partial feed, first {len(shown)} of {len(updates)} updates")
     table.add_column("key")
     for name in fields:
         table.add_column(name)
     for u in shown:
         table.add_row(u.key, *["" if u.fields.get(f) is None else str(u.fields[f]) for f in fields])
     common.out.print(table)
-    common.out.print(f"{len(result.updates)} updates of {', '.join(fields) or 'nothing'} for items the ledger or "
+    common.out.print(f"{len(updates)} updates of {', '.join(fields) or 'nothing'} for items the ledger or "
                      f"the store has (a partial feed never creates), {result.counts['errors']} errors")
     for warning in result.warnings[:10]:
         common.err.print(f"warning: {warning}", markup=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wsync.cli import common, image_status
-from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError
+from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError, WsyncError
 
 
 def register(app: typer.Typer) -> None:
@@ -67,9 +67,10 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("no import job in the ledger yet", hint="run `wsync import FEED` first")
             source = latest[0]
         else:
-            source = jobs.get(job)
-            if source is None:
+            found = jobs.get(job)
+            if found is None:
                 raise UsageError(f"no job {job} in the ledger {settings.ledger_path}")
+            source = found
         data = dict(source.get("job_data") or {})
         options = dict(data.get("options") or {})
         options["process_images"] = True
@@ -86,6 +87,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_OK)
         pid, host = worker_identity()
         claimed = jobs.claim(job_id, worker_pid=pid, worker_host=host)
+        if claimed is None:
+            raise WsyncError(f"job {job_id} was claimed by another worker before it could start here")
         row = run_claimed(jobs, claimed, settings)
         result = row.get("result") or {}
         if row.get("status") == "failed":

@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import typer
 
@@ -54,13 +56,13 @@ def _log_to_worker_file(ctx: job_context.JobContext) -> None:
                 root.removeHandler(handler)
 
 
-def _stop_on_signals(stop: threading.Event) -> dict:
+def _stop_on_signals(stop: threading.Event) -> dict[signal.Signals, Any]:
     """SIGTERM/SIGINT: finish the current batch, leave the job to be resumed, exit.
     Returns the previous handlers, to be put back when the worker returns."""
     if threading.current_thread() is not threading.main_thread():
         return {}
 
-    def handler(signum, _frame):
+    def handler(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():  # a second signal: stop now
             raise KeyboardInterrupt
         logging.getLogger("wsync.jobs").warning("signal %s: stopping after the current batch", signum)
@@ -133,6 +135,7 @@ def recover_cmd(
         raise UsageError("--foreground and --no-run exclude each other")
     seconds = parse_duration(older_than, option="--older-than")
     ctx = _context(ledger)
+    outcome: dict[str, Any]
     if not ctx.ledger_path.exists():
         outcome = {"recovered": [], "workers": {}, "jobs": []}
     else:
@@ -211,7 +214,7 @@ def cancel_cmd(
     before = report.load_job(jobs, job_id)
     if not jobs.request_cancel(job_id):
         raise UsageError(f"job {job_id} already ended ({before['status']}): nothing to cancel")
-    after = jobs.get(job_id)
+    after = report.load_job(jobs, job_id)
     if after["status"] == "cancelled":
         message = f"job {job_id} cancelled"
     else:

@@ -7,12 +7,18 @@ import json
 import os
 import signal
 import sys
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 
 from wsync.cli import common
 from wsync.errors import ConfigError, UsageError
 from wsync.redact import redact, register_secret
+
+if TYPE_CHECKING:
+    from wsync.sandbox import LatencyModel
+    from wsync.sandbox.serving import ServerLifecycle
 
 sandbox_app = typer.Typer(help="A local WooCommerce-compatible store for rehearsals, demos and benchmarks.",
                           no_args_is_help=True)
@@ -160,10 +166,10 @@ def proxy(
     common.err.print("fault proxy stopped")
 
 
-def _stop_on_signals(server) -> None:
+def _stop_on_signals(server: ServerLifecycle) -> None:
     """SIGTERM / SIGINT stop the server cleanly. Installed before its address is printed: a
     caller that reads the address and stops it at once gets a clean stop, not a kill."""
-    def _stop(signum, frame):
+    def _stop(signum: int, frame: FrameType | None) -> None:
         server.shutdown_from_signal()
 
     signal.signal(signal.SIGTERM, _stop)
@@ -180,7 +186,7 @@ def _print_proxy(url: str, upstream: str, json_out: bool) -> None:
     sys.stdout.flush()
 
 
-def _latency(spec: str):
+def _latency(spec: str) -> LatencyModel:
     from wsync.sandbox import LatencyModel
 
     name, _, scale = spec.partition(":")

@@ -112,8 +112,8 @@ def register(app: typer.Typer) -> None:
         """Print the effective configuration (secrets masked) and where each value came from."""
         settings = load_settings(common.STATE.config, require_store=False)
         values = effective_values(settings)
-        doc = {"config_file": str(settings.path) if settings.path else None, "values": values,
-               "feeds": sorted(settings.feeds)}
+        feeds = sorted(settings.feeds)
+        doc = {"config_file": str(settings.path) if settings.path else None, "values": values, "feeds": feeds}
         if json_out:
             common.emit_json(doc)
             return
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         width = max(len(k) for k in values)
         for key, item in values.items():
             common.out.print(redact(f"{key:<{width}} = {_show(item['value'])}  ({item['source']})"), markup=False)
-        common.out.print(f"feeds: {', '.join(doc['feeds']) or '(none)'}", markup=False)
+        common.out.print(f"feeds: {', '.join(feeds) or '(none)'}", markup=False)
 
     @app.command("check", help=CHECK_HELP)
     def check(json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:

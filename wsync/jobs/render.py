@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from wsync.jobs.report import json_object
 from wsync.ledger.jobs import TERMINAL
 
 FOLLOW_INTERVAL_S = 0.5
@@ -53,7 +54,7 @@ def print_summary(console: Console, job: dict) -> None:
                       "latest (nothing is sent twice)")
     if job.get("worker_alive") is False:
         console.print(f"  [red]worker {job['worker_pid']} is gone[/]: `wsync recover` resumes the job")
-    result = job.get("result") if isinstance(job.get("result"), dict) else {}
+    result = json_object(job.get("result"))
     if result.get("images_missing"):
         skus = ", ".join((result.get("images_missing_skus") or [])[:10])
         console.print(f"  images missing on {result['images_missing']} item(s): {escape(skus)}"
@@ -110,9 +111,11 @@ def print_table(console: Console, doc: dict) -> None:
     # err: item errors of every kind, as `wsync status` counts them.
     table.caption = "products, new, upd: products processed, created, updated; vars: variations; err: item errors"
     table.caption_justify = "left"
-    for column, justify in (("id", "right"), ("feed", "left"), ("status", "left"), ("%", "right"),
-                            ("products", "right"), ("new", "right"), ("upd", "right"), ("vars", "right"),
-                            ("err", "right"), ("time", "right"), ("/min", "right"), ("started", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("id", "right"), ("feed", "left"), ("status", "left"), ("%", "right"), ("products", "right"), ("new", "right"),
+        ("upd", "right"), ("vars", "right"), ("err", "right"), ("time", "right"), ("/min", "right"),
+        ("started", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify, no_wrap=True)
     for job in doc["jobs"]:
         style = _STYLE.get(job["status"], "")

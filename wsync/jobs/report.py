@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import socket
 from datetime import UTC, datetime
+from typing import Any
 
 from wsync.errors import UsageError
 from wsync.ledger.jobs import JobStore, parse_iso, pid_alive
 
 STATUS_ERRORS_SHOWN = 20
+
+
+def json_object(value: object) -> dict[str, Any]:
+    """A JSON column read as an object: empty when it holds something else (or nothing)."""
+    return value if isinstance(value, dict) else {}
 
 
 def duration_s(job: dict) -> float | None:
@@ -41,7 +47,7 @@ def worker_alive(job: dict) -> bool | None:
 def settling(job: dict) -> dict | None:
     """While a running job waits for requests that may still be saving on the store (a dead
     worker's, or one that timed out): how many, for which items, and until when at the latest."""
-    checkpoint = job.get("checkpoint") if isinstance(job.get("checkpoint"), dict) else {}
+    checkpoint = json_object(job.get("checkpoint"))
     if job.get("status") != "running" or checkpoint.get("phase") != "settling":
         return None
     doc = checkpoint.get("settling")
@@ -59,8 +65,8 @@ def job_counts(job: dict) -> dict:
     out: dict = {"total_skipped": None, "total_failed": None, "feed_errors": None, "variations": None}
     if job.get("kind") != "import":
         return out
-    result = job.get("result") if isinstance(job.get("result"), dict) else {}
-    checkpoint = job.get("checkpoint") if isinstance(job.get("checkpoint"), dict) else {}
+    result = json_object(job.get("result"))
+    checkpoint = json_object(job.get("checkpoint"))
     if isinstance(result.get("variations"), dict):
         variations = result["variations"]
         out["variations"] = {k: int(variations.get(k) or 0) for k in _VARIATION_COUNTS}
@@ -81,6 +87,7 @@ def job_doc(job: dict, error_count: int | None = None) -> dict:
     products and variations, refused feed records, and with error_count every per-item error
     row the job left, image errors included). `progress` is over products and variations."""
     total_errors = int(job.get("total_errors") or 0)
+    duration = duration_s(job)
     if error_count is not None:
         # The per-item error rows are the ground truth when an engine reports fewer.
         total_errors = max(total_errors, error_count)
@@ -103,7 +110,7 @@ def job_doc(job: dict, error_count: int | None = None) -> dict:
         "started_at": job.get("started_at"),
         "completed_at": job.get("completed_at"),
         "heartbeat_at": job.get("heartbeat_at"),
-        "duration": None if duration_s(job) is None else round(duration_s(job), 1),
+        "duration": None if duration is None else round(duration, 1),
         "rate_per_min": rate_per_min(job),
         "attempts": job.get("attempts", 0),
         "cancel_requested": bool(job.get("cancel_requested")),

@@ -7,9 +7,11 @@ late writer never overwrites a newer state. Everything written passes through re
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import socket
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,9 +87,12 @@ def _dumps(value: Any) -> str:
     return redact(json.dumps(value, ensure_ascii=False, default=str))
 
 
-def _row(row: Any) -> dict | None:
-    if row is None:
-        return None
+def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    return None if row is None else _doc(row)
+
+
+def _doc(row: sqlite3.Row) -> dict[str, Any]:
+    """A job row as a document: its JSON columns decoded."""
     doc = dict(row)
     for column in _JSON_COLUMNS:
         raw = doc.get(column)
@@ -102,15 +107,17 @@ def _row(row: Any) -> dict | None:
 
 
 class JobStore:
+    # `list` below is a method: the signatures after it name the builtin as builtins.list.
+
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
 
     @property
-    def _conn(self):
+    def _conn(self) -> sqlite3.Connection:
         return self.ledger.conn
 
     # -- create / read -------------------------------------------------------------------
-    def create(self, *, kind: str = "import", feed: str | None, job_data: dict, status: str = "scheduled",
+    def create(self, *, kind: str = "import", feed: str | None, job_data: dict[str, Any], status: str = "scheduled",
                estimated_total: int | None = None) -> int:
         if status not in STATUSES:
             raise ValueError(f"unknown job status {status!r}")
@@ -121,13 +128,16 @@ class JobStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (kind, feed, _dumps(job_data or {}), status, estimated_total, now, now),
             )
-            return int(cur.lastrowid)
+            if cur.lastrowid is None:  # an INSERT always sets it
+                raise RuntimeError("the ledger gave the new job no id")
+            return cur.lastrowid
 
-    def get(self, job_id: int) -> dict | None:
+    def get(self, job_id: int) -> dict[str, Any] | None:
         return _row(self._conn.execute("SELECT * FROM background_jobs WHERE id = ?", (int(job_id),)).fetchone())
 
-    def list(self, status: str | None = None, limit: int | None = 20) -> list[dict]:
-        sql, args = "SELECT * FROM background_jobs", []
+    def list(self, status: str | None = None, limit: int | None = 20) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM background_jobs"
+        args: list[Any] = []
         if status:
             sql += " WHERE status = ?"
             args.append(status)
@@ -135,10 +145,10 @@ class JobStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
-        return [_row(r) for r in self._conn.execute(sql, args).fetchall()]
+        return [_doc(r) for r in self._conn.execute(sql, args).fetchall()]
 
     # -- claiming and liveness -----------------------------------------------------------
-    def claim(self, job_id: int | None = None, *, worker_pid: int, worker_host: str) -> dict | None:
+    def claim(self, job_id: int | None = None, *, worker_pid: int, worker_host: str) -> dict[str, Any] | None:
         """Atomically move one scheduled|processing_stuck job to running for this worker."""
         now = now_iso()
         with self.ledger.transaction() as conn:
@@ -198,7 +208,8 @@ class JobStore:
                         errors: int | None = None, images_scheduled: int | None = None) -> None:
         values = {"progress": progress, "processed": processed, "created": created, "updated": updated,
                   "unchanged": unchanged, "errors": errors, "images_scheduled": images_scheduled}
-        sets, args = [], []
+        sets: list[str] = []
+        args: list[Any] = []
         for name, value in values.items():
             if value is None:
                 continue
@@ -222,7 +233,7 @@ class JobStore:
                 (int(job_id), None if sku is None else _clean(sku), stage, None if code is None else _clean(code),
                  _clean(message), now_iso()))
 
-    def errors(self, job_id: int, limit: int | None = None) -> list[dict]:
+    def errors(self, job_id: int, limit: int | None = None) -> builtins.list[dict[str, Any]]:
         sql = "SELECT sku, stage, code, message, created_at FROM job_errors WHERE job_id=? ORDER BY id"
         args = [int(job_id)]
         if limit is not None:
@@ -233,7 +244,7 @@ class JobStore:
     def error_count(self, job_id: int) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM job_errors WHERE job_id=?", (int(job_id),)).fetchone()[0])
 
-    def _append_message(self, conn, job_id: int, message: str) -> None:
+    def _append_message(self, conn: sqlite3.Connection, job_id: int, message: str) -> None:
         raw = conn.execute("SELECT error_messages FROM background_jobs WHERE id=?", (int(job_id),)).fetchone()
         if raw is None:
             return
@@ -252,12 +263,12 @@ class JobStore:
         with self.ledger.transaction() as conn:
             self._append_message(conn, job_id, message)
 
-    def save_checkpoint(self, job_id: int, checkpoint: dict) -> None:
+    def save_checkpoint(self, job_id: int, checkpoint: dict[str, Any]) -> None:
         with self.ledger.transaction() as conn:
             conn.execute("UPDATE background_jobs SET checkpoint=?, updated_at=? WHERE id=?",
                          (_dumps(checkpoint), now_iso(), int(job_id)))
 
-    def get_checkpoint(self, job_id: int) -> dict | None:
+    def get_checkpoint(self, job_id: int) -> dict[str, Any] | None:
         row = self._conn.execute("SELECT checkpoint FROM background_jobs WHERE id=?", (int(job_id),)).fetchone()
         if row is None or row[0] is None:
             return None
@@ -265,7 +276,8 @@ class JobStore:
         return value if isinstance(value, dict) else None
 
     # -- state changes -------------------------------------------------------------------
-    def finish(self, job_id: int, status: str, result: dict | None = None, *, only_if_pid: int | None = None) -> bool:
+    def finish(self, job_id: int, status: str, result: dict[str, Any] | None = None, *,
+               only_if_pid: int | None = None) -> bool:
         """Move the job to a terminal state. With only_if_pid, only while that worker still holds it
         (a worker whose job was taken over must not overwrite the new worker's outcome)."""
         if status not in TERMINAL:
@@ -311,17 +323,17 @@ class JobStore:
                 self._append_message(conn, job_id, reason)
             return changed
 
-    def find_stuck(self, older_than_s: float, *, host: str | None = None) -> list[dict]:
+    def find_stuck(self, older_than_s: float, *, host: str | None = None) -> builtins.list[dict[str, Any]]:
         """Jobs to resume: scheduled for longer than the threshold, running under a worker that is
         gone (dead pid on this host) or silent (no heartbeat within the threshold), or marked
         stuck that long ago with no worker having taken them since."""
         host = host or socket.gethostname()
         now = datetime.now(UTC)
-        stuck = []
+        stuck: list[dict[str, Any]] = []
         rows = self._conn.execute(
             "SELECT * FROM background_jobs WHERE status IN ('scheduled','running','processing_stuck') ORDER BY id"
         ).fetchall()
-        for job in map(_row, rows):
+        for job in map(_doc, rows):
             if job["status"] == "processing_stuck":
                 # Marked for resume, but the worker started for it died before claiming it.
                 marked = parse_iso(job["updated_at"])
@@ -347,7 +359,7 @@ class JobStore:
                 stuck.append(job)
         return stuck
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, int]:
         row = self._conn.execute(
             "SELECT COUNT(*) AS total_jobs,"
             " SUM(status='scheduled') AS scheduled, SUM(status='running') AS running,"
