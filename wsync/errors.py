@@ -11,6 +11,9 @@ Exit codes (stable, documented in the README):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NoReturn
+
 EXIT_OK = 0
 EXIT_ITEM_ERRORS = 1
 EXIT_USAGE = 2
@@ -50,6 +53,11 @@ class ConfigError(WsyncError):
         super().__init__(where + message, hint=hint)
         self.path = path
         self.key = key
+
+
+# How a config table's reader reports a bad key: `fail(key, message, hint)` raises the caller's
+# ConfigError, naming the key where the caller's table sits.
+Fail = Callable[[str, str, str | None], NoReturn]
 
 
 class StoreUnavailable(WsyncError):

@@ -124,7 +124,7 @@ def joined_variations(map_one: MapOne, index: JoinIndex, join: JoinSpec, main_ma
         mapper.decimal = main_mapper.decimal if main_mapper else None
         join.mapper = mapper
 
-    def map_joined(record: Any, where: str):
+    def map_joined(record: Any, where: str) -> tuple[Row | None, list[RecordError]]:
         row, errors = map_one(record, where)
         if row is None or not isinstance(record, dict):
             return row, errors

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsync.catalogue import FieldUpdate, Product, RecordError
 from wsync.errors import FeedRefused
@@ -26,6 +26,9 @@ from wsync.mapping.fields import PARTIAL_FIELDS, FieldMapper
 from wsync.mapping.partial import update_fields
 from wsync.mapping.rows import Row
 from wsync.redact import redact
+
+if TYPE_CHECKING:
+    from wsync.feeds.join import MapOne
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +148,8 @@ def _load(spec: FeedSpec, fetch_state: dict | None, force: bool, previous_count:
                 if header is not None:
                     header = header + [h for h in index.header if h not in header and h != spec.join.other_on]
         seen = _load_records(spec, records, header, index, result)
-        if index is not None:
-            result.errors.extend(index.unmatched(spec.label, spec.join.on))  # type: ignore[union-attr]
+        if index is not None and spec.join is not None:
+            result.errors.extend(index.unmatched(spec.label, spec.join.on))
     finally:
         if index is not None:
             index.close()
@@ -163,7 +166,7 @@ def _load_records(spec: FeedSpec, records: Iterable, header: list[str] | None, i
     mapper = None
     if spec.preset:
         preset_mapper = mapper_for(spec.preset, {"key_template": spec.key_template})
-        map_one = lambda record, where: preset_mapper(record, where, spec.decimal)  # noqa: E731
+        map_one: MapOne = lambda record, where: preset_mapper(record, where, spec.decimal)  # noqa: E731
     else:
         mapper = spec.mapper
         if header is not None:
@@ -211,8 +214,8 @@ def _partial(spec: FeedSpec, mapper: FieldMapper | None) -> list[str]:
     return carried
 
 
-def _feed_updates(records: Iterable, map_one, spec: FeedSpec, carried: list[str], updates: list[FieldUpdate],
-                  errors: list[RecordError]) -> int:
+def _feed_updates(records: Iterable[tuple[str, Any]], map_one: MapOne, spec: FeedSpec, carried: list[str],
+                  updates: list[FieldUpdate], errors: list[RecordError]) -> int:
     rules = spec.rules
     seen = 0
     keys: set[str] = set()
@@ -244,13 +247,13 @@ def _check_partial(spec: FeedSpec, result: LoadResult) -> None:
                                "(add [feeds.NAME.pricing] to make prices from them)")
 
 
-def _lazy_generic(mapper: FieldMapper | None, spec: FeedSpec):
+def _lazy_generic(mapper: FieldMapper | None, spec: FeedSpec) -> MapOne:
     """JSON/XML records have no header: an automatic mapping is guessed from the first record."""
     state: dict[str, FieldMapper] = {}
     if mapper is not None:
         state["m"] = mapper
 
-    def map_one(record: Any, where: str):
+    def map_one(record: Any, where: str) -> tuple[Row | None, list[RecordError]]:
         if not isinstance(record, dict):
             return None, [RecordError(where, "record is not an object / element with fields")]
         if "__width_error__" in record:
@@ -262,7 +265,8 @@ def _lazy_generic(mapper: FieldMapper | None, spec: FeedSpec):
     return map_one
 
 
-def _feed_rows(records: Iterable, map_one, spec: FeedSpec, assembler: Assembler, errors: list) -> int:
+def _feed_rows(records: Iterable[tuple[str, Any]], map_one: MapOne, spec: FeedSpec, assembler: Assembler,
+               errors: list[RecordError]) -> int:
     rules = spec.rules
     seen = 0
     for where, record in records if isinstance(records, Iterator) else iter(records):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from wsync.errors import ConfigError
+from wsync.errors import ConfigError, Fail
 from wsync.feeds.presets import PRESETS
 from wsync.feeds.sources import is_url
 from wsync.mapping.fields import FieldMapper
@@ -185,7 +185,7 @@ class FeedSpec:
                 fail("mapping", "must be a table", f"write [{prefix}.mapping]")
             if spec.preset:
                 fail("mapping", "a preset needs no mapping table", "remove either preset or [mapping]")
-            spec.mapper = FieldMapper.from_table(mapping, lambda k, m, h=None: fail(f"mapping.{k}", m, h))
+            spec.mapper = FieldMapper.from_table(mapping, lambda k, m, h: fail(f"mapping.{k}", m, h))
             spec.mapper.decimal = spec.decimal
             spec.mapper.variants_path = spec.variants_path
         partial = table.get("partial")
@@ -200,13 +200,13 @@ class FeedSpec:
             fail("partial", "a partial feed's mapping names a key (sku) and some of " + ", ".join(PARTIAL_FIELDS)
                  + " only", "remove the other mapping keys, or partial = true")
         if "join" in table:
-            spec.join = _join_spec(table["join"], base_dir, spec, lambda k, m, h=None: fail(f"join.{k}", m, h))
+            spec.join = _join_spec(table["join"], base_dir, spec, lambda k, m, h: fail(f"join.{k}", m, h))
         spec.rules = Rules.from_table({k: table[k] for k in (*RULE_TABLES, "mapping") if k in table},
-                                      lambda k, m, h=None: fail(k, m, h))
+                                      lambda k, m, h: fail(k, m, h))
         return spec
 
 
-def _join_spec(table: Any, base_dir: Path, spec: FeedSpec, fail) -> JoinSpec:
+def _join_spec(table: Any, base_dir: Path, spec: FeedSpec, fail: Fail) -> JoinSpec:
     if not isinstance(table, dict):
         fail("source", "join must be a table", 'e.g. join = { source = "stock.csv", on = "SKU", as = "fields" }')
     for key in table:
@@ -232,13 +232,13 @@ def _join_spec(table: Any, base_dir: Path, spec: FeedSpec, fail) -> JoinSpec:
     if spec.preset:
         fail("source", "a preset's feed joins nothing", "remove either preset or join")
     if spec.format in ("api",):
-        fail("source", "an API feed cannot join a second file")
+        fail("source", "an API feed cannot join a second file", None)
     join = JoinSpec(source=source, on=left, other_on=right, kind=kind)
     for key in ("format", "delimiter", "encoding"):
         value = table.get(key)
         if value is not None:
             if not isinstance(value, str) or not value:
-                fail(key, "must be a non-empty string")
+                fail(key, "must be a non-empty string", None)
             setattr(join, key, {"\\t": "\t", "tab": "\t"}.get(value, value) if key == "delimiter" else value)
     if join.format is not None and join.format not in ("csv", "tsv", "json", "jsonl", "xml"):
         fail("format", f"unknown format {join.format!r}", "use csv, tsv, json, jsonl or xml")
@@ -249,6 +249,6 @@ def _join_spec(table: Any, base_dir: Path, spec: FeedSpec, fail) -> JoinSpec:
                  "move these keys to the feed's own mapping table")
         if not isinstance(mapping, dict):
             fail("mapping", "must be a table", "write [feeds.NAME.join.mapping]")
-        join.mapper = FieldMapper.from_table(mapping, lambda k, m, h=None: fail(f"mapping.{k}", m, h))
+        join.mapper = FieldMapper.from_table(mapping, lambda k, m, h: fail(f"mapping.{k}", m, h))
         join.mapper.decimal = spec.decimal
     return join

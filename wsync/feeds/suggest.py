@@ -45,6 +45,8 @@ class FeedSuggestion:
     join: dict[str, Any] | None = None
     join_sample: Sample | None = None
     join_suggestion: Suggestion | None = None
+    # Why the second file joins the first, and as what (the join key's share, rows per key).
+    join_evidence: list[str] = field(default_factory=list)
 
     def table(self) -> dict[str, Any]:
         """The [feeds.NAME] table as data (what the TOML says, without its comments)."""
@@ -138,7 +140,7 @@ def suggest_feed(source: str, *, name: str | None = None, join: str | None = Non
         if join:
             join_sample = read_sample(_resolved(join), limit=limit, workdir=Path(tmp) / "b")
     feed_name = name or _feed_name(source)
-    if join_sample is None:
+    if not join or join_sample is None:
         return FeedSuggestion(feed_name, _written_source(source, base), sample, suggest(sample.columns, sample.records))
     key = find_join_key(sample, join_sample)
     if key is None:
@@ -168,7 +170,7 @@ def suggest_feed(source: str, *, name: str | None = None, join: str | None = Non
         other_suggestion = other
     out = FeedSuggestion(feed_name, _written_source(source, base), sample, main, join=joined,
                          join_sample=join_sample, join_suggestion=other_suggestion)
-    out.join_evidence = evidence  # type: ignore[attr-defined]
+    out.join_evidence = evidence
     return out
 
 
@@ -273,7 +275,7 @@ def render_toml(result: FeedSuggestion) -> str:
     if s.language:
         out.append(f"# headers read as {s.language!r}")
     if result.join is not None:
-        note = "; ".join(getattr(result, "join_evidence", []))
+        note = "; ".join(result.join_evidence)
         out += ["", f"[feeds.{name}.join]", f"# {_comment(note)}" if note else "",
                 _line("source", result.join["source"], None),
                 _line("on", result.join["on"], "the first file's column" + (", the second file's" if

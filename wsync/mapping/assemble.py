@@ -187,13 +187,14 @@ class Assembler:
                     options[n].append(values[n])
             product.variations.append(_variation_from_row(v, {n: values[n] for n in variation_names if n in values}))
         attributes: list[Attribute] = []
-        for a in product.attributes:
-            if a.name in options:
-                merged = list(a.options) + [o for o in options[a.name] if o not in a.options]
-                attributes.append(Attribute(a.name, merged, variation=True, visible=a.visible, taxonomy=a.taxonomy))
+        for attr in product.attributes:
+            if attr.name in options:
+                merged = list(attr.options) + [o for o in options[attr.name] if o not in attr.options]
+                attributes.append(Attribute(attr.name, merged, variation=True, visible=attr.visible,
+                                            taxonomy=attr.taxonomy))
             else:
-                attributes.append(a)
-        present = {a.name for a in attributes}
+                attributes.append(attr)
+        present = {attr.name for attr in attributes}
         for n in variation_names:
             if n not in present and options[n]:
                 # Only the variations name it: they also say whether it is a global (pa_*) attribute.

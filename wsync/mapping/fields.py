@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from wsync.catalogue import RecordError
+from wsync.errors import Fail
 from wsync.mapping import synonyms
 from wsync.mapping.convert import MAX_FIELD_CHARS, Converter
 from wsync.mapping.rows import Row, RowAttribute
@@ -79,7 +79,7 @@ class FieldMapper:
     auto: bool = False
 
     @classmethod
-    def from_table(cls, table: dict[str, Any], fail: Callable[[str, str, str | None], None]) -> FieldMapper:
+    def from_table(cls, table: dict[str, Any], fail: Fail) -> FieldMapper:
         mapper = cls()
         for key, value in table.items():
             if key in SCALAR_FIELDS:
@@ -139,10 +139,10 @@ class FieldMapper:
         taken: set[str] = set()
         for fieldname, names in AUTO_NAMES.items():
             for candidate in names:
-                column = by_norm.get(candidate)
-                if column is not None and column not in taken:
-                    mapper.columns[fieldname] = column
-                    taken.add(column)
+                found = by_norm.get(candidate)
+                if found is not None and found not in taken:
+                    mapper.columns[fieldname] = found
+                    taken.add(found)
                     break
         for column in by_norm.values():
             attribute = synonyms.attribute_for(column)
@@ -256,11 +256,12 @@ class FieldMapper:
         if inherit is None and (parent or group):
             row.kind = "variation"
             row.parent = parent or group
-            row.grouped = bool(group and not parent)
-            if row.grouped:
+            grouped_by = group if group and not parent else None
+            row.grouped = grouped_by is not None
+            if grouped_by is not None:
                 # The parent this row's group makes: named and given a SKU that read well.
-                row.parent_name = self._parent_text(record, "parent_name", group)
-                row.parent_sku = self._parent_text(record, "parent_sku", group) or slug(group)
+                row.parent_name = self._parent_text(record, "parent_name", grouped_by)
+                row.parent_sku = self._parent_text(record, "parent_sku", grouped_by) or slug(grouped_by)
         row.name = t("name")
         row.description = t("description")
         row.short_description = t("short_description")

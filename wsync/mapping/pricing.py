@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from wsync.errors import Fail
 from wsync.mapping.numbers import format_price
 
 _KEYS = {"base", "multiply", "add", "ending", "min_margin", "sale_factor", "drop_sale_not_below_regular"}
@@ -32,7 +33,7 @@ class PricingRules:
     drop_sale_not_below_regular: bool = True
 
     @classmethod
-    def from_table(cls, table: dict[str, Any], fail) -> PricingRules:
+    def from_table(cls, table: dict[str, Any], fail: Fail) -> PricingRules:
         """Build from a config table; `fail(key, message, hint)` raises the caller's config error."""
         for key in table:
             if key not in _KEYS:

@@ -12,14 +12,12 @@ Config tables (all under `[feeds.NAME]`):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from wsync.errors import Fail
 from wsync.mapping.pricing import PricingRules
 from wsync.mapping.rows import Row
-
-Fail = Callable[[str, str, "str | None"], None]
 
 SETTABLE = {"status", "description", "short_description", "tax_class", "brand", "manage_stock", "stock_status",
             "name", "categories", "tags"}
@@ -145,7 +143,7 @@ def _split_path(text: str, separator: str) -> list[str]:
     return [part.strip() for part in text.split(separator.strip() or separator) if part.strip()]
 
 
-def _table(table: dict, name: str, fail) -> dict:
+def _table(table: dict[str, Any], name: str, fail: Fail) -> dict[str, Any]:
     value = table.get(name, {})
     if not isinstance(value, dict):
         fail(name, "must be a table", f"write it as [feeds.NAME.{name}]")

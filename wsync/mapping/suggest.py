@@ -14,6 +14,7 @@ choice names its evidence and a confidence between 0 and 1. The evidence comes f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -137,7 +138,12 @@ class Profile:
         return self.values[0] if self.values else ""
 
 
-def _share(values: list[str], test) -> float:
+def _splits_on(sep: str) -> Callable[[str], bool]:
+    """A test: the value splits on `sep` into more than one non-empty part."""
+    return lambda v: len([x for x in v.split(sep) if x.strip()]) > 1
+
+
+def _share(values: list[str], test: Callable[[str], bool]) -> float:
     if not values:
         return 0.0
     hits = 0
@@ -184,7 +190,7 @@ def profile(column: str, raw: list[str | None]) -> Profile:
                     not re.fullmatch(r"\d+", v))
     if not p.urls:
         for sep in PATH_SEPARATORS:
-            share = _share(values, lambda v, s=sep: len([x for x in v.split(s) if x.strip()]) > 1)
+            share = _share(values, _splits_on(sep))
             if share >= 0.5:
                 p.path_separator, p.path = sep, share
                 break
@@ -363,7 +369,7 @@ def _text(value: Any) -> str | None:
 
 
 def _decimals(p: Profile) -> list[Decimal | None]:
-    out = []
+    out: list[Decimal | None] = []
     for v in p.values:
         try:
             out.append(parse_decimal(_CURRENCY.sub("", v)))
@@ -507,7 +513,7 @@ def _group(profiles: dict[str, Profile], rows: list[dict[str, str | None]], sku:
     columns.add(column)
     for v in varying:
         if v not in attributes.values():
-            attributes[v.strip().title() if not synonyms.attribute_for(v) else synonyms.attribute_for(v)] = v
+            attributes[synonyms.attribute_for(v) or v.strip().title()] = v
     if key == "group":
         pname = _parent_name(profiles, rows, column, columns, taken)
         if pname is not None:
@@ -519,7 +525,7 @@ def _group(profiles: dict[str, Profile], rows: list[dict[str, str | None]], sku:
 def _varying(rows: list[dict[str, str | None]], group: str, profiles: dict[str, Profile], sku: str | None,
              taken: set[str]) -> list[str]:
     """Short, few-valued columns that change between rows of one group."""
-    out = []
+    out: list[str] = []
     by_group: dict[str, list[dict[str, str | None]]] = {}
     for r in rows:
         g = r.get(group)

@@ -9,6 +9,7 @@ option is "Title" / "Default Title" is a simple product keyed by the variant SKU
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,8 @@ def _slug(text: str) -> str:
     return re.sub(r"-{2,}", "-", re.sub(r"[^\w.-]+", "-", text.strip(), flags=re.UNICODE)).strip("-")
 
 
-def make_mapper(options: dict[str, Any]):
+def make_mapper(options: dict[str, Any]) -> Callable[[dict[str, Any], str, str | None],
+                                                     tuple[Row | None, list[RecordError]]]:
     template = options.get("key_template") or DEFAULT_TEMPLATE
 
     def variant_key(product: dict, variant: dict) -> str:
@@ -53,9 +55,10 @@ def make_mapper(options: dict[str, Any]):
         images_by_id: dict[str, str] = {}
         image_urls: list[str] = []
         for image in record.get("images") or []:
-            if isinstance(image, dict) and text_of(image.get("src")):
-                image_urls.append(text_of(image["src"]))  # type: ignore[arg-type]
-                images_by_id[str(image.get("id"))] = text_of(image["src"])  # type: ignore[assignment]
+            src = text_of(image.get("src")) if isinstance(image, dict) else None
+            if src:
+                image_urls.append(src)
+                images_by_id[str(image.get("id"))] = src
         simple = len(variants) == 1 and (not options or (len(options) == 1 and options[0].get("name") == "Title")
                                           or text_of(variants[0].get("option1")) == "Default Title")
         if not handle and not variants:

@@ -33,10 +33,10 @@ from typing import Any
 from wsync.catalogue import Details, Download, Links, RecordError, truncate
 from wsync.feeds.presets.woocommerce_columns import ColumnMap, resolve
 from wsync.mapping.convert import Converter
-from wsync.mapping.rows import Row, RowAttribute
+from wsync.mapping.rows import Row, RowAttribute, RowKind
 from wsync.mapping.values import text_of
 
-TYPES = ("simple", "variable", "variation", "grouped", "external")
+TYPES: tuple[RowKind, ...] = ("simple", "variable", "variation", "grouped", "external")
 FLAGS = ("virtual", "downloadable")
 VISIBILITIES = ("visible", "catalog", "search", "hidden")
 TAX_STATUSES = ("taxable", "shipping", "none")
@@ -203,8 +203,7 @@ class _RecordReader:
                                       field=self.column("parent_id"), sku=self.sku)]
         key = self.sku or (f"id:{wc_id}" if wc_id and kind != "variation" else None)
         # sku "" (not None): the item has no SKU and gets none, the key does not stand in for it.
-        row = Row(key=key or "", where=self.where, kind=kind, sku=self.sku or "",  # type: ignore[arg-type]
-                  source=self.record)
+        row = Row(key=key or "", where=self.where, kind=kind, sku=self.sku or "", source=self.record)
         if wc_id:
             row.aliases.append(f"id:{wc_id}")
         row.parent = parent if kind == "variation" else None
@@ -221,7 +220,7 @@ class _RecordReader:
         return self.conv.finish(row)
 
     def _values(self, row: Row, kind: str, words: list[str]) -> None:
-        row.name = self.raw("name").strip() if self.text("name") else None  # type: ignore[union-attr]
+        row.name = (self.raw("name") or "").strip() or None
         row.status = self._status(kind)
         for target, attr in (("description", "description"), ("short_description", "short_description")):
             value = self.raw(target)
@@ -306,8 +305,8 @@ class _RecordReader:
                 continue
             raw = (cells.get("value") or "").strip()
             values = [raw.replace("\\,", ",")] if kind == "variation" else split_escaped(raw)
-            visible = cells.get("visible")
-            out.append(RowAttribute(name, values, visible=wc_bool(visible) if text_of(visible) else True,
+            visible = text_of(cells.get("visible"))
+            out.append(RowAttribute(name, values, visible=wc_bool(visible) if visible else True,
                                     taxonomy=wc_bool(cells.get("taxonomy") or ""),
                                     variation=None if kind in ("variable", "variation") else False,
                                     default=text_of(cells.get("default"))))
