@@ -82,7 +82,7 @@ class Details:
     gtin: str | None = None
 
     def is_empty(self) -> bool:
-        return all(getattr(self, name) is None for name in self.__slots__)  # type: ignore[attr-defined]
+        return all(getattr(self, name) is None for name in self.__slots__)
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ try:  # Recent Typer carries its own copy of click; its exceptions come from the
 except ImportError:  # pragma: no cover - Typer on top of click
     import click
 
+    # The same exception, from the package this Typer is built on: mypy sees another class.
     _ClickException = click.ClickException  # type: ignore[misc,assignment]
     _EXIT = (typer.Exit, click.exceptions.Exit)
     _ABORT = (typer.Abort, click.exceptions.Abort)

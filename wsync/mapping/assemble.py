@@ -285,7 +285,7 @@ def _product_from_row(row: Row) -> Product:
     return Product(
         key=row.key, sku=row.sku, name=row.name or "", status=row.status, description=row.description,
         short_description=row.short_description, regular_price=row.regular_price, sale_price=row.sale_price,
-        cost=row.cost, stock_quantity=row.stock_quantity, stock_status=row.stock_status,  # type: ignore[arg-type]
+        cost=row.cost, stock_quantity=row.stock_quantity, stock_status=row.stock_status,
         manage_stock=row.manage_stock, tax_class=row.tax_class, weight=row.weight, dimensions=row.dimensions,
         categories=row.categories, tags=row.tags, brand=row.brand,
         attributes=[Attribute(a.name, list(a.values), variation=False, visible=a.visible, taxonomy=a.taxonomy)
@@ -298,7 +298,7 @@ def _variation_from_row(row: Row, attributes: dict[str, str]) -> Variation:
     return Variation(
         key=row.key, sku=row.sku, attributes=attributes, regular_price=row.regular_price,
         sale_price=row.sale_price, stock_quantity=row.stock_quantity,
-        stock_status=row.stock_status,  # type: ignore[arg-type]
+        stock_status=row.stock_status,
         manage_stock=row.manage_stock, weight=row.weight, dimensions=row.dimensions,
         image=Image(src=row.images[0]) if row.images else None, status=row.status,
         description=row.description, meta=row.meta, details=row.details, where=row.where)

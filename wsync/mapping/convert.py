@@ -6,7 +6,7 @@ only drops that image (the product keeps its others) but is still reported.
 
 from __future__ import annotations
 
-from wsync.catalogue import Dimensions, RecordError, truncate
+from wsync.catalogue import Dimensions, RecordError, StockStatus, truncate
 from wsync.mapping.images import ImageUrlError, normalise_image_url
 from wsync.mapping.numbers import NumberError, parse_int, parse_measure, parse_price
 from wsync.mapping.rows import Row
@@ -70,7 +70,7 @@ class Converter:
             self._fail(field, text, str(exc))
             return None
 
-    def stock_status(self, field: str, text: str | None) -> str | None:
+    def stock_status(self, field: str, text: str | None) -> StockStatus | None:
         if text is None:
             return None
         try:

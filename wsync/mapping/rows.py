@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from wsync.catalogue import Details, Dimensions, Links
+from wsync.catalogue import Details, Dimensions, Links, StockStatus
 
 RowKind = Literal["simple", "variable", "grouped", "external", "variation", "auto"]
 
@@ -50,7 +50,7 @@ class Row:
     sale_price: str | None = None
     cost: str | None = None
     stock_quantity: int | None = None
-    stock_status: str | None = None
+    stock_status: StockStatus | None = None
     manage_stock: bool | None = None
     tax_class: str | None = None
     weight: str | None = None

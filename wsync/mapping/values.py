@@ -6,6 +6,8 @@ import re
 from datetime import UTC
 from typing import Any
 
+from wsync.catalogue import StockStatus
+
 _MISSING = object()
 
 
@@ -72,7 +74,7 @@ def parse_flag(text: str) -> bool:
     raise ValueError("not a yes/no value")
 
 
-def parse_stock_status(text: str) -> str:
+def parse_stock_status(text: str) -> StockStatus:
     t = re.sub(r"[\s_-]+", "", text.strip().lower())
     if t in {"instock", "1", "yes", "true", "available", "instockonly", "lieferbar", "verfügbar", "auflager"}:
         return "instock"

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -150,7 +150,7 @@ class StoreClient:
         if fields:
             field_list = list(dict.fromkeys([*fields, "id", "sku", "type", "parent_id"]))
         found: list[dict] = []
-        seen: set[int] = set()
+        seen: set[int | None] = set()
         for chunk in chunk_skus(lookable, base_len=len(self.settings.root_url) + 300, max_items=BATCH_LIMIT):
             for item in self.iter_pages(endpoint, params={"sku": ",".join(chunk)}, fields=field_list):
                 if item.get("id") not in seen:
@@ -364,10 +364,11 @@ class StoreClient:
         body = response.data if isinstance(response.data, dict) else {}
         code = body.get("code")
         message = str(body.get("message") or "no message")
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        raw_data = body.get("data")
+        data = raw_data if isinstance(raw_data, dict) else {}
         status = response.status
         tail = f"({code or 'no code'}, HTTP {status})"
-        common = {"status": status, "code": code, "data": data, "endpoint": label, "store_url": self.url}
+        common: _Answered = {"status": status, "code": code, "data": data, "endpoint": label, "store_url": self.url}
         if status in (401, 403):
             kind, hint = _auth_kind(status, code, message)
             return E.StoreAuthError(f"store {self.url} refused the keys: {message} {tail}" if kind != "capability"
@@ -379,6 +380,16 @@ class StoreClient:
             return E.NotFound(f"store {self.url}: {label}: {message} {tail}",
                               kind="no_route" if code == "rest_no_route" else "not_found", **common)
         return E.StoreError(f"store {self.url} refused {label}: {message} {tail}", **common)
+
+
+class _Answered(TypedDict):
+    """What every error made from a store's answer carries."""
+
+    status: int
+    code: str | None
+    data: dict[str, Any]
+    endpoint: str
+    store_url: str
 
 
 def _auth_kind(status: int, code: str | None, message: str) -> tuple[str, str | None]:

@@ -50,7 +50,8 @@ class StoreError(WsyncError):
     @classmethod
     def from_body(cls, body: dict[str, Any], *, status: int | None = None, **kwargs: Any) -> StoreError:
         """An item error inside a batch answer: `{"code", "message", "data": {"status", ...}}`."""
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        raw = body.get("data")
+        data = raw if isinstance(raw, dict) else {}
         return cls(str(body.get("message") or body.get("code") or "unknown error"),
                    status=data.get("status", status), code=body.get("code"), data=data, **kwargs)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from wsync.errors import ConfigError
@@ -52,8 +53,9 @@ class StoreSettings:
             return "basic" if self.is_https else "oauth"
         return self.auth
 
-    def with_changes(self, **changes: object) -> StoreSettings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_changes(self, **changes: Any) -> StoreSettings:
+        """A copy with some fields changed (dataclasses.replace checks the names)."""
+        return replace(self, **changes)
 
     def validate(self) -> None:
         """Refuse settings that cannot work or would leak the keys, before anything is sent."""

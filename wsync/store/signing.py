@@ -37,7 +37,7 @@ class _WooOAuth(OAuth):
         return secrets.token_hex(16)
 
     @staticmethod
-    def normalize_parameters(params: Mapping[str, Any]) -> dict[str, str]:  # type: ignore[override]
+    def normalize_parameters(params: Mapping[str, Any]) -> dict[str, str]:
         normalized: dict[str, str] = {}
         for key, value in (params or {}).items():
             text = value if isinstance(value, str) else _php_string(value)

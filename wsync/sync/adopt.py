@@ -65,6 +65,7 @@ def read_variations(client: StoreClient, parent_id: int) -> list[dict[str, Any]]
 def attribute_signature(attributes: Any) -> tuple[tuple[str, str], ...]:
     """A variation's attribute combination, comparable between feed and store."""
     pairs = []
+    items: Iterable[tuple[Any, Any]]
     if isinstance(attributes, dict):
         items = attributes.items()
     else:

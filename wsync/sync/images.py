@@ -344,7 +344,7 @@ class ImagePhase:
         self.image_map.record_failure(url, code, message, permanent=permanent)
 
     def _slots(self, task: ImageTask) -> list[tuple[str, dict[str, Any]]]:
-        slots = []
+        slots: list[tuple[str, dict[str, Any]]] = []
         fresh = 0
         for url in task.urls:
             if url in self.report.failed_urls:

@@ -121,7 +121,8 @@ def resolve(updates: list[FieldUpdate], ledger: Ledger, client: Any, opts: Impor
         if update.key in known:
             record, pushed = known[update.key]
             kind = "variation" if record.kind == "variation" else "product"
-            target = Target(update, kind, int(record.store_id), record.parent_id, pushed)  # type: ignore[arg-type]
+            assert record.store_id is not None  # ledger_records reads only items the store has
+            target = Target(update, kind, int(record.store_id), record.parent_id, pushed)
             if kind == "variation" and not target.parent_id:
                 unknown.append(update)
                 continue
@@ -236,7 +237,7 @@ def _run_partial(job_id: int | None, spec: Any, result: Any, *, ledger: Ledger, 
 
     updates: list[FieldUpdate] = list(result.updates or [])
     limited = opts.total_batches is not None
-    if limited:
+    if opts.total_batches is not None:
         updates = updates[: opts.total_batches * STORE_BATCH_LIMIT]
     counts = Counts()
     counts.feed_errors = len(result.errors)

@@ -73,7 +73,7 @@ def _common(item: Product | Variation, out: dict[str, Any]) -> None:
 
 def _details(details: Details, out: dict[str, Any], resolver: TermResolver, *, variation: bool) -> list[dict[str, Any]]:
     """The detail fields the feed gives, as WooCommerce names them; returns meta entries to add."""
-    for name in Details.__slots__:  # type: ignore[attr-defined]
+    for name in Details.__slots__:
         value = getattr(details, name)
         if value is None or name in ("downloads", "shipping_class", "gtin") or (variation and name in _PRODUCT_ONLY):
             continue

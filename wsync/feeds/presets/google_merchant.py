@@ -7,15 +7,15 @@ Identity comes from `g:id` (the key, and the SKU since the feed has none); items
 
 from __future__ import annotations
 
-from wsync.catalogue import RecordError
+from wsync.catalogue import RecordError, StockStatus
 from wsync.mapping.convert import Converter
 from wsync.mapping.rows import Row, RowAttribute
 from wsync.mapping.values import text_of, texts_of
 
 VARIANT_ATTRIBUTES = (("size", "Size"), ("color", "Color"), ("material", "Material"), ("pattern", "Pattern"))
-AVAILABILITY = {"in_stock": "instock", "in stock": "instock", "out_of_stock": "outofstock",
-                "out of stock": "outofstock", "preorder": "onbackorder", "backorder": "onbackorder",
-                "available for order": "onbackorder"}
+AVAILABILITY: dict[str, StockStatus] = {
+    "in_stock": "instock", "in stock": "instock", "out_of_stock": "outofstock", "out of stock": "outofstock",
+    "preorder": "onbackorder", "backorder": "onbackorder", "available for order": "onbackorder"}
 
 
 def _normalise(record: dict) -> dict:
