@@ -13,6 +13,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -65,7 +66,7 @@ def oauth_signature(method: str, base_url: str, params: dict[str, str], secret: 
 
 
 class Authenticator:
-    def __init__(self, keys: list[ApiKey], clock=time.time):
+    def __init__(self, keys: list[ApiKey], clock: Callable[[], float] = time.time):
         self._keys = {k.consumer_key: k for k in keys}
         self._nonces: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 
 from wsync.sandbox.db import Database
 from wsync.sandbox.media import Media
@@ -41,14 +43,14 @@ _PLAIN_FIELDS = {
 }
 
 
-def _bool(value) -> bool:
+def _bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
 
 
 class Catalog:
-    def __init__(self, db: Database, taxonomy: Taxonomy, media: Media, base_url):
+    def __init__(self, db: Database, taxonomy: Taxonomy, media: Media, base_url: Callable[[], str]):
         self.db = db
         self.tax = taxonomy
         self.media = media
@@ -100,9 +102,10 @@ class Catalog:
         if body.get("id"):
             raise RestError("woocommerce_rest_product_exists", "Cannot create existing product.", 400)
         now = self.db.now()
-        post = {"id": 0, "kind": "product", "parent_id": 0, "type": "simple", "status": "publish", "sku": "",
-                "name": "", "slug": "", "date_created": now, "date_modified": now, "menu_order": 0,
-                **copy.deepcopy(_PRODUCT_DEFAULTS)}
+        post: dict[str, Any] = {
+            "id": 0, "kind": "product", "parent_id": 0, "type": "simple", "status": "publish", "sku": "",
+            "name": "", "slug": "", "date_created": now, "date_modified": now, "menu_order": 0,
+            **copy.deepcopy(_PRODUCT_DEFAULTS)}
         self._apply_product(post, body, creating=True)
         post["_slug_source"] = sanitize_title(body.get("slug") or post["name"])
         return post
@@ -115,7 +118,7 @@ class Catalog:
         self.db.save_post(post)
         return post
 
-    def update_product(self, product_id, body: dict) -> dict:
+    def update_product(self, product_id: Any, body: dict) -> dict:
         post = self._product_for_write(product_id, 400)
         before_status = post["status"]
         self._apply_product(post, body, creating=False)
@@ -128,7 +131,7 @@ class Catalog:
         self.db.save_post(post)
         return post
 
-    def delete_product(self, product_id, force: bool) -> dict:
+    def delete_product(self, product_id: Any, force: bool) -> dict:
         """Returns the answer: the product as it was before the delete."""
         post = self._product_for_write(product_id, 404)
         answer = self.render_product(post)
@@ -157,7 +160,7 @@ class Catalog:
             child["status"] = child.pop("pre_trash_status", "publish")
             self.db.save_post(child)
 
-    def get_product_post(self, product_id) -> dict:
+    def get_product_post(self, product_id: Any) -> dict:
         try:
             post = self.db.get_post(int(product_id))
         except (TypeError, ValueError):
@@ -166,7 +169,7 @@ class Catalog:
             raise invalid_id(404)
         return post
 
-    def _product_for_write(self, product_id, missing_status: int) -> dict:
+    def _product_for_write(self, product_id: Any, missing_status: int) -> dict:
         try:
             post = self.db.get_post(int(product_id))
         except (TypeError, ValueError):
@@ -298,8 +301,9 @@ class Catalog:
             if isinstance(options, str):
                 options = [o.strip() for o in options.split("|")]
             options = [str(o).strip() for o in options or [] if str(o).strip()]
-            entry = {"position": int(spec.get("position", position) or 0), "visible": _bool(spec.get("visible", False)),
-                     "variation": _bool(spec.get("variation", False))}
+            entry: dict[str, Any] = {"position": int(spec.get("position", position) or 0),
+                                     "visible": _bool(spec.get("visible", False)),
+                                     "variation": _bool(spec.get("variation", False))}
             attr_id = int(spec.get("id") or 0)
             if attr_id:
                 attr = self.db.get_attribute(attr_id)
@@ -319,7 +323,7 @@ class Catalog:
         _normalise_stock(post)
 
     # ================================================================== variations: write
-    def parent_for_variations(self, product_id) -> dict:
+    def parent_for_variations(self, product_id: Any) -> dict:
         try:
             parent = self.db.get_post(int(product_id), "product")
         except (TypeError, ValueError):
@@ -328,7 +332,7 @@ class Catalog:
             raise RestError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
         return parent
 
-    def get_variation(self, parent: dict, variation_id, missing_status: int = 404) -> dict:
+    def get_variation(self, parent: dict, variation_id: Any, missing_status: int = 404) -> dict:
         try:
             post = self.db.get_post(int(variation_id), "variation")
         except (TypeError, ValueError):
@@ -346,9 +350,10 @@ class Catalog:
             raise RestError("woocommerce_rest_product_variation_exists", "Cannot create existing product_variation.",
                             400)
         now = self.db.now()
-        post = {"id": 0, "kind": "variation", "parent_id": parent["id"], "type": "variation", "status": "publish",
-                "sku": "", "name": "", "slug": "", "date_created": now, "date_modified": now, "menu_order": 0,
-                **copy.deepcopy(_VARIATION_DEFAULTS)}
+        post: dict[str, Any] = {
+            "id": 0, "kind": "variation", "parent_id": parent["id"], "type": "variation", "status": "publish",
+            "sku": "", "name": "", "slug": "", "date_created": now, "date_modified": now, "menu_order": 0,
+            **copy.deepcopy(_VARIATION_DEFAULTS)}
         self._apply_variation(parent, post, body, creating=True)
         return post
 
@@ -360,7 +365,7 @@ class Catalog:
         self._touch_parent(parent)
         return post
 
-    def update_variation(self, parent: dict, variation_id, body: dict) -> dict:
+    def update_variation(self, parent: dict, variation_id: Any, body: dict) -> dict:
         post = self.get_variation(parent, variation_id, 400)
         if post["parent_id"] != parent["id"]:
             raise RestError("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.", 400)
@@ -371,7 +376,7 @@ class Catalog:
         self._touch_parent(parent)
         return post
 
-    def delete_variation(self, parent: dict, variation_id, force: bool) -> dict:
+    def delete_variation(self, parent: dict, variation_id: Any, force: bool) -> dict:
         post = self.get_variation(parent, variation_id, 404)
         if post["parent_id"] != parent["id"]:
             raise RestError("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource.",
@@ -596,7 +601,7 @@ class Catalog:
         }
 
 
-def _sale_date(value) -> str | None:
+def _sale_date(value: Any) -> str | None:
     """WooCommerce reads a sale date with strtotime: a date alone is midnight, an unreadable one is
     stored as no date without an error (recordings/30)."""
     import re

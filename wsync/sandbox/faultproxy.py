@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -112,13 +112,13 @@ class ProxyFaults:
         return doc
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, object]) -> ProxyFaults:
+    def from_dict(cls, doc: Mapping[str, Any]) -> ProxyFaults:
         if not isinstance(doc, Mapping):
             raise ValueError("fault settings must be a JSON object")
         unknown = set(doc) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
-        return cls(**doc)  # type: ignore[arg-type]
+        return cls(**doc)  # each value is checked by __post_init__
 
 
 def _number(name: str, value: object) -> float:
@@ -426,14 +426,6 @@ class _HTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def _guard_loggers() -> None:
-    """urllib3 logs request lines (with the oauth_* parameters) at DEBUG: scrub them at the source."""
-    for name in ("urllib3.connectionpool", log.name):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-            logger.addFilter(RedactingFilter())
-
-
 # ---------------------------------------------------------------------------------- handler
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
@@ -504,7 +496,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _read_chunked(self) -> bytes:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:

@@ -94,7 +94,7 @@ class Faults:
     # uploads folder at once; the request that met it fails its other sideloads too.
     upload_dir_failures: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not isinstance(self.upload_dir_failures, int) or self.upload_dir_failures < 0:
             raise ValueError(f"upload_dir_failures must be a whole number >= 0, got {self.upload_dir_failures}")
         for name in ("error_rate", "hang_rate", "drop_rate"):
@@ -138,7 +138,7 @@ class FaultRoller:
 
     faults: Faults = field(default_factory=Faults)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(self.faults.seed)
 

@@ -15,6 +15,7 @@ import threading
 import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -87,10 +88,10 @@ class ImageHost:
     def __enter__(self) -> ImageHost:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _handler(self):
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
         host = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -99,10 +100,10 @@ class ImageHost:
             # client's delayed ACK stalls every request on a kept-alive connection by ~40 ms.
             disable_nagle_algorithm = True
 
-            def log_message(self, format, *args):
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_GET(self):
+            def do_GET(self) -> None:
                 path = urlsplit(self.path).path
                 with host._lock:
                     host.hits[path] += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 from urllib.parse import quote_plus
 
 from wsync.sandbox.rest_error import invalid_param
@@ -30,7 +31,7 @@ def int_param(params: dict, name: str, default: int, minimum: int = 1, maximum: 
     return value
 
 
-def id_list(raw) -> list[int]:
+def id_list(raw: Any) -> list[int]:
     if raw is None or raw == "":
         return []
     items = raw if isinstance(raw, list) else str(raw).split(",")

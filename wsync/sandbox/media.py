@@ -11,6 +11,8 @@ import os
 import posixpath
 import threading
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -36,7 +38,7 @@ def sniff_image(data: bytes) -> str | None:
 
 
 class DownloadStats:
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.attempted = 0
         self.ok = 0
@@ -54,7 +56,7 @@ class DownloadStats:
 
 
 class Media:
-    def __init__(self, db: Database, uploads_dir: str, base_url):
+    def __init__(self, db: Database, uploads_dir: str, base_url: Callable[[], str]):
         self.db = db
         self.uploads_dir = uploads_dir
         self.base_url = base_url  # callable: the store's announced base URL
@@ -85,7 +87,7 @@ class Media:
                 "Is its parent directory writable by the server?")
 
     # -- attachments ---------------------------------------------------------------------
-    def get(self, attachment_id) -> dict | None:
+    def get(self, attachment_id: Any) -> dict[str, Any] | None:
         try:
             return self.db.get_post(int(attachment_id), "attachment")
         except (TypeError, ValueError):

@@ -15,7 +15,12 @@ item runs in one piece under the lock, as before.
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wsync.sandbox.faults import LatencyModel
 
 
 class Staged:
@@ -23,15 +28,15 @@ class Staged:
 
     __slots__ = ("finish",)
 
-    def __init__(self, finish):
+    def __init__(self, finish: Callable[[], Any]):
         self.finish = finish
 
 
-def settle(result):
+def settle(result: Any) -> Any:
     return result.finish() if isinstance(result, Staged) else result
 
 
-def count_image_sources(body) -> int:
+def count_image_sources(body: Any) -> int:
     """Images a request (or one batch item) makes the store download: `{src}` without `id`."""
     if not isinstance(body, dict):
         return 0
@@ -56,7 +61,7 @@ class Sleeper:
 
     __slots__ = ("_due", "_sleep")
 
-    def __init__(self, sleep=time.sleep):
+    def __init__(self, sleep: Callable[[float], None] = time.sleep):
         self._sleep = sleep
         self._due = time.monotonic()
 
@@ -73,19 +78,20 @@ class Pacer:
     # The share of an item's cost spent between its SKU check and its insert.
     SAVE_WINDOW_SHARE = 0.5
 
-    def __init__(self, lock, latency, sleep=time.sleep):
+    def __init__(self, lock: AbstractContextManager[Any], latency: Callable[[], LatencyModel],
+                 sleep: Callable[[float], None] = time.sleep):
         self.lock = lock
-        self._latency = latency  # callable -> LatencyModel (the store's current one)
+        self._latency = latency  # the store's current latency model
         self.sleep = sleep
 
-    def item_cost(self, action: str, item, variation: bool = False) -> float:
+    def item_cost(self, action: str, item: Any, variation: bool = False) -> float:
         images = count_image_sources(item) if action != "delete" else 0
         return self._latency().item_cost(action, variation=variation, images=images)
 
     def sleeper(self) -> Sleeper:
         return Sleeper(self.sleep)
 
-    def run(self, step, cost: float, sleeper: Sleeper | None = None):
+    def run(self, step: Callable[[], Any], cost: float, sleeper: Sleeper | None = None) -> Any:
         """One item: sleep the first share of `cost` unlocked, run `step` under the lock; a
         `Staged` result is inserted after the save window, the lock released meanwhile, with no
         check repeated. An item its checks refuse costs only the first share."""
@@ -103,7 +109,7 @@ class Pacer:
                 return result.finish()
         return result
 
-    def whole(self, costs) -> object:
+    def whole(self, costs: Iterable[float]) -> AbstractContextManager[Any]:
         """The context a batch runs in: with no latency it holds the lock from its first item to
         its last (a reader sees all of it or none, and nothing waits); otherwise nothing."""
         return nullcontext() if any(c > 0 for c in costs) else self.lock

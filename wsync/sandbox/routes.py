@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from wsync.sandbox.catalog import PRODUCT_TYPES, Catalog
 from wsync.sandbox.faults import LatencyModel
@@ -36,10 +38,19 @@ class Answer:
     headers: list = field(default_factory=list)
 
 
+# A route's handler: the request and the path's named groups -> the answer.
+Handler = Callable[[Request, dict[str, str]], Answer]
+# HTTP method -> (handler, the capability it needs: view, view_list, create, edit, delete, batch).
+Methods = dict[str, tuple[Handler, str]]
+Route = tuple[str, Methods, str]  # (path pattern, methods, route class)
+# One item of a batch -> its answer (a create may return Staged: checked, inserted later).
+Step = Callable[[Any], Any]
+
+
 class ItemCounter:
     """Items written by one request, for stats."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.written = 0
 
 
@@ -52,8 +63,8 @@ def batch_size(body: dict) -> int:
     return sum(len(body.get(k) or []) for k in ("create", "update", "delete") if isinstance(body.get(k), list))
 
 
-def run_batch(body: dict, create, update, delete, counter: ItemCounter, pacer: Pacer,
-              variation: bool = False) -> dict | list:
+def run_batch(body: dict[str, Any], create: Step, update: Step, delete: Step, counter: ItemCounter, pacer: Pacer,
+              variation: bool = False) -> dict[str, list[Any]] | list[Any]:
     """Creates, then updates, then deletes, each in input order; a failing item does not stop the
     others (no transaction). Only non-empty keys are answered; with none, the answer is `[]`, a
     JSON list (PHP's empty array; recordings/25).
@@ -93,7 +104,7 @@ def run_batch(body: dict, create, update, delete, counter: ItemCounter, pacer: P
     return answer
 
 
-def _as_int(value) -> int:
+def _as_int(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -106,12 +117,13 @@ _TERM_ORDER = {"name": "name", "id": "id", "slug": "slug"}
 
 
 class Router:
-    def __init__(self, catalog: Catalog, taxonomy: Taxonomy, base_url, pacer: Pacer | None = None):
+    def __init__(self, catalog: Catalog, taxonomy: Taxonomy, base_url: Callable[[], str],
+                 pacer: Pacer | None = None):
         self.cat = catalog
         self.tax = taxonomy
         self.base_url = base_url
         self.pacer = pacer or Pacer(catalog.db.lock, _no_latency)
-        self.routes = [
+        self.routes: list[Route] = [
             (r"/wc/v3/system_status", {"GET": (self.system_status, "view")}, "system_status"),
             (r"/wc/v3/products",
              {"GET": (self.list_products, "view_list"), "POST": (self.create_product, "create")}, "products"),
@@ -130,13 +142,13 @@ class Router:
             (r"/wc/v3/products/attributes/(?P<id>\d+)",
              _item_methods(self.get_attribute, self.update_attribute, self.delete_attribute), "attributes/{id}"),
         ]
-        for name, taxonomy in (("categories", CATEGORY), ("tags", TAG), ("shipping_classes", SHIPPING_CLASS)):
-            self.routes += self._term_routes(rf"/wc/v3/products/{name}", name, lambda _req, t=taxonomy: t)
+        for name, fixed in (("categories", CATEGORY), ("tags", TAG), ("shipping_classes", SHIPPING_CLASS)):
+            self.routes += self._term_routes(rf"/wc/v3/products/{name}", name, _always(fixed))
         self.routes += self._term_routes(r"/wc/v3/products/attributes/(?P<aid>\d+)/terms", "attribute_terms",
                                          self._attr_taxonomy)
         self.compiled = [(re.compile(pattern + r"/?\Z"), methods, name) for pattern, methods, name in self.routes]
 
-    def _term_routes(self, prefix: str, name: str, taxonomy_of):
+    def _term_routes(self, prefix: str, name: str, taxonomy_of: Callable[[dict[str, str]], str]) -> list[Route]:
         return [
             (prefix, {"GET": (lambda r, m: self.list_terms(r, m, taxonomy_of(m)), "view_list"),
                       "POST": (lambda r, m: self.create_term(r, m, taxonomy_of(m)), "create")}, name),
@@ -146,7 +158,7 @@ class Router:
                 lambda r, m: self.delete_term(r, m, taxonomy_of(m))), f"{name}/{{id}}"),
         ]
 
-    def match(self, method: str, route: str):
+    def match(self, method: str, route: str) -> tuple[Handler, str, str, dict[str, str]]:
         """-> (handler, capability action, route class, path args) or raise rest_no_route."""
         for pattern, methods, name in self.compiled:
             m = pattern.match(route)
@@ -251,7 +263,7 @@ class Router:
         self.cat.validate_single(req.body)
         cat = self.cat
 
-        def prepare():
+        def prepare() -> Staged:
             post = cat.prepare_product(req.body)
             return Staged(lambda: (post, cat.render_product(cat.insert_product(post))))
 
@@ -278,16 +290,16 @@ class Router:
         counter = ItemCounter()
         cat = self.cat
 
-        def update(item):
+        def update(item: Any) -> dict[str, Any]:
             if not isinstance(item, dict):
                 raise RestError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
             return cat.render_product(cat.update_product(item.get("id", 0), item))
 
-        def delete(item):
+        def delete(item: Any) -> dict[str, Any]:
             item_id = item.get("id") if isinstance(item, dict) else item
             return cat.delete_product(item_id, force=True)
 
-        def create(item):
+        def create(item: Any) -> Staged:
             post = cat.prepare_product(_item(item))
             return Staged(lambda: cat.render_product(cat.insert_product(post)))
 
@@ -333,7 +345,7 @@ class Router:
         self.cat.validate_single(req.body, variation=True)
         cat = self.cat
 
-        def prepare():
+        def prepare() -> Staged:
             parent = cat.parent_for_variations(m["pid"])
             post = cat.prepare_variation(parent, req.body)
             return Staged(lambda: (post, parent, cat.render_variation(cat.insert_variation(parent, post), parent)))
@@ -368,16 +380,16 @@ class Router:
         with cat.db.lock:
             parent = cat.parent_for_variations(m["pid"])
 
-        def create(item):
+        def create(item: Any) -> Staged:
             post = cat.prepare_variation(parent, _item(item))
             return Staged(lambda: cat.render_variation(cat.insert_variation(parent, post), parent))
 
-        def update(item):
+        def update(item: Any) -> dict[str, Any]:
             if not isinstance(item, dict):
                 raise RestError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 400)
             return cat.render_variation(cat.update_variation(parent, item.get("id", 0), item), parent)
 
-        def delete(item):
+        def delete(item: Any) -> dict[str, Any]:
             item_id = item.get("id") if isinstance(item, dict) else item
             return cat.delete_variation(parent, item_id, force=True)
 
@@ -479,14 +491,14 @@ class Router:
         req.counters["written"] = counter.written
         return Answer(200, answer)
 
-    def _delete_term_item(self, item, taxonomy: str, route: str) -> dict:
+    def _delete_term_item(self, item: Any, taxonomy: str, route: str) -> dict[str, Any]:
         term = self._get_term({"id": item.get("id") if isinstance(item, dict) else item}, taxonomy)
         doc = self.tax.render_term(term, route)
         self.tax.delete_term(term)
         return doc
 
     # ------------------------------------------------------------------ attributes
-    def _get_attribute(self, attr_id, status: int = 404) -> dict:
+    def _get_attribute(self, attr_id: Any, status: int = 404) -> dict[str, Any]:
         attr = self.cat.db.get_attribute(int(attr_id))
         if attr is None:
             raise RestError("woocommerce_rest_invalid_id", "Invalid resource ID.", status)
@@ -520,7 +532,7 @@ class Router:
         req.counters["written"] = 1
         return Answer(200, doc)
 
-    def _delete_attribute(self, attr_id) -> dict:
+    def _delete_attribute(self, attr_id: Any) -> dict[str, Any]:
         attr = self._get_attribute(attr_id)
         doc = self.tax.render_attribute(attr)
         self.cat.db.conn.execute("DELETE FROM attributes WHERE id = ?", (attr["id"],))
@@ -544,16 +556,21 @@ def _no_latency() -> LatencyModel:
     return LatencyModel.none()
 
 
-def _item(item) -> dict:
+def _always(taxonomy: str) -> Callable[[dict[str, str]], str]:
+    """The taxonomy of a route that serves one (categories, tags, shipping classes)."""
+    return lambda _m: taxonomy
+
+
+def _item(item: Any) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise RestError("rest_invalid_param", "Invalid parameter(s): item", 400)
     return item
 
 
-def _batch_methods(handler) -> dict:
+def _batch_methods(handler: Handler) -> Methods:
     return {method: (handler, "batch") for method in ("POST", "PUT", "PATCH")}
 
 
-def _item_methods(get, update, delete) -> dict:
+def _item_methods(get: Handler, update: Handler, delete: Handler) -> Methods:
     return {"GET": (get, "view"), "POST": (update, "edit"), "PUT": (update, "edit"), "PATCH": (update, "edit"),
             "DELETE": (delete, "delete")}

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from wsync.sandbox.auth import ApiKey, Authenticator, auth_error, capability_error, generate_key_pair
@@ -35,7 +36,7 @@ _NOT_FOUND_HTML = (b"<!DOCTYPE html>\n<html lang=\"en-US\"><head><meta charset=\
 
 
 class Stats:
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.reset()
 
@@ -68,7 +69,7 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def handle_error(self, request, client_address) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
         # A client that hangs up mid-answer (killed worker, timed-out request) is normal here,
         # not worth a traceback on stderr; anything else still gets one.
         import sys
@@ -135,7 +136,7 @@ class SandboxServer(ServerLifecycle):
 
     def _make_httpd(self) -> _HTTPServer:
         httpd = _HTTPServer((self.host, self.port), _make_handler(self))
-        if self.https:
+        if self.tls_cert:  # https
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(self.tls_cert, self.tls_key)
             httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
@@ -146,13 +147,13 @@ class SandboxServer(ServerLifecycle):
             shutil.rmtree(self._tmp_uploads, ignore_errors=True)
 
     # ------------------------------------------------------------------ knobs
-    def set_faults(self, faults: Faults | None = None, **kwargs) -> Faults:
+    def set_faults(self, faults: Faults | None = None, **kwargs: Any) -> Faults:
         faults = faults or Faults(**kwargs)
         self.roller.set(faults)
         self.media.fail_uploads(faults.upload_dir_failures)
         return faults
 
-    def set_latency(self, latency: LatencyModel | None = None, **kwargs) -> LatencyModel:
+    def set_latency(self, latency: LatencyModel | None = None, **kwargs: Any) -> LatencyModel:
         self.latency = latency or LatencyModel(**kwargs)
         return self.latency
 
@@ -163,7 +164,7 @@ class SandboxServer(ServerLifecycle):
         self.counters.reset()
         self.media.stats.reset()
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         c = self.counters
         with self.db.lock:
             counts = {kind + "s": self.db.count_posts("kind = ?", (kind,))
@@ -181,14 +182,14 @@ class SandboxServer(ServerLifecycle):
                 "fault_settings": self.roller.faults.to_dict(), "latency": self.latency.to_dict(),
             }
 
-    def index(self) -> dict:
+    def index(self) -> dict[str, Any]:
         return {"name": "wsync sandbox store", "description": "A WooCommerce-compatible REST store for tests",
                 "url": self.url, "home": self.url, "gmt_offset": "0", "timezone_string": "UTC",
                 "namespaces": ["oembed/1.0", "wc/store/v1", "wc/v1", "wc/v2", "wc/v3", "wc-admin", "wp/v2"],
                 "authentication": [], "routes": {},
                 "_links": {"help": [{"href": "https://developer.wordpress.org/rest-api/"}]}}
 
-    def latency_for(self, method: str, route_class: str, body) -> float:
+    def latency_for(self, method: str, route_class: str, body: Any) -> float:
         """The whole time a request takes (before faults)."""
         if method not in _WRITE_METHODS:
             return self.latency.per_request_s
@@ -210,7 +211,7 @@ class SandboxServer(ServerLifecycle):
         return self.latency.cost(creates=1, images=images)
 
 
-    def upfront_latency(self, method: str, route_class: str, body) -> float:
+    def upfront_latency(self, method: str, route_class: str, body: Any) -> float:
         """The part slept before a request is handled. Batches and product/variation creates
         sleep only the fixed cost here: their items sleep their own shares as they are saved
         (pacing.py), with the database lock released."""
@@ -232,26 +233,26 @@ _WP_UNKNOWN_USERNAME = {"code": "invalid_username",
                         "data": {"status": 401}}
 
 
-def _make_handler(store: SandboxServer):
+def _make_handler(store: SandboxServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Headers and body go out in separate writes: without TCP_NODELAY, Nagle plus the
         # client's delayed ACK stalls every request on a kept-alive connection by ~40 ms.
         disable_nagle_algorithm = True
-        def version_string(self):
+        def version_string(self) -> str:
             return "wsync-sandbox"
 
-        def log_message(self, format, *args):  # quiet: tests and benchmarks read stats instead
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and benchmarks read stats instead
             pass
 
-        def do_GET(self):
+        def do_GET(self) -> None:
             self._handle()
 
         do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
         # -------------------------------------------------------------- plumbing
         def _send(self, status: int, body: bytes, content_type: str = "application/json; charset=UTF-8",
-                  headers: list | None = None) -> None:
+                  headers: list[tuple[str, str]] | None = None) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -264,7 +265,7 @@ def _make_handler(store: SandboxServer):
             except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
                 self.close_connection = True  # the client gave up (e.g. after a hang)
 
-        def _json(self, status: int, doc, headers: list | None = None) -> None:
+        def _json(self, status: int, doc: Any, headers: list[tuple[str, str]] | None = None) -> None:
             extra = [("Link", f'<{store.url}/wp-json/>; rel="https://api.w.org/"'),
                      ("X-Content-Type-Options", "nosniff"),
                      ("Access-Control-Expose-Headers", "X-WP-Total, X-WP-TotalPages, Link")]
@@ -297,7 +298,8 @@ def _make_handler(store: SandboxServer):
                 return self._send(404, _NOT_FOUND_HTML, "text/html; charset=UTF-8")
             self._rest(route, path, pairs, raw_body, link_base)
 
-        def _rest(self, route: str, raw_path: str, pairs: list, raw_body: bytes, link_base: str) -> None:
+        def _rest(self, route: str, raw_path: str, pairs: list[tuple[str, str]], raw_body: bytes,
+                  link_base: str) -> None:
             method = self.command
             route_class = "index" if route in ("/", "") else store.router.route_class(route)
             store.counters.request(method, route_class)
@@ -331,7 +333,8 @@ def _make_handler(store: SandboxServer):
                 return
             self._json(status, doc, headers)
 
-        def _answer(self, req: Request, raw_path: str, pairs: list, bad_json: bool):
+        def _answer(self, req: Request, raw_path: str, pairs: list[tuple[str, str]],
+                    bad_json: bool) -> tuple[int, Any, list[tuple[str, str]]]:
             if store.https and not is_woocommerce_route(req.route) and self._basic() is not None:
                 # Over plain HTTP WordPress has no application passwords and ignores the header
                 # (as WooCommerce does, recordings/01): the index answers as without it.
@@ -354,7 +357,7 @@ def _make_handler(store: SandboxServer):
             except RestError as err:
                 return err.status, err.body(), []
 
-        def _basic(self):
+        def _basic(self) -> tuple[str, str] | None:
             header = self.headers.get("Authorization") or ""
             if not header.lower().startswith("basic "):
                 return None

@@ -6,6 +6,9 @@ same parent is `term_exists` with the existing id; a slug clash only suffixes `-
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from wsync.sandbox.db import UNCATEGORIZED_ID, Database
 from wsync.sandbox.rest_error import RestError
 from wsync.sandbox.text import esc_term_name, sanitize_title
@@ -20,7 +23,7 @@ def attr_taxonomy(attr_id: int) -> str:
 
 
 class Taxonomy:
-    def __init__(self, db: Database, base_url):
+    def __init__(self, db: Database, base_url: Callable[[], str]):
         self.db = db
         self.base_url = base_url
 
@@ -121,12 +124,12 @@ class Taxonomy:
         return doc
 
     # -- what products reference ---------------------------------------------------------
-    def shipping_class(self, slug) -> dict | None:
+    def shipping_class(self, slug: Any) -> dict[str, Any] | None:
         """A product's `shipping_class` is a slug; an unknown one is dropped without a word (recordings/30)."""
         wanted = str(slug or "").strip().lower()
         return next((t for t in self.db.terms(SHIPPING_CLASS) if t["slug"] == wanted), None) if wanted else None
 
-    def product_categories(self, specs) -> list[int]:
+    def product_categories(self, specs: Any) -> list[int]:
         """Only `id` is read; unknown ids and names are ignored; none left -> Uncategorized."""
         ids = []
         for spec in specs or []:
@@ -139,13 +142,14 @@ class Taxonomy:
                     ids.append(term["id"])
         return ids or [UNCATEGORIZED_ID]
 
-    def product_tags(self, specs) -> list[int]:
+    def product_tags(self, specs: Any) -> list[int]:
         """`name` (looked up case-insensitively, created when missing) wins over `id`; `slug` is
         ignored; a single unknown id makes the whole assignment fail silently (no tags)."""
         ids = []
         for spec in specs or []:
             if not isinstance(spec, dict):
                 continue
+            term: dict[str, Any] | None
             if spec.get("name"):
                 term = self.find_by_name(TAG, spec["name"]) or self.create_term(TAG, {"name": spec["name"]})
             elif spec.get("id"):
@@ -161,12 +165,9 @@ class Taxonomy:
                 ids.append(term["id"])
         return ids
 
-    def category_refs(self, ids) -> list[dict]:
-        return [self._ref(i) for i in ids if self.db.get_term(i)]
-
-    def _ref(self, term_id: int) -> dict:
-        term = self.db.get_term(term_id)
-        return {"id": term["id"], "name": term["name"], "slug": term["slug"]}
+    def category_refs(self, ids: Iterable[int]) -> list[dict[str, Any]]:
+        terms = (self.db.get_term(i) for i in ids)
+        return [{"id": t["id"], "name": t["name"], "slug": t["slug"]} for t in terms if t]
 
     # -- global attributes ---------------------------------------------------------------
     def create_attribute(self, body: dict) -> dict:
@@ -218,7 +219,7 @@ class Taxonomy:
             if term is None:
                 found = self.db.conn.execute("SELECT id FROM terms WHERE taxonomy = ? AND slug = ?",
                                              (taxonomy, sanitize_title(option))).fetchone()
-                term = self.db.get_term(found[0]) if found else self.create_term(taxonomy, {"name": option})
+                term = (self.db.get_term(found[0]) if found else None) or self.create_term(taxonomy, {"name": option})
             if term["name"] not in names:
                 names.append(term["name"])
         return sorted(names, key=str.lower)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from typing import Any
 
 _NOT_SLUG = re.compile(r"[^a-z0-9_-]+")
 _DASHES = re.compile(r"-+")
@@ -18,7 +19,7 @@ def sanitize_title(value: str) -> str:
     return _DASHES.sub("-", value).strip("-")
 
 
-def format_decimal(value) -> str:
+def format_decimal(value: Any) -> str:
     """wc_format_decimal() without a locale: a JSON number prints like PHP (10.0 -> "10"); a
     string keeps only digits, dots and minus ("12,50" -> "1250", "abc" -> "")."""
     if value is None or value is False:
@@ -32,7 +33,7 @@ def format_decimal(value) -> str:
     return _NOT_DECIMAL.sub("", str(value))
 
 
-def to_float(value: str) -> float | None:
+def to_float(value: Any) -> float | None:
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -52,7 +53,7 @@ def autop(text: str) -> str:
     return "".join("<p>" + p.replace("\n", "<br />\n") + "</p>\n" for p in paras)
 
 
-def stock_amount(value) -> int | None:
+def stock_amount(value: Any) -> int | None:
     """wc_stock_amount(): integer part; null stays null."""
     if value is None or value == "":
         return None
