@@ -34,6 +34,7 @@ from wsync.sync.plan import ItemPlan, plan_missing, plan_products, plan_variatio
 from wsync.sync.push import BatchPusher, Op, OpResult, Unsettled
 from wsync.sync.settle import DEFAULT_MAX_REQUEST_S, MAX_REQUEST_CEILING_S, settle_orphaned_writes
 from wsync.sync.taxonomy import Taxonomy
+from wsync.sync import undo
 
 log = logging.getLogger("wsync.sync.engine")
 
@@ -205,6 +206,7 @@ class Importer:
                    if not (self.records.get(("product", p.key)) and self.records[("product", p.key)].store_id)]
         adopted = find_existing(self.client, unknown) if unknown else {}
         taxonomy = Taxonomy(self.client, TermCache(self.ledger), dry_run=self.dry_run or bool(self.opts.only))
+        undo.watch_terms(self, taxonomy)
         plans = plan_products(products, self.records, adopted, self.feed, taxonomy, self.opts, self.ctx.job_id)
         missing = plan_missing(products, self.records, self.opts)
         if missing and not self.opts.allow_mass_change and len(missing) > 0.2 * max(len(products), 1):
@@ -230,6 +232,7 @@ class Importer:
                              should_stop=self.ctx.should_stop, max_request_s=self.max_request_s,
                              journal=self.journal("product", describe_create), on_wait=self._waiting)
         retry: list[Op] = []
+        undo.note_before(self, "product", plans)
         for results in pusher.run(ops):
             retry += self._record_products(results, by_key)
         if retry and not self.ctx.should_stop():
@@ -373,6 +376,7 @@ class Importer:
                 ops.append(Op("delete", {"id": plan.store_id}, ref=plan, sku=plan.sku))
         results: list[OpResult] = []
         if ops:
+            undo.note_before(self, "variation", plans, parent_id)
             combinations = {v.key: dict(v.attributes) for v in product.variations}
 
             def describe(op: Op) -> dict[str, Any] | None:
@@ -495,6 +499,7 @@ class Importer:
             return
         action = self.opts.missing
         records = []
+        undo.note_missing(self, missing)
         if action == "trash":
             # Batch delete is always permanent; trashing (recoverable) takes one DELETE each.
             def trash(plan: ItemPlan) -> tuple[ItemPlan, Exception | None]:
