@@ -119,7 +119,7 @@ def _images(obj: dict[str, Any], kind: str) -> tuple[list[int] | None, list[str]
 class Rebuild:
     def __init__(self, ledger: Ledger, client: Any, progress: Callable[[str], None] | None = None):
         self.ledger, self.client, self.progress = ledger, client, progress
-        self.counts = {"pages": 0, "products": 0, "variations": 0, "images": 0, "skipped": 0, "feeds": 0}
+        self.counts = {"pages": 0, "products": 0, "variations": 0, "images": 0, "skipped": 0}
         self.feeds: set[str] = set()
 
     def _records(self, obj: dict[str, Any]) -> tuple[str, list[ItemRecord], list[tuple[str, int, Any]]] | None:
@@ -194,7 +194,6 @@ class Rebuild:
             if last:
                 break
             page += 1
-        self.counts["feeds"] = len(self.feeds)
         distinct = self.ledger.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
         return {"success": True,
                 "message": (f"ledger rebuilt from the store: {self.counts['products']} products and "

@@ -709,6 +709,10 @@ def run_undo(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
             elif item.action == "gone":
                 undoer.counts.gone += 1
         quiet = [i for i in plan.items if i.action in ("already", "gone")]
+        # The store shows the old values already (put back by an earlier attempt of this undo whose
+        # answer was lost, or by hand): the ledger's pushed state follows it.
+        undoer._forget_pushed([ItemUndo(i.change, "already", restore=dict(i.change.before or {}))
+                               for i in quiet if i.action == "already"])
         undoer.history.undone(target_id, [(i.change, i.action) for i in quiet], job_id)
         # Conflicting items get their other fields back; the conflicting fields are left alone.
         partial = []
