@@ -175,3 +175,58 @@ def test_a_rebuilt_ledger_makes_the_next_import_send_and_download_nothing(rig, s
     assert again["created"] == 0 and again["updated"] == 0 and again["variations"]["updated"] == 0
     assert again["requests"]["write"] == 0
     assert sandbox.stats()["downloads"]["attempted"] == downloads
+
+
+@sandbox_only
+def test_kill_9_during_an_undo_then_recover_completes_it_and_restores_nothing_twice(rig, sandbox):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from wsync.sandbox import LatencyModel
+
+    rows = rig.rows(simple=400, variable=0)
+    run(rig, rig.feed(rows))
+    changed = [dict(r, price="11.00") if i % 7 == 0 else r for i, r in enumerate(rows)]
+    second = run(rig, rig.feed(changed, "changed.csv"))
+    total = second["updated"]
+    assert total == 58
+    rig.ledger.close()
+    sandbox.set_latency(LatencyModel(per_request_s=0.05, per_item_update_s=0.03))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSYNC_")}
+    env.update(WSYNC_STORE_URL=sandbox.url, WSYNC_CONSUMER_KEY=sandbox.consumer_key,
+               WSYNC_CONSUMER_SECRET=sandbox.consumer_secret, WSYNC_LEDGER=str(rig.tmp / "wsync.db"))
+
+    def wsync(*args: str) -> dict[str, Any]:
+        import json
+
+        done = subprocess.run([sys.executable, "-m", "wsync", *args, "--json"], cwd=rig.tmp, env=env,
+                              capture_output=True, text=True, timeout=120)
+        return json.loads(done.stdout)
+
+    started = wsync("undo", str(second["job_id"]), "--background")
+    ledger = Ledger(rig.tmp / "wsync.db")
+    deadline = time.monotonic() + 30
+    marked = 0
+    while time.monotonic() < deadline and marked == 0:
+        marked = ledger.conn.execute("SELECT COUNT(*) FROM job_changes WHERE job_id=? AND undone_by IS NOT NULL",
+                                     (second["job_id"],)).fetchone()[0]
+        time.sleep(0.01)
+    os.kill(started["worker_pid"], signal.SIGKILL)
+    assert 0 < marked < total, "killed mid-way"
+    wsync("recover", "--older-than", "0s", "--foreground")
+    status = wsync("status", str(started["job_id"]))["job"]
+    assert status["status"] == "completed"
+    counts = status["result"]["counts"]
+    # The resumed attempt restores only what the first had not marked: an item whose restore
+    # landed without its mark is found already restored, never sent again as a restore.
+    assert counts["restored"] + counts["already"] == total - marked
+    assert counts["conflicts"] == 0 and counts["failed"] == 0
+    outcomes = dict(ledger.conn.execute("SELECT outcome, COUNT(*) FROM job_changes WHERE job_id=? GROUP BY outcome",
+                                        (second["job_id"],)).fetchall())
+    assert sum(outcomes.values()) == total and set(outcomes) <= {"restored", "already"}
+    with rig.client() as c:
+        prices = {p["regular_price"] for p in c.iter_pages("products", fields=["regular_price"])}
+    assert prices == {"10.00"}
+    ledger.close()
