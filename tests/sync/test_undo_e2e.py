@@ -15,7 +15,7 @@ from wsync.store import StoreClient
 from wsync.sync.rebuild import rebuild_ledger
 from wsync.sync.undo import plan_undo, run_undo, schedule_undo
 
-VOLATILE = {"date_modified", "date_modified_gmt", "_links", "price_html", "price", "on_sale", "purchasable"}
+VOLATILE = {"related_ids", "date_modified", "date_modified_gmt", "_links", "price_html", "price", "on_sale", "purchasable"}
 
 
 def snapshot(rig) -> dict[str, Any]:
