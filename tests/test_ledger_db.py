@@ -45,7 +45,62 @@ def test_a_ledger_of_the_previous_schema_gains_the_pending_writes_and_keeps_its_
     conn.execute("INSERT INTO background_jobs (feed, created_at) VALUES ('f', '2026-01-01T00:00:00+00:00')")
     conn.close()
     ledger = Ledger(path)
-    assert ledger.schema_version == SCHEMA_VERSION == 4
+    assert ledger.schema_version == SCHEMA_VERSION == 5
     assert "pending_writes" in ledger.db.table_names()
     assert ledger.db["background_jobs"].count == 1
     ledger.close()
+
+
+def test_a_version_4_ledger_gains_the_job_changes_and_keeps_its_items_and_jobs(tmp_path):
+    from wsync.ledger.db import MIGRATIONS
+
+    path = tmp_path / "wsync.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, migration in enumerate(MIGRATIONS[:4]):
+        migration(conn)
+        conn.execute(f"PRAGMA user_version={number + 1}")
+    conn.execute("INSERT INTO background_jobs (feed, created_at) VALUES ('f', '2026-01-01T00:00:00+00:00')")
+    conn.execute("INSERT INTO items (feed, kind, key, sku, store_id) VALUES ('f', 'product', 'A', 'A', 7)")
+    conn.close()
+    ledger = Ledger(path)
+    assert ledger.schema_version == 5
+    assert {"job_changes", "ledger_meta"} <= set(ledger.db.table_names())
+    job = ledger.conn.execute("SELECT * FROM background_jobs").fetchone()
+    assert job["feed"] == "f" and job["undone_by"] is None
+    assert ledger.db["items"].count == 1
+    ledger.close()
+
+
+def test_backup_is_a_consistent_private_copy_taken_while_another_connection_writes(tmp_path):
+    import os
+    import threading
+
+    from wsync.ledger.jobs import JobStore
+
+    ledger = Ledger(tmp_path / "wsync.db")
+    jobs = JobStore(ledger)
+    for _ in range(50):
+        jobs.create(feed="f", job_data={"pad": "x" * 2000})
+    stop = threading.Event()
+
+    def writer():
+        other = Ledger(tmp_path / "wsync.db")
+        store = JobStore(other)
+        while not stop.is_set():
+            store.create(feed="g", job_data={"pad": "y" * 2000})
+        other.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        pages = ledger.backup(tmp_path / "copy.db")
+    finally:
+        stop.set()
+        thread.join()
+    assert pages > 0
+    assert os.stat(tmp_path / "copy.db").st_mode & 0o777 == 0o600
+    copy = Ledger(tmp_path / "copy.db")
+    assert copy.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert copy.conn.execute("SELECT COUNT(*) FROM background_jobs WHERE feed='f'").fetchone()[0] == 50
+    with pytest.raises(ConfigError):
+        ledger.backup(tmp_path / "wsync.db")

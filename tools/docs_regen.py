@@ -227,6 +227,8 @@ def run_scenario(workdir: Path) -> Run:
         s.wait_for_job(json.loads(background.stdout)["job_id"])
         s.wsync("jobs", name="jobs")
         s.wsync("jobs", "--json")
+        s.wsync("undo", "2", "--dry-run", "--json")                 # docs/undo.md
+        s.wsync("ledger", "rebuild", "--json")
     return s.run
 
 

@@ -74,8 +74,11 @@ def wsync_bin(tmp_path_factory) -> Path:
 def shop(tmp_path, wsync_bin):
     """A sandbox store, an image host and the environment a block runs in."""
     with SandboxServer() as store, ImageHost() as images:
+        # The sandbox's application password, as a merchant exports theirs: `wsync undo` deletes
+        # attachments through wp/v2/media with it.
         env = wsync_env(WSYNC_STORE_URL=store.url, WSYNC_CONSUMER_KEY=store.consumer_key,
-                        WSYNC_CONSUMER_SECRET=store.consumer_secret)
+                        WSYNC_CONSUMER_SECRET=store.consumer_secret, WSYNC_WP_USER=store.wp_user,
+                        WSYNC_WP_APP_PASSWORD=store.wp_app_password)
         env["PATH"] = f"{wsync_bin}{os.pathsep}{env.get('PATH', '')}"
         yield {"env": env, "dir": tmp_path / "work", "images": images.url, "store": store}
         _wait_for_jobs(tmp_path / "work" / "wsync.db")

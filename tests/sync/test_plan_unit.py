@@ -104,3 +104,21 @@ def test_basename_matching_never_confuses_numbered_siblings():
              {"id": 3, "src": "http://s/u/other.png"}]
     got = match_by_basename(["https://cdn/shoe-1.jpg", "https://cdn/shoe-2.JPG", "https://cdn/missing.jpg"], store)
     assert {u: i["id"] for u, i in got.items()} == {"https://cdn/shoe-1.jpg": 2, "https://cdn/shoe-2.JPG": 1}
+
+
+def test_a_pushed_state_read_back_from_the_store_in_its_own_order_is_unchanged():
+    from wsync.sync.payload import diff
+
+    desired = {"categories": [{"id": 30}, {"id": 29}], "tags": [{"name": "b"}, {"name": "a"}],
+               "attributes": [{"id": 1, "position": 0, "visible": True, "variation": True,
+                               "options": ["Gold", "Black"]},
+                              {"name": "Brand", "position": 1, "visible": True, "variation": False, "options": ["X"]}]}
+    from_store = {"categories": [{"id": 29}, {"id": 30}], "tags": [{"name": "a"}, {"name": "b"}],
+                  "attributes": [{"id": 1, "position": 0, "visible": True, "variation": True,
+                                  "options": ["Black", "Gold"]},
+                                 {"name": "Brand", "position": 1, "visible": True, "variation": False, "options": ["X"]}]}
+    assert diff(desired, from_store) == {}
+    # A local attribute's options keep their order; a different set is a change.
+    local = {**from_store, "attributes": [dict(from_store["attributes"][0]), dict(from_store["attributes"][1], options=["Y"])]}
+    assert list(diff(desired, local)) == ["attributes"]
+    assert list(diff(desired, {**from_store, "categories": [{"id": 29}]})) == ["categories"]

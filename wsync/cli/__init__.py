@@ -82,9 +82,9 @@ def _root(
 
 
 def _register_all() -> None:
-    from wsync.cli import feed_cmd, images_cmd, jobs_cmd, sandbox_cmd, store_cmd, sync_cmd
+    from wsync.cli import feed_cmd, images_cmd, jobs_cmd, sandbox_cmd, store_cmd, sync_cmd, undo_cmd
 
-    for module in (store_cmd, sandbox_cmd, feed_cmd, sync_cmd, images_cmd, jobs_cmd):
+    for module in (store_cmd, sandbox_cmd, feed_cmd, sync_cmd, images_cmd, jobs_cmd, undo_cmd):
         module.register(app)
 
 

@@ -121,7 +121,8 @@ def print_table(console: Console, doc: dict) -> None:
         style = _STYLE.get(job["status"], "")
         feed = _fmt(job["feed"]) + ("" if job["kind"] == "import" else f" ({escape(job['kind'])})")
         variations = job.get("variations")
-        table.add_row(str(job["id"]), feed, f"[{style}]{job['status']}[/]",
+        undone = f" (undone by {job['undone_by']})" if job.get("undone_by") else ""
+        table.add_row(str(job["id"]), feed, f"[{style}]{job['status']}[/]{undone}",
                       f"{job['progress']:.0f}", str(job["total_processed"]), str(job["total_created"]),
                       str(job["total_updated"]), "-" if not variations else str(variations["processed"]),
                       str(job["total_errors"]),

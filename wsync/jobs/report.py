@@ -96,6 +96,7 @@ def job_doc(job: dict, error_count: int | None = None) -> dict:
         "kind": job["kind"],
         "feed": job["feed"],
         "status": job["status"],
+        "undone_by": job.get("undone_by"),  # the undo job that put this job's changes back
         "progress": round(float(job.get("progress") or 0), 1),
         "estimated_total": job.get("estimated_total"),
         "total_processed": job.get("total_processed", 0),

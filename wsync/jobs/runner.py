@@ -40,7 +40,9 @@ class Engine(Protocol):
                  should_stop: Callable[[], bool]) -> dict[str, Any]: ...
 
 
-_ENGINE_FUNCTIONS = {"import": "run_import", "images": "run_images"}
+_ENGINE_FUNCTIONS = {"import": "run_import", "images": "run_images", "undo": "run_undo"}
+# Kinds whose engine lives in a module of its own (the rest are in wsync.sync.engine).
+_ENGINE_MODULES = {"undo": "wsync.sync.undo"}
 
 
 def resolve_engine(kind: str) -> Engine:
@@ -50,7 +52,9 @@ def resolve_engine(kind: str) -> Engine:
     if name is None:
         raise UsageError(f"unknown job kind {kind!r}: expected one of {', '.join(_ENGINE_FUNCTIONS)}")
     try:
-        from wsync.sync import engine as sync_engine
+        import importlib
+
+        sync_engine = importlib.import_module(_ENGINE_MODULES.get(kind, "wsync.sync.engine"))
     except ImportError as exc:
         raise WsyncError(f"the import engine cannot be loaded: {exc}") from exc
     function: Engine | None = getattr(sync_engine, name, None)

@@ -184,8 +184,42 @@ def _v4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE items ADD COLUMN image_urls TEXT")
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    # What each job changed, so it can be undone: for an item it updated, the fields it changed as
+    # they were before (`before`) and as it wrote them (`after`: a store value that is neither has
+    # changed since, a conflict); what it created (products, variations, terms, attachments).
+    # `undone_by` marks a change an undo has dealt with: a resumed undo never restores it twice.
+    _run_script(
+        conn,
+        """
+        CREATE TABLE job_changes (
+            job_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,                            -- product | variation | category | attribute | shipping_class | attachment
+            store_id INTEGER NOT NULL,
+            action TEXT NOT NULL,                          -- created | updated
+            parent_id INTEGER,                             -- variations: the parent product
+            feed TEXT,
+            key TEXT,                                      -- the feed key (items), the URL (attachments), the name (terms)
+            sku TEXT,
+            before TEXT,                                   -- JSON: the changed fields before the job (updated)
+            after TEXT,                                    -- JSON: the same fields as the job wrote them
+            undone_by INTEGER,                             -- the undo job that restored or deleted it
+            outcome TEXT,                                  -- what that undo did: restored | deleted | trashed | conflict | kept | gone
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (job_id, kind, store_id)
+        );
+        CREATE INDEX job_changes_store ON job_changes(kind, store_id);
+        ALTER TABLE background_jobs ADD COLUMN undone_by INTEGER;
+        CREATE TABLE ledger_meta (
+            name TEXT PRIMARY KEY,
+            value TEXT
+        );
+        """
+    )
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -268,6 +302,29 @@ class Ledger:
             for number in range(version, SCHEMA_VERSION):
                 MIGRATIONS[number](conn)
                 conn.execute(f"PRAGMA user_version={number + 1}")
+
+    def backup(self, target: str | os.PathLike[str]) -> int:
+        """A consistent copy of the live ledger in `target` (0600), through SQLite's online backup
+        API: safe while a worker writes (the copy is one committed state). Returns its page count."""
+        target = Path(target)
+        if target.resolve() == self.path.resolve():
+            raise ConfigError("the backup would overwrite the ledger itself", path=str(target))
+        tmp = target.with_name(target.name + ".part")
+        if tmp.exists():
+            tmp.unlink()
+        _create_private(tmp)
+        dest = sqlite3.connect(str(tmp))
+        try:
+            self.conn.backup(dest, pages=256, sleep=0.005)
+            pages = int(dest.execute("PRAGMA page_count").fetchone()[0])
+            ok = dest.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            dest.close()
+        if ok != "ok":
+            tmp.unlink()
+            raise ConfigError(f"the backup failed its integrity check: {ok}", path=str(target))
+        os.replace(tmp, target)
+        return pages
 
     @property
     def schema_version(self) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from wsync.ledger.db import Ledger, now_iso
+from wsync.ledger.history import Change, JobChanges
 from wsync.redact import redact
 
 
@@ -95,6 +96,7 @@ class ItemMap:
         return out
 
     def save(self, records: Iterable[ItemRecord]) -> None:
+        records = list(records)
         now = now_iso()
         rows = [
             (self.feed, r.kind, r.key, r.sku, r.store_id, r.parent_key, r.parent_id,
@@ -121,6 +123,13 @@ class ItemMap:
                      image_urls=excluded.image_urls""",
                 rows,
             )
+            # What a job created is noted with the item, in the same transaction: `wsync undo`
+            # deletes exactly these (wsync.ledger.history).
+            JobChanges(self.ledger).record(
+                [Change(int(r.last_job_id), r.kind, int(r.store_id), "created", parent_id=r.parent_id, feed=self.feed,
+                        key=r.key, sku=r.sku)
+                 for r in records if r.last_action == "created" and r.last_job_id is not None and r.store_id],
+                conn=conn)
 
     def delete(self, kind: str, keys: Iterable[str]) -> None:
         keys = list(keys)

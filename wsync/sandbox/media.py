@@ -93,6 +93,14 @@ class Media:
         except (TypeError, ValueError):
             return None
 
+    def delete(self, att: dict) -> None:
+        """wp_delete_attachment(force): the post and its file."""
+        self.db.delete_post(att["id"])
+        path = self.file_path(att["file"])
+        if path:
+            os.unlink(path)
+        # Products that showed it show it no more: they render only attachments that exist.
+
     def render(self, att: dict) -> dict:
         return {
             "id": att["id"], "date_created": att["date_created"], "date_created_gmt": att["date_created"],
@@ -200,3 +208,30 @@ class Media:
         if not full.startswith(root + os.sep) or not os.path.isfile(full):
             return None
         return full
+
+
+def media_delete_answer(store, method: str, attachment_id: int, params: dict, basic) -> tuple[int, dict, list]:
+    """`wp/v2/media/ID` as WordPress answers it (recordings/32): only DELETE is served here, with a
+    WordPress user's application password (a WooCommerce key is an unknown user name), only with
+    force=true (attachments have no trash), and a second delete is a 404."""
+    if basic is None:
+        return 401, {"code": "rest_cannot_delete", "message": "Sorry, you are not allowed to delete this post.",
+                     "data": {"status": 401}}, []
+    if tuple(basic) != (store.wp_user, store.wp_app_password):
+        return 401, {"code": "invalid_username", "message": "<strong>Error:</strong> Unknown username. Check again "
+                     "or try your email address.", "data": {"status": 401}}, []
+    if method != "DELETE":
+        return 404, {"code": "rest_no_route", "message": "No route was found matching the URL and request method.",
+                     "data": {"status": 404}}, []
+    with store.db.lock:
+        att = store.media.get(attachment_id)
+        if att is None:
+            return 404, {"code": "rest_post_invalid_id", "message": "Invalid post ID.", "data": {"status": 404}}, []
+        if str(params.get("force", "")).lower() not in ("1", "true", "yes"):
+            return 501, {"code": "rest_trash_not_supported",
+                         "message": "The post does not support trashing. Set 'force=true' to delete.",
+                         "data": {"status": 501}}, []
+        previous = {"id": att["id"], "type": "attachment", "status": "inherit", "media_type": "image",
+                    "source_url": store.media.render(att)["src"], "post": att.get("parent_id") or 0}
+        store.media.delete(att)
+    return 200, {"deleted": True, "previous": previous}, []

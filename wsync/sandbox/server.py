@@ -9,6 +9,7 @@ import json
 import mimetypes
 import os
 import shutil
+import re
 import socket
 import ssl
 import tempfile
@@ -117,6 +118,9 @@ class SandboxServer(ServerLifecycle):
         self.auth = Authenticator([ApiKey(self.consumer_key, self.consumer_secret, "read_write"),
                                    ApiKey(self.readonly_key, self.readonly_secret, "read")])
         self.media = Media(self.db, self.uploads_dir, lambda: self.url)
+        # A WordPress user's application password: what wp/v2 routes take (never a WooCommerce key).
+        self.wp_user = "wsync"
+        self.wp_app_password = generate_key_pair()[1][3:27]
         self.taxonomy = Taxonomy(self.db, lambda: self.url)
         self.catalog = Catalog(self.db, self.taxonomy, self.media, lambda: self.url)
         self.router = Router(self.catalog, self.taxonomy, lambda: self.url, Pacer(self.db.lock, lambda: self.latency))
@@ -182,6 +186,13 @@ class SandboxServer(ServerLifecycle):
                 "fault_settings": self.roller.faults.to_dict(), "latency": self.latency.to_dict(),
             }
 
+    def media_route(self, method: str, attachment_id: int, params: dict[str, Any],
+                    basic: tuple[str, str] | None) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """DELETE wp/v2/media/ID: the answers of WordPress 6.4.1 (recordings/32)."""
+        from wsync.sandbox.media import media_delete_answer
+
+        return media_delete_answer(self, method, attachment_id, params, basic)
+
     def index(self) -> dict[str, Any]:
         return {"name": "wsync sandbox store", "description": "A WooCommerce-compatible REST store for tests",
                 "url": self.url, "home": self.url, "gmt_offset": "0", "timezone_string": "UTC",
@@ -231,6 +242,9 @@ def is_woocommerce_route(route: str) -> bool:
 _WP_UNKNOWN_USERNAME = {"code": "invalid_username",
                         "message": "<strong>Error:</strong> Unknown username. Check again or try your email address.",
                         "data": {"status": 401}}
+
+
+_MEDIA_ROUTE = re.compile(r"/wp/v2/media/(\d+)/?\Z")
 
 
 def _make_handler(store: SandboxServer) -> type[BaseHTTPRequestHandler]:
@@ -335,6 +349,9 @@ def _make_handler(store: SandboxServer) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, req: Request, raw_path: str, pairs: list[tuple[str, str]],
                     bad_json: bool) -> tuple[int, Any, list[tuple[str, str]]]:
+            media = _MEDIA_ROUTE.match(req.route)
+            if media:
+                return store.media_route(req.method, int(media.group(1)), req.params, self._basic())
             if store.https and not is_woocommerce_route(req.route) and self._basic() is not None:
                 # Over plain HTTP WordPress has no application passwords and ignores the header
                 # (as WooCommerce does, recordings/01): the index answers as without it.

@@ -50,6 +50,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wsync.sync.images")
 
+# The product's source URLs, written by the image phase's own requests (never by the products
+# phase: its payload's hash must not change), so a lost ledger can be rebuilt from the store
+# (wsync.sync.rebuild): a JSON list of {"url", "id"}, in the order of the product's images
+# (`id` is null for a URL the store downloads in that very request). A variation's one URL:
+META_IMAGES = "_wsync_images"
+META_IMAGE = "_wsync_image"
+
 IMAGE_ERROR_CODES = {"woocommerce_product_image_upload_error", "woocommerce_variation_image_upload_error",
                      "woocommerce_product_invalid_image_id"}
 # One WordPress rename step: a clash counter (-1), a big-image copy (-scaled), a size (-300x300).
@@ -393,15 +400,21 @@ class ImagePhase:
 
     def _run_wave(self, wave: list[ImageTask]) -> list[ImageTask]:
         groups: dict[str, list[Op]] = {}
+        from wsync.sync import before_images
+
+        before_images.note_images_before(self.item_map.ledger, getattr(self.journal, "job_id", None), wave, self.item_map.feed)
         for task in wave:
             slots = self._slots(task)
             body: dict[str, Any] = {"id": task.store_id}
             if task.kind == "product":
                 body["images"] = [s for _, s in slots]
+                body["meta_data"] = [{"key": META_IMAGES, "value": json.dumps(
+                    [{"url": url, "id": slot.get("id")} for url, slot in slots], separators=(",", ":"))}]
                 endpoint = "products/batch"
             else:
                 body["image"] = slots[0][1] if slots else None
                 slots = slots[:1]
+                body["meta_data"] = [{"key": META_IMAGE, "value": slots[0][0] if slots else ""}]
                 endpoint = f"products/{task.parent_id}/variations/batch"
             groups.setdefault(endpoint, []).append(Op("update", body, ref=(task, slots), sku=task.sku))
         retry: list[ImageTask] = []
@@ -535,7 +548,10 @@ class ImagePhase:
             message = error.message if error else "the store answered, but without the images sent"
             self.on_error("image", task.sku, message, error.code if error else None, task.key)
         if learned:
+            from wsync.sync import before_images
+
             self.image_map.save(learned)
+            before_images.note_attachments(self.item_map.ledger, getattr(self.journal, "job_id", None), learned)
         if records:
             self.item_map.save(records)
         if self.on_saved is not None and (records or learned):

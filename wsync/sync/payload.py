@@ -196,10 +196,39 @@ def restrict(payload: dict[str, Any], only: list[str]) -> dict[str, Any]:
 
 def diff(desired: dict[str, Any], pushed: dict[str, Any]) -> dict[str, Any]:
     """The fields of `desired` whose value differs from what was last pushed."""
-    return {k: v for k, v in desired.items() if pushed.get(k, _MISSING) != v}
+    return {k: v for k, v in desired.items() if not same_value(k, v, pushed.get(k, _MISSING))}
 
 
 _MISSING = object()
+
+
+def _as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def same_value(name: str, desired: Any, pushed: Any) -> bool:
+    """Equal as the store keeps them. Categories and tags are a set on the store, and a global
+    attribute's options are its terms, which the store lists in term order: a pushed state read
+    back from the store (`wsync ledger rebuild`) lists them in another order than the feed, and
+    sending the feed's order would change nothing."""
+    if desired == pushed:
+        return True
+    if not (isinstance(desired, list) and isinstance(pushed, list)) or len(desired) != len(pushed):
+        return False
+    if name in ("categories", "tags"):
+        return sorted(map(_as_json, desired)) == sorted(map(_as_json, pushed))
+    if name == "attributes":
+        for want, have in zip(desired, pushed):
+            if not (isinstance(want, dict) and isinstance(have, dict)) or not want.get("id"):
+                if want != have:
+                    return False
+                continue
+            if {k: v for k, v in want.items() if k != "options"} != {k: v for k, v in have.items() if k != "options"}:
+                return False
+            if sorted(map(str, want.get("options") or [])) != sorted(map(str, have.get("options") or [])):
+                return False
+        return True
+    return False
 
 
 def merge_pushed(pushed: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:

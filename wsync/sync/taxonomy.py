@@ -52,6 +52,12 @@ class Taxonomy:
         self._shipping_classes: dict[str, str] | None = None  # name (normalised) -> slug
         self.created = 0
         self.planned: set[str] = set()
+        # Told of each term this makes: (kind, store id, name). `wsync undo` deletes them again.
+        self.on_create: Any = None
+
+    def _created(self, kind: str, store_id: int, name: str) -> None:
+        if self.on_create is not None:
+            self.on_create(kind, store_id, name)
 
     # -- categories --------------------------------------------------------------------
     def _load_store_categories(self) -> dict[tuple[int, str], int]:
@@ -108,6 +114,7 @@ class Taxonomy:
         try:
             response = self.client.post("products/categories", body, idempotent=True)
             self.created += 1
+            self._created("category", int(response.data["id"]), name)
             return int(response.data["id"])
         except StoreError as exc:
             resource = (exc.data or {}).get("resource_id") if isinstance(exc.data, dict) else None
@@ -135,6 +142,7 @@ class Taxonomy:
             try:
                 response = self.client.post("products/shipping_classes", {"name": name}, idempotent=True)
                 self.created += 1
+                self._created("shipping_class", int(response.data["id"]), name)
                 slug = str(response.data["slug"])
             except StoreError as exc:
                 resource = (exc.data or {}).get("resource_id") if isinstance(exc.data, dict) else None
@@ -179,6 +187,7 @@ class Taxonomy:
         try:
             response = self.client.post("products/attributes", {"name": name, "slug": _slugify(name)}, idempotent=True)
             self.created += 1
+            self._created("attribute", int(response.data["id"]), name)
             return int(response.data["id"])
         except StoreError as exc:
             # 'Slug "x" is already in use' carries no id: read the list again and take it from there.

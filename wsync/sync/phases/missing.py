@@ -16,6 +16,7 @@ from wsync.errors import UsageError
 from wsync.ledger.items import ItemRecord
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_missing
+from wsync.sync import before_images
 from wsync.sync.push import BatchPusher, Op, OpResult
 from wsync.sync.run import ImportRun, describe_failure
 
@@ -38,6 +39,7 @@ def push(run: ImportRun, missing: list[ItemPlan]) -> None:
     """Trash, draft or mark out of stock each product that left the feed."""
     if not missing:
         return
+    before_images.note_missing(run, missing)
     if run.opts.missing == "trash":
         records = _trash(run, missing)
     else:

@@ -21,6 +21,7 @@ from wsync.sync.journal import describe_create
 from wsync.sync.links import keep_links
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_products
+from wsync.sync import before_images
 from wsync.sync.push import BatchPusher, Op, OpResult
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy
@@ -33,6 +34,7 @@ def plan(run: ImportRun, products: list[Product]) -> list[ItemPlan]:
                if not (run.records.get(("product", p.key)) and run.records[("product", p.key)].store_id)]
     adopted = find_existing(run.client, unknown) if unknown else {}
     run.taxonomy = Taxonomy(run.client, TermCache(run.ledger), dry_run=run.dry_run or bool(run.opts.only))
+    before_images.watch_terms(run, run.taxonomy)
     return plan_products(products, run.records, adopted, run.feed, run.taxonomy, run.opts, run.ctx.job_id)
 
 
@@ -53,6 +55,7 @@ def push(run: ImportRun, plans: list[ItemPlan]) -> None:
                          should_stop=run.ctx.should_stop, max_request_s=run.max_request_s,
                          journal=run.journal("product", describe_create), on_wait=run.waiting)
     retry: list[Op] = []
+    before_images.note_before(run, "product", plans)
     for results in pusher.run(ops):
         retry += record_products(run, results, by_key)
     if retry and not run.ctx.should_stop():

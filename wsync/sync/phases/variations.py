@@ -19,6 +19,7 @@ from wsync.sync.adopt import read_variations
 from wsync.sync.journal import describe_create
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_variations, variations_by_parent
+from wsync.sync import before_images
 from wsync.sync.push import BatchPusher, Op, OpResult
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy
@@ -103,6 +104,7 @@ def push_parent(run: ImportRun, product: Product, parent_id: int) -> ParentDone:
             ops.append(Op("delete", {"id": item.store_id}, ref=item, sku=item.sku))
     results: list[OpResult] = []
     if ops:
+        before_images.note_before(run, "variation", plans, parent_id)
         combinations = {v.key: dict(v.attributes) for v in product.variations}
 
         def describe(op: Op) -> dict[str, Any] | None:
