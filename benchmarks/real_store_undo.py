@@ -6,7 +6,13 @@ exported (HTTPS_URL CK CS CA_BUNDLE WP_ADMIN_USER WP_APP_PASSWORD DB):
     WSYNC_PROOF_STORE=../realstore WSYNC_PROOF_DIR=/tmp/undo-proof ../realstore/venv/bin/python \
         benchmarks/real_store_undo.py [undo|rebuild|all]
 """
-import csv, json, os, signal, subprocess, sys, time
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import requests

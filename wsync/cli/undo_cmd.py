@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -13,7 +13,7 @@ from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError
 ledger_app = typer.Typer(help="Back the ledger up, or rebuild it from the store.", no_args_is_help=True)
 
 
-def _settings_and_ledger(ledger: Optional[Path], require_store: bool = True) -> tuple[Any, Any]:
+def _settings_and_ledger(ledger: Path | None, require_store: bool = True) -> tuple[Any, Any]:
     from wsync.cli.sync_cmd import load_settings
     from wsync.ledger import Ledger
 
@@ -32,8 +32,8 @@ def register(app: typer.Typer) -> None:
         allow_mass_change: bool = typer.Option(False, "--allow-mass-change",
                                                help="Allow an undo that touches more than 20 % of the store."),
         background: bool = typer.Option(False, "--background", help="Run in a detached worker; print the job id."),
-        concurrency: Optional[int] = typer.Option(None, "--concurrency", help="requests in flight, default 2"),
-        ledger: Optional[Path] = typer.Option(None, "--ledger", help="Ledger file (default: from wsync.toml)."),
+        concurrency: int | None = typer.Option(None, "--concurrency", help="requests in flight, default 2"),
+        ledger: Path | None = typer.Option(None, "--ledger", help="Ledger file (default: from wsync.toml)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Put back what a job changed and delete what it created (plan first with --dry-run)."""
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
     @ledger_app.command("backup")
     def backup_cmd(
         target: Path = typer.Argument(..., help="Where to write the copy."),
-        ledger: Optional[Path] = typer.Option(None, "--ledger", help="Ledger file (default: from wsync.toml)."),
+        ledger: Path | None = typer.Option(None, "--ledger", help="Ledger file (default: from wsync.toml)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """A consistent copy of the live ledger (SQLite's backup API: safe while a worker writes)."""
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
     @ledger_app.command("rebuild")
     def rebuild_cmd(
         restart: bool = typer.Option(False, "--restart", help="Start from the first page, not where the last run stopped."),
-        ledger: Optional[Path] = typer.Option(None, "--ledger", help="Ledger file (default: from wsync.toml)."),
+        ledger: Path | None = typer.Option(None, "--ledger", help="Ledger file (default: from wsync.toml)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Rebuild SKU -> id, URL -> attachment and the pushed state from what the store carries."""

@@ -11,8 +11,9 @@ unseen must not take its own values for the old ones.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from wsync.ledger.db import Ledger, now_iso
 

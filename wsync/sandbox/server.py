@@ -8,8 +8,8 @@ import contextlib
 import json
 import mimetypes
 import os
-import shutil
 import re
+import shutil
 import socket
 import ssl
 import tempfile

@@ -34,7 +34,7 @@ class MediaClient:
         self.deleted = 0
 
     @classmethod
-    def for_settings(cls, settings: Any, client: Any = None) -> "MediaClient | None":
+    def for_settings(cls, settings: Any, client: Any = None) -> MediaClient | None:
         user, password = os.environ.get(ENV_USER), os.environ.get(ENV_PASSWORD)
         store = getattr(settings, "store", None)
         if not user or not password or store is None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from wsync.catalogue import Details
 from wsync.ledger import Ledger

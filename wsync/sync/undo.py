@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from wsync.errors import UsageError
 from wsync.ledger import Ledger
@@ -216,7 +217,7 @@ def _sort_update(c: Change, obj: dict | None, force: bool) -> ItemUndo:
         if wrote is _UNKNOWN and name == "images":
             # The image phase's writes are not kept value by value: its change is the one it made.
             wrote = now
-        if wrote is not _UNKNOWN and same(name, now, wrote, meta_keys=keys) or force:
+        if (wrote is not _UNKNOWN and same(name, now, wrote, meta_keys=keys)) or force:
             item.restore[name] = _send_back(name, old, now, keys)
             item.overwrites[name] = restorable(store_name, now)
             if wrote is _UNKNOWN or not same(name, now, wrote, meta_keys=keys):

@@ -14,9 +14,9 @@ from typing import Any
 from wsync.catalogue import Product
 from wsync.errors import UsageError
 from wsync.ledger.items import ItemRecord
+from wsync.sync import before_images
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_missing
-from wsync.sync import before_images
 from wsync.sync.push import BatchPusher, Op, OpResult
 from wsync.sync.run import ImportRun, describe_failure
 

@@ -16,12 +16,12 @@ from typing import Any
 from wsync.catalogue import Product
 from wsync.ledger.items import ItemRecord, TermCache
 from wsync.store.errors import StoreError
+from wsync.sync import before_images
 from wsync.sync.adopt import find_existing
 from wsync.sync.journal import describe_create
 from wsync.sync.links import keep_links
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_products
-from wsync.sync import before_images
 from wsync.sync.push import BatchPusher, Op, OpResult
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy

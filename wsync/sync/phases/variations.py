@@ -15,11 +15,11 @@ from typing import Any
 
 from wsync.catalogue import Product
 from wsync.ledger.items import ItemRecord
+from wsync.sync import before_images
 from wsync.sync.adopt import read_variations
 from wsync.sync.journal import describe_create
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_variations, variations_by_parent
-from wsync.sync import before_images
 from wsync.sync.push import BatchPusher, Op, OpResult
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy
