@@ -28,9 +28,12 @@ ENV.update(WSYNC_STORE_URL=ENV["HTTPS_URL"], WSYNC_CONSUMER_KEY=ENV["CK"], WSYNC
 CAT = STORE_DIR / "bench" / "catalogue_img.csv"
 FEED = W / "catalogue.csv"  # one feed: the mistaken file arrives under the same name
 os.environ["REQUESTS_CA_BUNDLE"] = ENV["CA_BUNDLE"]  # the environment wins over a session setting
-S = requests.Session(); S.auth = (ENV["CK"], ENV["CS"]); S.verify = ENV["CA_BUNDLE"]
+S = requests.Session()
+S.auth = (ENV["CK"], ENV["CS"])
+S.verify = ENV["CA_BUNDLE"]
 API = ENV["HTTPS_URL"] + "/wp-json/wc/v3/"
-VOLATILE = {"related_ids", "date_modified", "date_modified_gmt", "_links", "price_html", "price", "on_sale", "purchasable"}
+VOLATILE = {"related_ids", "date_modified", "date_modified_gmt", "_links", "price_html", "price", "on_sale",
+            "purchasable"}
 
 
 def say(**doc):
@@ -81,14 +84,15 @@ def snapshot():
 
 
 def db(sql):
-    return subprocess.run(ENV["DB"].split() + ["-N", "-e", sql], capture_output=True, text=True).stdout.strip()
+    return subprocess.run([*ENV["DB"].split(), "-N", "-e", sql], capture_output=True, text=True).stdout.strip()
 
 
 def store_counts():
     return {"store_products": db("SELECT COUNT(*) FROM wp_posts WHERE post_type='product'"),
             "store_variations": db("SELECT COUNT(*) FROM wp_posts WHERE post_type='product_variation'"),
             "attachments": db("SELECT COUNT(*) FROM wp_posts WHERE post_type='attachment'"),
-            "attachment_files": db("SELECT COUNT(DISTINCT meta_value) FROM wp_postmeta WHERE meta_key='_wp_attached_file'"),
+            "attachment_files": db("SELECT COUNT(DISTINCT meta_value) FROM wp_postmeta"
+                                   " WHERE meta_key='_wp_attached_file'"),
             "product_cat": db("SELECT COUNT(*) FROM wp_term_taxonomy WHERE taxonomy='product_cat'"),
             "pa_terms": db("SELECT COUNT(*) FROM wp_term_taxonomy WHERE taxonomy LIKE 'pa\\_%'"),
             "attributes": db("SELECT COUNT(*) FROM wp_woocommerce_attribute_taxonomies")}
@@ -179,7 +183,8 @@ def main():
         say(step="undo 1", exit=r1u["_exit"], wall_s=r1u["_wall_s"], counts=r1u.get("counts"),
             requests=r1u.get("requests"), **store_counts())
         jobs = wsync("jobs", "--json")
-        say(step="jobs", jobs=[{k: j.get(k) for k in ("id", "kind", "status", "undone_by")} for j in jobs.get("jobs", [])])
+        say(step="jobs", jobs=[{k: j.get(k) for k in ("id", "kind", "status", "undone_by")}
+                               for j in jobs.get("jobs", [])])
     if step in ("all", "rebuild"):
         subprocess.run([str(STORE_DIR / "reset-store.sh")], check=True, capture_output=True)
         if (W / "wsync.db").exists():

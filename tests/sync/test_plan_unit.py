@@ -116,9 +116,11 @@ def test_a_pushed_state_read_back_from_the_store_in_its_own_order_is_unchanged()
     from_store = {"categories": [{"id": 29}, {"id": 30}], "tags": [{"name": "a"}, {"name": "b"}],
                   "attributes": [{"id": 1, "position": 0, "visible": True, "variation": True,
                                   "options": ["Black", "Gold"]},
-                                 {"name": "Brand", "position": 1, "visible": True, "variation": False, "options": ["X"]}]}
+                                 {"name": "Brand", "position": 1, "visible": True, "variation": False,
+                                  "options": ["X"]}]}
     assert diff(desired, from_store) == {}
     # A local attribute's options keep their order; a different set is a change.
-    local = {**from_store, "attributes": [dict(from_store["attributes"][0]), dict(from_store["attributes"][1], options=["Y"])]}
+    local = {**from_store, "attributes": [dict(from_store["attributes"][0]),
+                                          dict(from_store["attributes"][1], options=["Y"])]}
     assert list(diff(desired, local)) == ["attributes"]
     assert list(diff(desired, {**from_store, "categories": [{"id": 29}]})) == ["categories"]

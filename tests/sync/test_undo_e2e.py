@@ -15,7 +15,8 @@ from wsync.store import StoreClient
 from wsync.sync.rebuild import rebuild_ledger
 from wsync.sync.undo import plan_undo, run_undo, schedule_undo
 
-VOLATILE = {"related_ids", "date_modified", "date_modified_gmt", "_links", "price_html", "price", "on_sale", "purchasable"}
+VOLATILE = {"related_ids", "date_modified", "date_modified_gmt", "_links", "price_html", "price", "on_sale",
+            "purchasable"}
 
 
 def snapshot(rig) -> dict[str, Any]:
@@ -171,7 +172,7 @@ def test_a_rebuilt_ledger_makes_the_next_import_send_and_download_nothing(rig, s
         report = rebuild_ledger(rig.ledger, c)
     assert report["products"] == 24 and report["variations"] == 12 and report["image_urls"] == 8
     downloads = sandbox.stats()["downloads"]["attempted"]
-    again, client = rig.run(feed)
+    again, _client = rig.run(feed)
     assert again["created"] == 0 and again["updated"] == 0 and again["variations"]["updated"] == 0
     assert again["requests"]["write"] == 0
     assert sandbox.stats()["downloads"]["attempted"] == downloads

@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
     def undo_cmd(
         job: int = typer.Argument(..., help="The job to undo (an import, an images job, or an undo)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Plan only: per SKU what would be restored or deleted."),
-        trash: bool = typer.Option(False, "--trash", help="Trash the products the job created instead of deleting them."),
+        trash: bool = typer.Option(False, "--trash",
+                                   help="Trash the products the job created instead of deleting them."),
         force: bool = typer.Option(False, "--force", help="Restore fields changed on the store since the job, too."),
         allow_mass_change: bool = typer.Option(False, "--allow-mass-change",
                                                help="Allow an undo that touches more than 20 % of the store."),
@@ -86,7 +87,8 @@ def register(app: typer.Typer) -> None:
 
     @ledger_app.command("rebuild")
     def rebuild_cmd(
-        restart: bool = typer.Option(False, "--restart", help="Start from the first page, not where the last run stopped."),
+        restart: bool = typer.Option(False, "--restart",
+                                     help="Start from the first page, not where the last run stopped."),
         ledger: Path | None = typer.Option(None, "--ledger", help="Ledger file (default: from wsync.toml)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -153,5 +155,5 @@ def _render_plan(doc: dict[str, Any]) -> None:
     if len(shown) > 50:
         common.out.print(f"  … and {len(shown) - 50} more (use --json for all)")
     if doc.get("mass_change"):
-        common.out.print(f"  touches more than 20 % of the store's {doc['store_items']} items: needs --allow-mass-change",
-                         markup=False)
+        common.out.print(f"  touches more than 20 % of the store's {doc['store_items']} items: "
+                         "needs --allow-mass-change", markup=False)

@@ -194,17 +194,20 @@ def _v5(conn: sqlite3.Connection) -> None:
         """
         CREATE TABLE job_changes (
             job_id INTEGER NOT NULL,
-            kind TEXT NOT NULL,                            -- product | variation | category | attribute | shipping_class | attachment
+            kind TEXT NOT NULL,                            -- product | variation | category | attribute |
+                                                           --   shipping_class | attachment
             store_id INTEGER NOT NULL,
             action TEXT NOT NULL,                          -- created | updated
             parent_id INTEGER,                             -- variations: the parent product
             feed TEXT,
-            key TEXT,                                      -- the feed key (items), the URL (attachments), the name (terms)
+            key TEXT,                                      -- the feed key (items), the URL (attachments),
+                                                           --   the name (terms)
             sku TEXT,
             before TEXT,                                   -- JSON: the changed fields before the job (updated)
             after TEXT,                                    -- JSON: the same fields as the job wrote them
             undone_by INTEGER,                             -- the undo job that restored or deleted it
-            outcome TEXT,                                  -- what that undo did: restored | deleted | trashed | conflict | kept | gone
+            outcome TEXT,                                  -- what that undo did: restored | deleted | trashed |
+                                                           --   conflict | kept | gone
             created_at TEXT NOT NULL,
             PRIMARY KEY (job_id, kind, store_id)
         );

@@ -402,7 +402,8 @@ class ImagePhase:
         groups: dict[str, list[Op]] = {}
         from wsync.sync import before_images
 
-        before_images.note_images_before(self.item_map.ledger, getattr(self.journal, "job_id", None), wave, self.item_map.feed)
+        before_images.note_images_before(self.item_map.ledger, getattr(self.journal, "job_id", None), wave,
+                                         self.item_map.feed)
         for task in wave:
             slots = self._slots(task)
             body: dict[str, Any] = {"id": task.store_id}

@@ -60,7 +60,8 @@ class MediaClient:
                 break
             except requests.RequestException as exc:  # a delete is idempotent: try again
                 if attempt == 2:
-                    raise StoreError(f"DELETE wp/v2/media/{attachment_id}: {exc}", code="wsync_media_unreachable") from exc
+                    raise StoreError(f"DELETE wp/v2/media/{attachment_id}: {exc}",
+                                     code="wsync_media_unreachable") from exc
         if response.status_code == 404:
             return True
         try:

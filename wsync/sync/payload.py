@@ -218,7 +218,7 @@ def same_value(name: str, desired: Any, pushed: Any) -> bool:
     if name in ("categories", "tags"):
         return sorted(map(_as_json, desired)) == sorted(map(_as_json, pushed))
     if name == "attributes":
-        for want, have in zip(desired, pushed):
+        for want, have in zip(desired, pushed, strict=True):  # the lengths are equal (above)
             if not (isinstance(want, dict) and isinstance(have, dict)) or not want.get("id"):
                 if want != have:
                     return False

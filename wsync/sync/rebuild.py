@@ -109,9 +109,9 @@ def _images(obj: dict[str, Any], kind: str) -> tuple[list[int] | None, list[str]
     pairs: list[tuple[str, int, Any]] = []
     src = {int(i["id"]): i.get("src") for i in store if i.get("id")}
     if len(urls) == len(ids):
-        pairs = [(u, att, src.get(att)) for u, att in zip(urls, ids)]
+        pairs = [(u, att, src.get(att)) for u, att in zip(urls, ids, strict=True)]
     else:
-        for u, e in zip(urls, entries):
+        for u, e in zip(urls, entries, strict=False):  # an entry without a URL has none in urls
             if e.get("id") and int(e["id"]) in src:
                 pairs.append((u, int(e["id"]), src[int(e["id"])]))
     return ids, urls, pairs

@@ -179,7 +179,8 @@ def plan_undo(ledger: Ledger, client: Any, target_id: int, *, force: bool = Fals
         groups.setdefault((c.kind, c.parent_id if c.kind == "variation" else None), []).append(c)
     for (kind, parent_id), group in groups.items():
         fields = sorted({f for c in group for f in (c.before or {})})
-        fields = ["images" if f == "images" and kind == "product" else ("image" if f == "images" else f) for f in fields]
+        fields = ["images" if f == "images" and kind == "product" else ("image" if f == "images" else f)
+                  for f in fields]
         current = read_current(client, kind, [c.store_id for c in group], parent_id, fields)
         for c in group:
             obj = current.get(c.store_id)
