@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from wsync.cli import common
-from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError
+from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError, WsyncError
 
 ledger_app = typer.Typer(help="Back the ledger up, or rebuild it from the store.", no_args_is_help=True)
 
@@ -120,6 +120,8 @@ def _run_foreground(led: Any, settings: Any, job_id: int, as_json: bool) -> int:
     jobs = JobStore(led)
     pid, host = worker_identity()
     job = jobs.claim(job_id, worker_pid=pid, worker_host=host)
+    if job is None:
+        raise WsyncError(f"job {job_id} was claimed by another worker before it could start here")
     row = run_claimed(jobs, job, settings)
     result = row.get("result") or {}
     if row.get("status") == "failed":

@@ -12,7 +12,7 @@ import posixpath
 import threading
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -210,7 +210,17 @@ class Media:
         return full
 
 
-def media_delete_answer(store, method: str, attachment_id: int, params: dict, basic) -> tuple[int, dict, list]:
+class _MediaStore(Protocol):
+    """What a `wp/v2/media` answer reads of the store (the sandbox server, which imports this)."""
+
+    db: Database
+    media: Media
+    wp_user: str
+    wp_app_password: str
+
+
+def media_delete_answer(store: _MediaStore, method: str, attachment_id: int, params: dict[str, Any],
+                        basic: tuple[str, str] | None) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
     """`wp/v2/media/ID` as WordPress answers it (recordings/32): only DELETE is served here, with a
     WordPress user's application password (a WooCommerce key is an unknown user name), only with
     force=true (attachments have no trash), and a second delete is a 404."""

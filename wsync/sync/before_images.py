@@ -33,7 +33,7 @@ def note_before(importer: Any, kind: str, plans: Iterable[Any], parent_id: int |
     if job_id is None:
         return
     changes: list[Change] = []
-    unknown: dict[int, tuple[Change, list[str]]] = {}
+    unknown: dict[int, tuple[dict[str, Any], list[str]]] = {}
     for plan in plans:
         if plan.action != "update" or not plan.store_id:
             continue
@@ -47,15 +47,15 @@ def note_before(importer: Any, kind: str, plans: Iterable[Any], parent_id: int |
                         key=plan.key, sku=plan.sku, before=before, after=sent)
         missing = [k for k in sent if k not in pushed]
         if missing:
-            unknown[int(plan.store_id)] = (change, missing)
+            unknown[int(plan.store_id)] = (before, missing)
         changes.append(change)
     if unknown:
         current = read_current(importer.client, kind, list(unknown), parent_id,
                                sorted({f for _, fields in unknown.values() for f in fields}))
-        for store_id, (change, fields) in unknown.items():
+        for store_id, (before, fields) in unknown.items():  # each the dict its change holds
             obj = current.get(store_id) or {}
             for name in fields:
-                change.before[name] = restorable(name, obj.get(name))
+                before[name] = restorable(name, obj.get(name))
     JobChanges(importer.ledger).record(changes)
 
 

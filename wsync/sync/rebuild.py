@@ -52,7 +52,7 @@ def pushed_from_store(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     dims = obj.get("dimensions")
     if isinstance(dims, dict) and any(dims.values()):
         out["dimensions"] = {k: dims.get(k) or "" for k in ("length", "width", "height")}
-    for name in Details.__slots__:  # type: ignore[attr-defined]
+    for name in Details.__slots__:
         if name in obj and name not in ("downloads", "gtin"):
             out[name] = obj[name]
     if obj.get("downloads"):

@@ -315,7 +315,7 @@ class Undoer:
         for endpoint, group in groups.items():
             ops = []
             for item in group:
-                body = {"id": item.change.store_id}
+                body: dict[str, Any] = {"id": item.change.store_id}
                 for name, value in item.restore.items():
                     if name == "images":
                         if item.change.kind == "variation":
@@ -360,7 +360,7 @@ class Undoer:
             records = imap.load()
             changed = []
             for item in group:
-                rec = records.get((item.change.kind, item.change.key))
+                rec = records.get((item.change.kind, item.change.key)) if item.change.key else None
                 if rec is None:
                     continue
                 pushed = dict(rec.pushed)
