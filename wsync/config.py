@@ -43,7 +43,7 @@ class Settings:
     base_dir: Path                    # relative paths in the file are relative to this
     store: StoreSettings | None       # None only with require_store=False and no URL anywhere
     ledger_path: Path
-    feeds: dict[str, dict] = field(default_factory=dict)
+    feeds: dict[str, dict[str, Any]] = field(default_factory=dict)
     import_defaults: ImportDefaults = field(default_factory=ImportDefaults)
     origins: dict[str, str] = field(default_factory=dict)   # "store.url" -> file | env | default
 
@@ -157,7 +157,7 @@ def load_settings(config_path: Path | None = None, *, require_store: bool = True
         if f.name in IMPORT_KEYS:
             origins[f"import.{f.name}"] = "file" if f.name in import_values else "default"
 
-    feeds: dict[str, dict] = {}
+    feeds: dict[str, dict[str, Any]] = {}
     for name, table in feeds_doc.items():
         if not isinstance(table, dict):
             raise ConfigError(f"feed {name!r} must be a table", path=where, key=f"feeds.{name}",
@@ -218,14 +218,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
 
 
-def _table(doc: dict, key: str, where: str | None) -> dict:
+def _table(doc: dict[str, Any], key: str, where: str | None) -> dict[str, Any]:
     value = doc.get(key, {})
     if not isinstance(value, dict):
         raise ConfigError("must be a table", path=where, key=key, hint=f"write it as [{key}] with keys below it")
     return value
 
 
-def _reject_unknown(doc: dict, known: tuple[str, ...], where: str | None, prefix: str) -> None:
+def _reject_unknown(doc: dict[str, Any], known: tuple[str, ...], where: str | None, prefix: str) -> None:
     for key in doc:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)

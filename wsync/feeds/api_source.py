@@ -28,8 +28,8 @@ def _with_params(url: str, params: dict[str, Any]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def iter_api(url: str, *, label: str, pagination: dict, items_path: str | None, auth: dict | None,
-             headers_env: dict | None, timeout: float, retries: int, retry_wait: float,
+def iter_api(url: str, *, label: str, pagination: dict[str, Any], items_path: str | None, auth: dict[str, Any] | None,
+             headers_env: dict[str, Any] | None, timeout: float, retries: int, retry_wait: float,
              verify: bool = True) -> Iterator[tuple[str, Any]]:
     basic, headers = auth_for(auth, headers_env, label)
     headers.setdefault("Accept", "application/json")

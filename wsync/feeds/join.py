@@ -97,7 +97,7 @@ class JoinIndex:
         self.db.close()
 
 
-def joined_fields(records: Iterable, index: JoinIndex, join: JoinSpec, feed_label: str,
+def joined_fields(records: Iterable[tuple[str, Any]], index: JoinIndex, join: JoinSpec, feed_label: str,
                   errors: list[RecordError]) -> Iterator[tuple[str, Any]]:
     """as = "fields": each record with its joined row's columns (the joined file's win)."""
     for where, record in records:

@@ -25,7 +25,7 @@ from wsync.mapping.values import get_path
 ITEM_KEYS = ("products", "items", "data", "results", "records", "entries", "offers")
 
 
-def locate_items(document: Any, items_path: str | None, label: str) -> tuple[list, str]:
+def locate_items(document: Any, items_path: str | None, label: str) -> tuple[list[Any], str]:
     """The item list inside a document and its JSON pointer."""
     if items_path:
         items = get_path(document, items_path)

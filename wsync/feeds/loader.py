@@ -89,7 +89,7 @@ def _auto_mapper(header: list[str], label: str, spec: FeedSpec) -> FieldMapper:
     return mapper
 
 
-def load_catalogue(spec: FeedSpec, *, fetch_state: dict | None = None, force: bool = False,
+def load_catalogue(spec: FeedSpec, *, fetch_state: dict[str, Any] | None = None, force: bool = False,
                    previous_count: int | None = None, max_errors: int | None = None,
                    max_error_share: float | None = None, workdir: Path | None = None) -> LoadResult:
     if workdir is None:
@@ -108,7 +108,7 @@ def load_catalogue(spec: FeedSpec, *, fetch_state: dict | None = None, force: bo
         gc.set_threshold(*thresholds)
 
 
-def _load(spec: FeedSpec, fetch_state: dict | None, force: bool, previous_count: int | None,
+def _load(spec: FeedSpec, fetch_state: dict[str, Any] | None, force: bool, previous_count: int | None,
           max_errors: int | None, max_error_share: float | None, workdir: Path) -> LoadResult:
     result = LoadResult()
     fmt = spec.format
@@ -160,7 +160,7 @@ def _load(spec: FeedSpec, fetch_state: dict | None, force: bool, previous_count:
     return result
 
 
-def _load_records(spec: FeedSpec, records: Iterable, header: list[str] | None, index: Any,
+def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: list[str] | None, index: Any,
                   result: LoadResult) -> int:
     """Map the records into result (products, or a partial feed's updates); how many were read."""
     mapper = None

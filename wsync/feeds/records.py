@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from wsync.feeds.api_source import iter_api
 from wsync.feeds.csv_format import CsvFeed
@@ -38,7 +39,8 @@ def detect_format(path: Path, spec: FeedSpec) -> str:
     return by_suffix.get(suffix, "csv") if by_suffix.get(suffix) not in ("xml", "json", "jsonl") else "csv"
 
 
-def open_records(spec: FeedSpec, path: Path | None, fmt: str, warnings: list[str]) -> tuple[Iterable, list[str] | None]:
+def open_records(spec: FeedSpec, path: Path | None, fmt: str,
+                 warnings: list[str]) -> tuple[Iterable[tuple[str, Any]], list[str] | None]:
     def warn(message: str) -> None:
         warnings.append(message)
         log.warning(message)

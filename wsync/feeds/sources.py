@@ -49,7 +49,7 @@ def is_url(source: str) -> bool:
     return source.lower().startswith(("http://", "https://"))
 
 
-def auth_for(auth: dict | None, headers_env: dict | None, label: str) -> tuple[Any, dict[str, str]]:
+def auth_for(auth: dict[str, Any] | None, headers_env: dict[str, Any] | None, label: str) -> tuple[Any, dict[str, str]]:
     """Credentials from the environment, each registered as a secret before any use."""
     headers: dict[str, str] = {}
     basic = None
@@ -103,8 +103,9 @@ def request_with_retries(session: requests.Session, url: str, *, label: str, ret
                           hint="the feed server failed; try again later or check the URL") from None
 
 
-def fetch(url: str, *, label: str, workdir: Path, fetch_state: dict | None, force: bool, auth: dict | None,
-          headers_env: dict | None, timeout: float, retries: int, retry_wait: float, verify: bool = True) -> Opened:
+def fetch(url: str, *, label: str, workdir: Path, fetch_state: dict[str, Any] | None, force: bool,
+          auth: dict[str, Any] | None, headers_env: dict[str, Any] | None, timeout: float, retries: int,
+          retry_wait: float, verify: bool = True) -> Opened:
     basic, headers = auth_for(auth, headers_env, label)
     state = fetch_state or {}
     if not force and state.get("source", url) == url:

@@ -87,7 +87,7 @@ class FeedSpec:
         return cls.from_config(name or "adhoc", table, Path.cwd())
 
     @classmethod
-    def from_config(cls, name: str, table: dict, base_dir: Path) -> FeedSpec:
+    def from_config(cls, name: str, table: dict[str, Any], base_dir: Path) -> FeedSpec:
         prefix = f"feeds.{name}"
 
         def fail(key: str, message: str, hint: str | None = None) -> NoReturn:

@@ -6,13 +6,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from wsync.jobs.context import WORKER_LOG_NAME
 from wsync.ledger import Ledger
 from wsync.ledger.jobs import JobStore
 
 
-def schedule_import(ledger: Ledger, feed: str | None, job_data: dict, estimated_total: int | None = None, *,
+def schedule_import(ledger: Ledger, feed: str | None, job_data: dict[str, Any], estimated_total: int | None = None, *,
                     kind: str = "import") -> int:
     """Record a job for a worker to run; job_data holds the job's options, never secrets."""
     return JobStore(ledger).create(kind=kind, feed=feed, job_data=job_data, estimated_total=estimated_total)

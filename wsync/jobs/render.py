@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rich import box
 from rich.console import Console, JustifyMethod
@@ -24,7 +25,7 @@ def _fmt(value: object) -> str:
     return "-" if value is None else escape(str(value))
 
 
-def print_summary(console: Console, job: dict) -> None:
+def print_summary(console: Console, job: dict[str, Any]) -> None:
     style = _STYLE.get(job["status"], "")
     console.print(f"job {job['id']} ({job['kind']}, feed {_fmt(job['feed'])}): [{style}]{job['status']}[/]"
                   f"  {job['progress']:.1f}%")
@@ -72,7 +73,7 @@ def print_summary(console: Console, job: dict) -> None:
 _COUNT_COLUMNS = ("created", "updated", "unchanged", "skipped", "failed")
 
 
-def result_table(result: dict) -> Table:
+def result_table(result: dict[str, Any]) -> Table:
     """An import's counts as one table whose rows add up: products and variations each split
     into created / updated / unchanged / skipped / failed, summing to the row's total; images
     on a row of their own (an image failure never makes its product failed)."""
@@ -105,7 +106,7 @@ def _short_time(value: str | None) -> str:
     return "-" if not value else value[5:16].replace("T", " ")
 
 
-def print_table(console: Console, doc: dict) -> None:
+def print_table(console: Console, doc: dict[str, Any]) -> None:
     table = Table(title="wsync jobs", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
     # products / new / upd: products processed, created, updated; vars: variations processed;
     # err: item errors of every kind, as `wsync status` counts them.
@@ -146,7 +147,7 @@ def print_table(console: Console, doc: dict) -> None:
                   f"updated {s['total_products_updated']}")
 
 
-def follow(console: Console, poll: Callable[[], dict], interval_s: float | None = None) -> dict:
+def follow(console: Console, poll: Callable[[], dict[str, Any]], interval_s: float | None = None) -> dict[str, Any]:
     """Poll the job until it ends, showing a progress bar; returns the last job document."""
     job = poll()
     columns = (TextColumn("job {task.fields[job_id]} {task.fields[status]}"), BarColumn(),

@@ -17,7 +17,7 @@ def json_object(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def duration_s(job: dict) -> float | None:
+def duration_s(job: dict[str, Any]) -> float | None:
     """Seconds from start to end (or to now, while it runs); None before it starts."""
     started = parse_iso(job.get("started_at"))
     if started is None:
@@ -30,21 +30,21 @@ def duration_s(job: dict) -> float | None:
     return max(0.0, (ended - started).total_seconds())
 
 
-def rate_per_min(job: dict) -> float | None:
+def rate_per_min(job: dict[str, Any]) -> float | None:
     seconds = duration_s(job)
     if not seconds:
         return None
-    return round(job.get("total_processed", 0) * 60.0 / seconds, 1)
+    return round(int(job.get("total_processed", 0)) * 60.0 / seconds, 1)
 
 
-def worker_alive(job: dict) -> bool | None:
+def worker_alive(job: dict[str, Any]) -> bool | None:
     """For a running job on this host: is its worker process still there? None when unknown."""
     if job.get("status") != "running" or job.get("worker_host") != socket.gethostname():
         return None
     return pid_alive(job.get("worker_pid"))
 
 
-def settling(job: dict) -> dict | None:
+def settling(job: dict[str, Any]) -> dict[str, Any] | None:
     """While a running job waits for requests that may still be saving on the store (a dead
     worker's, or one that timed out): how many, for which items, and until when at the latest."""
     checkpoint = json_object(job.get("checkpoint"))
@@ -57,12 +57,12 @@ def settling(job: dict) -> dict | None:
 _VARIATION_COUNTS = ("created", "updated", "unchanged", "skipped", "failed", "processed", "deleted")
 
 
-def job_counts(job: dict) -> dict:
+def job_counts(job: dict[str, Any]) -> dict[str, Any]:
     """What an import job's row holds beyond its count columns: products skipped and failed,
     its variations, its refused feed records. From the result once it ended, else from the
     checkpoint (saved after every batch). None where the job does not say (another kind, or
     it has not started)."""
-    out: dict = {"total_skipped": None, "total_failed": None, "feed_errors": None, "variations": None}
+    out: dict[str, Any] = {"total_skipped": None, "total_failed": None, "feed_errors": None, "variations": None}
     if job.get("kind") != "import":
         return out
     result = json_object(job.get("result"))
@@ -80,7 +80,7 @@ def job_counts(job: dict) -> dict:
     return out
 
 
-def job_doc(job: dict, error_count: int | None = None) -> dict:
+def job_doc(job: dict[str, Any], error_count: int | None = None) -> dict[str, Any]:
     """One job. total_processed / total_created / total_updated / total_unchanged / total_skipped /
     total_failed count products (the first sums the other five); `variations` counts the
     feed's variations the same way; total_errors counts item errors of every kind (failed
@@ -124,7 +124,7 @@ def job_doc(job: dict, error_count: int | None = None) -> dict:
     }
 
 
-def load_job(jobs: JobStore, job_id: int) -> dict:
+def load_job(jobs: JobStore, job_id: int) -> dict[str, Any]:
     job = jobs.get(job_id)
     if job is None:
         raise UsageError(f"job {job_id} does not exist in the ledger {jobs.ledger.path}",
@@ -132,20 +132,20 @@ def load_job(jobs: JobStore, job_id: int) -> dict:
     return job
 
 
-def status_doc(jobs: JobStore, job_id: int) -> dict:
+def status_doc(jobs: JobStore, job_id: int) -> dict[str, Any]:
     job = load_job(jobs, job_id)
     doc = job_doc(job, jobs.error_count(job_id))
     doc["errors"] = jobs.errors(job_id, limit=STATUS_ERRORS_SHOWN)
     return {"success": True, "job": doc}
 
 
-def list_doc(jobs: JobStore, status: str | None = None, limit: int = 20) -> dict:
+def list_doc(jobs: JobStore, status: str | None = None, limit: int = 20) -> dict[str, Any]:
     # Each job's errors as `wsync status` counts them: its per-item error rows included.
     return {"success": True, "jobs": [job_doc(job, jobs.error_count(job["id"]))
                                       for job in jobs.list(status=status, limit=limit)],
             "stats": jobs.stats()}
 
 
-def outcome_exit_code(doc: dict) -> int:
+def outcome_exit_code(doc: dict[str, Any]) -> int:
     """0 for a job that completed with no item errors, 1 for anything else."""
     return 0 if doc["status"] == "completed" and not doc["total_errors"] else 1

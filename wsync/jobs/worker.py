@@ -29,7 +29,7 @@ DEFAULT_POLL_S = 2.0
 RECOVER_EVERY_S = 60.0
 
 
-def mark_stuck_jobs(jobs: JobStore, older_than_s: float) -> list[dict]:
+def mark_stuck_jobs(jobs: JobStore, older_than_s: float) -> list[dict[str, Any]]:
     """Mark every stuck job processing_stuck; returns the ones this call marked."""
     marked = []
     for job in jobs.find_stuck(older_than_s):
@@ -44,7 +44,7 @@ def mark_stuck_jobs(jobs: JobStore, older_than_s: float) -> list[dict]:
 @dataclass
 class WorkReport:
     recovered: list[int] = field(default_factory=list)
-    jobs: list[dict] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def work(ctx: JobContext, *, once: bool = True, job_id: int | None = None, engine: Engine | None = None,

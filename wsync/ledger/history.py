@@ -63,7 +63,7 @@ class JobChanges:
         self.ledger = ledger
 
     # -- recording -----------------------------------------------------------------------
-    def rows(self, changes: Iterable[Change]) -> list[tuple]:
+    def rows(self, changes: Iterable[Change]) -> list[tuple[Any, ...]]:
         now = now_iso()
         return [(int(c.job_id), c.kind, int(c.store_id), c.action, c.parent_id, c.feed, c.key, c.sku,
                  _dumps(c.before), _dumps(c.after), now) for c in changes]

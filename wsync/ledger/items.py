@@ -140,9 +140,9 @@ class ItemMap:
                              [(self.feed, kind, k) for k in keys])
 
     def count(self, kind: str = "product") -> int:
-        return self.ledger.conn.execute(
+        return int(self.ledger.conn.execute(
             "SELECT COUNT(*) FROM items WHERE feed=? AND kind=? AND store_id IS NOT NULL", (self.feed, kind)
-        ).fetchone()[0]
+        ).fetchone()[0])
 
 
 class ImageMap:

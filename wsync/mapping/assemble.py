@@ -164,7 +164,7 @@ class Assembler:
                     used_names.append(a.name)
         variation_names = [n for n in used_names
                            if not (n in declared and declared[n].variation is False)]
-        seen: set[tuple] = set()
+        seen: set[tuple[tuple[str, str | None], ...]] = set()
         options: dict[str, list[str]] = {n: [] for n in variation_names}
         for v in variations:
             values = {a.name: a.values[0] for a in v.attributes

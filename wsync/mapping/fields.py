@@ -161,7 +161,7 @@ class FieldMapper:
         return carried
 
     def source_columns(self) -> list[str]:
-        cached = self.__dict__.get("_source_columns")
+        cached: list[str] | None = self.__dict__.get("_source_columns")
         if cached is not None:
             return cached
         cols: list[str] = []
@@ -179,7 +179,7 @@ class FieldMapper:
         return cols
 
     # -- mapping one record ---------------------------------------------------------------
-    def map(self, record: dict, where: str) -> tuple[Row | None, list[RecordError]]:
+    def map(self, record: dict[str, Any], where: str) -> tuple[Row | None, list[RecordError]]:
         row, errors = self._map_one(record, where, inherit=None)
         if row is None or not self.variants_path:
             return row, errors
@@ -201,7 +201,7 @@ class FieldMapper:
             row.kind = "variable"
         return row, errors
 
-    def _text(self, record: dict, fieldname: str) -> str | None:
+    def _text(self, record: dict[str, Any], fieldname: str) -> str | None:
         column = self.columns.get(fieldname)
         if column is None:
             return None
@@ -214,7 +214,7 @@ class FieldMapper:
             return text_of(next((get_path(record, c) for c in column if text_of(get_path(record, c))), None))
         return text_of(get_path(record, column))
 
-    def _key(self, record: dict, inherit: dict | None, conv: Converter) -> str | None:
+    def _key(self, record: dict[str, Any], inherit: dict[str, Any] | None, conv: Converter) -> str | None:
         if self.key_template:
             names = {**(inherit or {}), **record}
             try:
@@ -229,7 +229,8 @@ class FieldMapper:
             return re.sub(r"-{2,}", "-", key).strip("-_ ") or None
         return self._text(record, "key") or self._text(record, "sku")
 
-    def _map_one(self, record: dict, where: str, inherit: dict | None) -> tuple[Row | None, list[RecordError]]:
+    def _map_one(self, record: dict[str, Any], where: str,
+                 inherit: dict[str, Any] | None) -> tuple[Row | None, list[RecordError]]:
         sku = self._text(record, "sku")
         conv = Converter(where, self.decimal, sku)
         columns = self.__dict__.get("_columns_cache")
@@ -312,7 +313,7 @@ class FieldMapper:
                 row.meta[meta_key] = value
         return conv.finish(row)
 
-    def _parent_text(self, record: dict, fieldname: str, group: str) -> str | None:
+    def _parent_text(self, record: dict[str, Any], fieldname: str, group: str) -> str | None:
         """parent_name / parent_sku: a column's value, or a template over the row's columns and
         {group} (the group value) / {group_slug} (its slug)."""
         spec = self.columns.get(fieldname)
@@ -336,7 +337,7 @@ class FieldMapper:
             return None
         return re.sub(r"\s{2,}", " ", text).strip(" -_") or None
 
-    def _list(self, record: dict, fieldname: str, separator: str) -> list[str]:
+    def _list(self, record: dict[str, Any], fieldname: str, separator: str) -> list[str]:
         column = self.columns.get(fieldname)
         if column is None:
             return []

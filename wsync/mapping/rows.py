@@ -8,7 +8,7 @@ categories as paths). Presets and the configurable mapper both emit rows; the sa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from wsync.catalogue import Details, Dimensions, Links, StockStatus
 
@@ -70,4 +70,4 @@ class Row:
     # Variations carried inside their parent's record (nested JSON/XML variants, Shopify).
     children: list[Row] = field(default_factory=list)
     # For filters: the raw source values, by source column / path.
-    source: dict | None = None
+    source: dict[str, Any] | None = None

@@ -111,7 +111,7 @@ class StoreClient:
         return self._request("GET", base, params=params, idempotent=True, absolute=True)
 
     def iter_pages(self, endpoint: str, params: Mapping[str, Any] | None = None, per_page: int = 100,
-                   fields: Iterable[str] | None = None) -> Iterator[dict]:
+                   fields: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a collection, in id order (the default date order loses and repeats items
         created in the same second)."""
         query = dict(params or {})
@@ -137,7 +137,7 @@ class StoreClient:
             page += 1
 
     def find_by_skus(self, skus: Iterable[str], fields: Iterable[str] | None = None,
-                     endpoint: str = "products") -> list[dict]:
+                     endpoint: str = "products") -> list[dict[str, Any]]:
         """Products and variations holding any of `skus` (exact match), in chunks that keep each URL
         short. WooCommerce splits `sku=` on commas, so a SKU containing one cannot be looked up."""
         wanted = [s for s in dict.fromkeys(str(s) for s in skus) if s]
@@ -149,7 +149,7 @@ class StoreClient:
         field_list = None
         if fields:
             field_list = list(dict.fromkeys([*fields, "id", "sku", "type", "parent_id"]))
-        found: list[dict] = []
+        found: list[dict[str, Any]] = []
         seen: set[int | None] = set()
         for chunk in chunk_skus(lookable, base_len=len(self.settings.root_url) + 300, max_items=BATCH_LIMIT):
             for item in self.iter_pages(endpoint, params={"sku": ",".join(chunk)}, fields=field_list):
@@ -243,8 +243,9 @@ class StoreClient:
         log.warning(redact(f"{label} on {self.settings.root_url}: {failure}; retry {state.attempt_number}/"
                            f"{self.settings.max_attempts - 1} in {wait:.1f}s"))
 
-    def _attempt(self, method: str, build: Callable[[bool], tuple[str, list]], query: list,
-                 body: bytes | None, label: str, authenticate: bool = True) -> StoreResponse:
+    def _attempt(self, method: str, build: Callable[[bool], tuple[str, list[tuple[str, str]]]],
+                 query: list[tuple[str, str]], body: bytes | None, label: str,
+                 authenticate: bool = True) -> StoreResponse:
         plain = self._plain
         url, route_params = build(plain)
         full_url, auth = sign(self.settings, method, url, route_params + query, authenticate)

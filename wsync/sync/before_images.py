@@ -113,9 +113,10 @@ def note_attachments(ledger: Ledger, job_id: int | None, learned: Iterable[tuple
                                for url, att, _src in learned])
 
 
-def read_current(client: Any, kind: str, ids: list[int], parent_id: int | None, fields: list[str]) -> dict[int, dict]:
+def read_current(client: Any, kind: str, ids: list[int], parent_id: int | None,
+                 fields: list[str]) -> dict[int, dict[str, Any]]:
     """The store's values of `fields` for these products (or one parent's variations), by id."""
-    out: dict[int, dict] = {}
+    out: dict[int, dict[str, Any]] = {}
     if not ids:
         return out
     base = "products" if kind == "product" else f"products/{parent_id}/variations"

@@ -317,6 +317,7 @@ __all__ = [
     "FeedRefused",
     "ImportRun",
     "feed_spec_for",
+    "make_client",
     "plan_only",
     "run_images",
     "run_import",

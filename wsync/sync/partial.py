@@ -65,10 +65,10 @@ def _same(name: str, a: Any, b: Any) -> bool:
         try:
             return Decimal(str(a)) == Decimal(str(b))
         except InvalidOperation:
-            return a == b
+            return bool(a == b)
     if name.startswith("date_on_sale") and a and b:
         return str(a).rstrip("Z")[:19] == str(b).rstrip("Z")[:19]
-    return a == b
+    return bool(a == b)
 
 
 def changed_fields(wanted: dict[str, Any], known: dict[str, Any], force: bool = False) -> dict[str, Any]:

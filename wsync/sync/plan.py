@@ -153,7 +153,7 @@ def plan_variations(product: Product, parent_id: int | None, records: dict[tuple
     from wsync.sync.adopt import attribute_signature
 
     by_sku: dict[str, dict[str, Any]] = {}
-    by_sig: dict[tuple, dict[str, Any]] = {}
+    by_sig: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
     for sv in store_variations or []:
         if sv.get("sku"):
             by_sku[sv["sku"]] = sv

@@ -82,7 +82,7 @@ def canon(name: str, value: Any, keys: set[str] | None = None) -> Any:
 
 
 def same(name: str, a: Any, b: Any, *, meta_keys: set[str] | None = None) -> bool:
-    return canon(name, a, meta_keys) == canon(name, b, meta_keys)
+    return bool(canon(name, a, meta_keys) == canon(name, b, meta_keys))
 
 
 def _meta_keys(*values: Any) -> set[str]:
@@ -203,7 +203,7 @@ def plan_undo(ledger: Ledger, client: Any, target_id: int, *, force: bool = Fals
     return plan
 
 
-def _sort_update(c: Change, obj: dict | None, force: bool) -> ItemUndo:
+def _sort_update(c: Change, obj: dict[str, Any] | None, force: bool) -> ItemUndo:
     if obj is None:
         return ItemUndo(c, "gone", reason="no longer on the store")
     before, after = c.before or {}, c.after

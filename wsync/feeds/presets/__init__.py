@@ -11,7 +11,7 @@ from typing import Any
 from wsync.catalogue import RecordError
 from wsync.mapping.rows import Row
 
-PresetMapper = Callable[[dict, str, "str | None"], "tuple[Row | None, list[RecordError]]"]
+PresetMapper = Callable[[dict[str, Any], str, "str | None"], "tuple[Row | None, list[RecordError]]"]
 
 # preset name -> (format, default options)
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -7,6 +7,8 @@ Identity comes from `g:id` (the key, and the SKU since the feed has none); items
 
 from __future__ import annotations
 
+from typing import Any
+
 from wsync.catalogue import RecordError, StockStatus
 from wsync.mapping.convert import Converter
 from wsync.mapping.rows import Row, RowAttribute
@@ -18,9 +20,9 @@ AVAILABILITY: dict[str, StockStatus] = {
     "preorder": "onbackorder", "backorder": "onbackorder", "available for order": "onbackorder"}
 
 
-def _normalise(record: dict) -> dict:
+def _normalise(record: dict[str, Any]) -> dict[str, Any]:
     """Field names without the g: prefix (XML) and lower-cased (TSV headers vary in case)."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     for key, value in record.items():
         name = key.split(":", 1)[1] if key.startswith(("g:", "c:")) else key
         name = name.strip().lower()
@@ -31,11 +33,14 @@ def _normalise(record: dict) -> dict:
     return out
 
 
-def map_record(record: dict, where: str, decimal: str | None) -> tuple[Row | None, list[RecordError]]:
+def map_record(record: dict[str, Any], where: str, decimal: str | None) -> tuple[Row | None, list[RecordError]]:
     if "__width_error__" in record:
         return None, [RecordError(where, "row " + record["__width_error__"])]
     r = _normalise(record)
-    get = lambda c: text_of(r.get(c))  # noqa: E731
+
+    def get(column: str) -> str | None:
+        return text_of(r.get(column))
+
     key = get("id")
     conv = Converter(where, decimal, key)
     for column, value in r.items():

@@ -29,7 +29,7 @@ def make_mapper(options: dict[str, Any]) -> Callable[[dict[str, Any], str, str |
                                                      tuple[Row | None, list[RecordError]]]:
     template = options.get("key_template") or DEFAULT_TEMPLATE
 
-    def variant_key(product: dict, variant: dict) -> str:
+    def variant_key(product: dict[str, Any], variant: dict[str, Any]) -> str:
         values = {"handle": text_of(product.get("handle")) or "", "id": text_of(variant.get("id")) or "",
                   "product_id": text_of(product.get("id")) or ""}
         for i in (1, 2, 3):
@@ -40,7 +40,7 @@ def make_mapper(options: dict[str, Any]) -> Callable[[dict[str, Any], str, str |
             raw = DEFAULT_TEMPLATE.format(**values)
         return _slug(raw)
 
-    def map_record(record: dict, where: str, decimal: str | None) -> tuple[Row | None, list[RecordError]]:
+    def map_record(record: dict[str, Any], where: str, decimal: str | None) -> tuple[Row | None, list[RecordError]]:
         if not isinstance(record, dict):
             return None, [RecordError(where, "product is not a JSON object")]
         handle = text_of(record.get("handle"))
@@ -111,7 +111,7 @@ def make_mapper(options: dict[str, Any]) -> Callable[[dict[str, Any], str, str |
     return map_record
 
 
-def _apply_variant(row: Row, variant: dict, conv: Converter, where: str) -> None:
+def _apply_variant(row: Row, variant: dict[str, Any], conv: Converter, where: str) -> None:
     price = conv.price("price", text_of(variant.get("price")))
     compare = conv.price("compare_at_price", text_of(variant.get("compare_at_price")))
     if compare and price and Decimal(compare) > Decimal(price):
