@@ -10,6 +10,7 @@ import pytest
 
 from tests.sync.conftest import LIVE, sandbox_only
 from wsync.ledger import Ledger
+from wsync.sandbox import ImageHost
 from wsync.ledger.history import JobChanges
 from wsync.store import StoreClient
 from wsync.sync.rebuild import rebuild_ledger
@@ -79,14 +80,34 @@ def changed_rows(rig, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def media_password(monkeypatch, sandbox):
+def media_password(monkeypatch, request):
+    """A WordPress application password for deleting attachments: the sandbox's, or on a live store
+    WSYNC_TEST_WP_USER / WSYNC_TEST_WP_APP_PASSWORD (without them the attachments are left)."""
     if not LIVE:
+        sandbox = request.getfixturevalue("sandbox")
         monkeypatch.setenv("WSYNC_WP_USER", sandbox.wp_user)
         monkeypatch.setenv("WSYNC_WP_APP_PASSWORD", sandbox.wp_app_password)
+    elif os.environ.get("WSYNC_TEST_WP_USER") and os.environ.get("WSYNC_TEST_WP_APP_PASSWORD"):
+        monkeypatch.setenv("WSYNC_WP_USER", os.environ["WSYNC_TEST_WP_USER"])
+        monkeypatch.setenv("WSYNC_WP_APP_PASSWORD", os.environ["WSYNC_TEST_WP_APP_PASSWORD"])
 
 
-def test_undo_puts_back_a_price_and_stock_job_then_deletes_the_import(rig, image_host, media_password):
-    urls = [f"{image_host.url}/img/u{i}.png" for i in range(12)]
+@pytest.fixture
+def store_images():
+    """The image host the store downloads from. A live store takes images only from ports
+    WordPress allows (80, 443, 8080): there it listens on WSYNC_TEST_IMAGE_PORT."""
+    port = os.environ.get("WSYNC_TEST_IMAGE_PORT")
+    if LIVE and not port:
+        pytest.skip("set WSYNC_TEST_IMAGE_PORT to a port WordPress downloads from (80, 443, 8080)")
+    host = ImageHost(port=int(port) if LIVE and port else 0).start()
+    try:
+        yield host
+    finally:
+        host.stop()
+
+
+def test_undo_puts_back_a_price_and_stock_job_then_deletes_the_import(rig, store_images, media_password):
+    urls = [f"{store_images.url}/img/u{i}.png" for i in range(12)]
     images = {f"{rig.prefix}S{i:05d}": [urls[i % 12]] for i in range(30)}
     images.update({f"{rig.prefix}V{i:05d}": [urls[(i + 5) % 12]] for i in range(6)})
     rows = rig.rows(simple=30, variable=6, per_parent=4, images=images)
