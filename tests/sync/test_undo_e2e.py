@@ -10,8 +10,8 @@ import pytest
 
 from tests.sync.conftest import LIVE, sandbox_only
 from wsync.ledger import Ledger
-from wsync.sandbox import ImageHost
 from wsync.ledger.history import JobChanges
+from wsync.sandbox import ImageHost
 from wsync.store import StoreClient
 from wsync.sync.rebuild import rebuild_ledger
 from wsync.sync.undo import plan_undo, run_undo, schedule_undo
