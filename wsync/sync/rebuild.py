@@ -111,9 +111,11 @@ def _images(obj: dict[str, Any], kind: str) -> tuple[list[int] | None, list[str]
     if len(urls) == len(ids):
         pairs = [(u, att, src.get(att)) for u, att in zip(urls, ids, strict=True)]
     else:
-        for u, e in zip(urls, entries, strict=False):  # an entry without a URL has none in urls
-            if e.get("id") and int(e["id"]) in src:
-                pairs.append((u, int(e["id"]), src[int(e["id"])]))
+        # Each entry names its own URL and id: pair them from the entry, never by position (an
+        # entry without a URL has none in `urls`, so positions would fall out of step).
+        for e in entries:
+            if isinstance(e, dict) and e.get("url") and e.get("id") and int(e["id"]) in src:
+                pairs.append((normalise_url(str(e["url"])), int(e["id"]), src[int(e["id"])]))
     return ids, urls, pairs
 
 
