@@ -67,6 +67,23 @@ def test_a_semicolon_file_with_german_headers(tmp_path):
     assert products["FL-7200"].categories == [["Outdoor", "Trinken"]] and len(products["JK-7001"].images) == 2
 
 
+def test_repeated_values_that_group_nothing_are_not_taken_for_a_family(tmp_path):
+    """A supplier's contact address on every row, an active flag, a quantity: values repeated on
+    consecutive rows that are not a product family. A price in brackets names its currency."""
+    path = tmp_path / "liste.csv"
+    path.write_text("Artikelnummer;Bezeichnung;EK (EUR);Bestand;Aktiv;Kontakt\n"
+                    "T-10;Teekanne Steingut;12,40;5;ja;verkauf@grosshandel.example\n"
+                    "T-11;Teebecher Steingut;3,10;5;ja;verkauf@grosshandel.example\n"
+                    "T-12;Untersetzer Kork;0,90;5;nein;verkauf@grosshandel.example\n"
+                    "T-13;Teesieb Edelstahl;2,75;12;ja;\n", encoding="utf-8")
+    _result, table, loaded = load_suggested(tmp_path, str(path))
+    m = table["mapping"]
+    assert "group" not in m and "parent" not in m
+    assert (m["sku"], m["name"], m["cost"], m["stock_quantity"]) == ("Artikelnummer", "Bezeichnung", "EK (EUR)",
+                                                                      "Bestand")
+    assert loaded.errors == [] and loaded.counts["products"] == 4 and loaded.counts["variations"] == 0
+
+
 def test_two_files_products_and_combinations(tmp_path):
     _result, table, loaded = load_suggested(tmp_path, "shop-products.csv", join="shop-combinations.csv")
     m, j = table["mapping"], table["join"]

@@ -476,7 +476,11 @@ def _group(profiles: dict[str, Profile], rows: list[dict[str, str | None]], sku:
     for column, p in profiles.items():
         if column == sku or not p.values or p.unique or (column in columns and column not in named):
             continue
-        if column in columns:
+        if column in columns or p.distinct < 2 or _contact_like(p.values) or p.flag >= 0.8 or p.status >= 0.8 \
+                or p.number >= 0.8:
+            # One value on every row is a constant, not a family; an e-mail or web address shared
+            # by consecutive rows (the supplier's contact), a yes/no flag, a stock status or a
+            # number (a price, a quantity) repeats without grouping anything.
             continue
         values = [r.get(column) for r in rows]
         share, runs = _runs(values)
@@ -520,6 +524,10 @@ def _group(profiles: dict[str, Profile], rows: list[dict[str, str | None]], sku:
             choices.append(pname)
             columns.add(pname.column or "")
     return choices
+
+
+def _contact_like(values: list[str]) -> bool:
+    return sum(1 for v in values if "@" in v or "://" in v) >= 0.5 * max(1, len(values))
 
 
 def _varying(rows: list[dict[str, str | None]], group: str, profiles: dict[str, Profile], sku: str | None,

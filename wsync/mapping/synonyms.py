@@ -260,11 +260,13 @@ def field_for(column: str) -> list[tuple[str, str, str]]:
     """(field, language, how) for every field whose names match `column`: how is "exact" or
     "part" (a name of 4+ letters inside the column's, as "EK-Preis netto" holds "ekpreis")."""
     norm = normalise(column)
+    # A unit or currency in brackets names no field: "EK (EUR)" is "EK", "Gewicht (g)" is "Gewicht".
+    bare = normalise(re.sub(r"\s*\([^)]*\)\s*$", "", column)) or norm
     out: list[tuple[str, str, str]] = []
     if not norm:
         return out
     for fieldname, names in NAMES.items():
-        exact = next((lang for n, lang in names if n == norm), None)
+        exact = next((lang for n, lang in names if n in (norm, bare)), None)
         if exact:
             out.append((fieldname, exact, "exact"))
             continue
