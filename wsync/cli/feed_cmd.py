@@ -83,6 +83,11 @@ def preview(
     c = result.counts
     common.out.print(f"{c['products']} products ({c['variable']} variable, {c['variations']} variations), "
                      f"{c['images']} images ({c['distinct_images']} distinct), {c['errors']} errors")
+    _print_notes(result)
+
+
+def _print_notes(result: LoadResult) -> None:
+    """The first warnings (stderr) and record errors (stdout) of a preview."""
     for warning in result.warnings[:10]:
         common.err.print(f"warning: {warning}", markup=False)
     for e in result.errors[:20]:
@@ -111,10 +116,7 @@ def _preview_partial(spec: FeedSpec, result: LoadResult, updates: list[FieldUpda
     common.out.print(table)
     common.out.print(f"{len(updates)} updates of {', '.join(fields) or 'nothing'} for items the ledger or "
                      f"the store has (a partial feed never creates), {result.counts['errors']} errors")
-    for warning in result.warnings[:10]:
-        common.err.print(f"warning: {warning}", markup=False)
-    for e in result.errors[:20]:
-        common.out.print(f"  error: {e}", markup=False)
+    _print_notes(result)
 
 
 @feed_app.command("suggest")

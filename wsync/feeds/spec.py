@@ -101,10 +101,7 @@ class FeedSpec:
         source = table.get("source")
         if not isinstance(source, str) or not source.strip():
             fail("source", "is missing", 'set source = "path/to/feed.csv" or an https:// URL')
-        if not is_url(source):
-            path = Path(source).expanduser()
-            source = str(path if path.is_absolute() else (Path(base_dir) / path))
-        spec = cls(name=name, source=source)
+        spec = cls(name=name, source=resolve_source(source, base_dir))
         preset = table.get("preset")
         if preset is not None and preset not in PRESETS:
             fail("preset", f"unknown preset {preset!r}", "use one of: " + ", ".join(PRESETS))
@@ -206,6 +203,14 @@ class FeedSpec:
         return spec
 
 
+def resolve_source(source: str, base_dir: Path | str) -> str:
+    """A URL as it is; a path relative to the directory of the wsync.toml that names it."""
+    if is_url(source):
+        return source
+    path = Path(source).expanduser()
+    return str(path if path.is_absolute() else (Path(base_dir) / path))
+
+
 def _join_spec(table: Any, base_dir: Path, spec: FeedSpec, fail: Fail) -> JoinSpec:
     if not isinstance(table, dict):
         fail("source", "join must be a table", 'e.g. join = { source = "stock.csv", on = "SKU", as = "fields" }')
@@ -215,9 +220,7 @@ def _join_spec(table: Any, base_dir: Path, spec: FeedSpec, fail: Fail) -> JoinSp
     source = table.get("source")
     if not isinstance(source, str) or not source.strip():
         fail("source", "is missing", 'set source = "path/to/second-file.csv" or an https:// URL')
-    if not is_url(source):
-        path = Path(source).expanduser()
-        source = str(path if path.is_absolute() else (Path(base_dir) / path))
+    source = resolve_source(source, base_dir)
     on = table.get("on")
     if isinstance(on, str) and on:
         left = right = on
