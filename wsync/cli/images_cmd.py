@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wsync.cli import common, image_status
-from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError, WsyncError
+from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         """Attach the images an import scheduled but did not process (--no-process-images)."""
         from wsync.cli.sync_cmd import _open_ledger, load_settings
         from wsync.jobs.detached import start_detached_worker
-        from wsync.jobs.runner import run_claimed, worker_identity
+        from wsync.jobs.runner import run_here
         from wsync.ledger.jobs import JobStore
 
         settings = load_settings()
@@ -85,11 +85,7 @@ def register(app: typer.Typer) -> None:
                    "scheduled": True, "worker_pid": pid}
             common.emit_json(doc) if as_json else common.out.print(doc["message"])
             raise typer.Exit(EXIT_OK)
-        pid, host = worker_identity()
-        claimed = jobs.claim(job_id, worker_pid=pid, worker_host=host)
-        if claimed is None:
-            raise WsyncError(f"job {job_id} was claimed by another worker before it could start here")
-        row = run_claimed(jobs, claimed, settings)
+        row = run_here(jobs, job_id, settings)
         result = row.get("result") or {}
         if row.get("status") == "failed":
             message = result.get("error") or "the image job failed"

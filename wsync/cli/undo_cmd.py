@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from wsync.cli import common
-from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError, WsyncError
+from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError
 
 ledger_app = typer.Typer(help="Back the ledger up, or rebuild it from the store.", no_args_is_help=True)
 
@@ -114,15 +114,11 @@ def register(app: typer.Typer) -> None:
 
 def _run_foreground(led: Any, settings: Any, job_id: int, as_json: bool) -> int:
     from wsync.cli.sync_cmd import _FAILED_EXIT
-    from wsync.jobs.runner import run_claimed, worker_identity
+    from wsync.jobs.runner import run_here
     from wsync.ledger.jobs import JobStore
 
     jobs = JobStore(led)
-    pid, host = worker_identity()
-    job = jobs.claim(job_id, worker_pid=pid, worker_host=host)
-    if job is None:
-        raise WsyncError(f"job {job_id} was claimed by another worker before it could start here")
-    row = run_claimed(jobs, job, settings)
+    row = run_here(jobs, job_id, settings)
     result = row.get("result") or {}
     if row.get("status") == "failed":
         code = _FAILED_EXIT.get(result.get("error_type", ""), EXIT_ITEM_ERRORS)

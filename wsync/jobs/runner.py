@@ -202,9 +202,15 @@ def run_in_process(settings: Settings, job_data: dict[str, Any], *,
 
     jobs = JobStore(Ledger(settings.ledger_path))
     job_id = jobs.create(kind="import", feed=job_data.get("feed") or job_data.get("source"), job_data=job_data)
+    engine = functools.partial(run_import, progress=progress)
+    return job_id, run_here(jobs, job_id, settings, engine), jobs
+
+
+def run_here(jobs: JobStore, job_id: int, settings: Settings | None, engine: Engine | None = None) -> dict[str, Any]:
+    """Claim a scheduled job for this process and run it to its end; its final row. A job another
+    worker claimed first is theirs: WsyncError, nothing run twice."""
     pid, host = worker_identity()
     job = jobs.claim(job_id, worker_pid=pid, worker_host=host)
     if job is None:
         raise WsyncError(f"job {job_id} was claimed by another worker before it could start here")
-    engine = functools.partial(run_import, progress=progress)
-    return job_id, run_claimed(jobs, job, settings, engine), jobs
+    return run_claimed(jobs, job, settings, engine)
