@@ -45,7 +45,7 @@ def test_a_ledger_of_the_previous_schema_gains_the_pending_writes_and_keeps_its_
     conn.execute("INSERT INTO background_jobs (feed, created_at) VALUES ('f', '2026-01-01T00:00:00+00:00')")
     conn.close()
     ledger = Ledger(path)
-    assert ledger.schema_version == SCHEMA_VERSION == 5
+    assert ledger.schema_version == SCHEMA_VERSION == 6
     assert "pending_writes" in ledger.db.table_names()
     assert ledger.db["background_jobs"].count == 1
     ledger.close()
@@ -63,7 +63,8 @@ def test_a_version_4_ledger_gains_the_job_changes_and_keeps_its_items_and_jobs(t
     conn.execute("INSERT INTO items (feed, kind, key, sku, store_id) VALUES ('f', 'product', 'A', 'A', 7)")
     conn.close()
     ledger = Ledger(path)
-    assert ledger.schema_version == 5
+    assert ledger.schema_version == 6
+    assert "items_parent" in {i.name for i in ledger.db["items"].indexes}
     assert {"job_changes", "ledger_meta"} <= set(ledger.db.table_names())
     job = ledger.conn.execute("SELECT * FROM background_jobs").fetchone()
     assert job["feed"] == "f" and job["undone_by"] is None

@@ -87,8 +87,9 @@ def test_variations_match_store_by_sku_and_stale_ones_are_removed():
 
 def test_missing_products_respect_the_mode():
     rec = ItemRecord("product", "GONE", sku="GONE", store_id=3)
-    assert plan_missing([shirt()], {("product", "GONE"): rec}, ImportOptions()) == []
-    out = plan_missing([shirt()], {("product", "GONE"): rec}, ImportOptions(missing="draft"))
+    present = {shirt().key}
+    assert plan_missing(present, [rec], ImportOptions()) == []
+    out = plan_missing(present, [rec], ImportOptions(missing="draft"))
     assert [(m.key, m.action) for m in out] == [("GONE", "remove")]
 
 

@@ -53,6 +53,23 @@ def setup_logging(verbose: bool, log_file: Path | None = None) -> None:
 
 
 def emit_json(doc: Any) -> None:
-    """Print one JSON document on stdout, scrubbed of secrets."""
-    sys.stdout.write(redact(json.dumps(doc, indent=2, ensure_ascii=False, default=str)) + "\n")
+    """Print one JSON document on stdout, scrubbed of secrets. A plan's item list that lives on
+    disk (wsync.sync.plan_items) is written item by item, never built as one string."""
+    from wsync.sync.plan_items import PlanItems
+
+    streamed = {k: v for k, v in doc.items() if isinstance(v, PlanItems)} if isinstance(doc, dict) else {}
+    if not streamed:
+        sys.stdout.write(redact(json.dumps(doc, indent=2, ensure_ascii=False, default=str)) + "\n")
+        sys.stdout.flush()
+        return
+    rest = {k: (None if k in streamed else v) for k, v in doc.items()}
+    text = json.dumps(rest, indent=2, ensure_ascii=False, default=str)
+    for name, items in streamed.items():
+        head, _, text = text.partition(f'\n  {json.dumps(name)}: null')
+        sys.stdout.write(redact(head) + f'\n  {json.dumps(name)}: [')
+        for index, item in enumerate(items):
+            body = json.dumps(item, indent=2, ensure_ascii=False, default=str).replace("\n", "\n    ")
+            sys.stdout.write(("," if index else "") + "\n    " + redact(body))
+        sys.stdout.write("\n  ]" if len(items) else "]")
+    sys.stdout.write(redact(text) + "\n")
     sys.stdout.flush()

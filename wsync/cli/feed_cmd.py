@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 import tomllib
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +64,13 @@ def preview(
     from wsync.feeds import load_catalogue
 
     spec = resolve_spec(target, preset, fmt)
-    result = load_catalogue(spec)
-    shown = result.products[:limit]
+    with tempfile.TemporaryDirectory(prefix="wsync-preview-") as spill:
+        # Assembled on disk: a preview of a million-row feed holds only the products it shows.
+        result = load_catalogue(spec, spill_dir=Path(spill))
+        shown = list(islice(result.products, limit))
+        close = getattr(result.products, "close", None)
+        if close is not None:
+            close()
     errors = [{"where": e.where, "field": e.field, "value": e.value, "reason": e.reason} for e in result.errors]
     if result.updates is not None:
         _preview_partial(spec, result, result.updates, limit, errors, as_json)

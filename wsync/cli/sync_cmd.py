@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -178,11 +179,16 @@ def _background(settings: Settings, data: dict[str, Any], opts: ImportOptions, a
 
     ledger = _open_ledger(settings)
     spec = feed_spec_for(data, settings)
-    # Read the feed once now: the estimate is honest, and a broken feed fails here, not at night.
-    products = load_catalogue(spec).products
+    # Read the feed once now: the estimate is honest, and a broken feed fails here, not at night
+    # (assembled on disk: a big feed is counted without being held).
+    with tempfile.TemporaryDirectory(prefix="wsync-count-") as spill:
+        loaded = load_catalogue(spec, spill_dir=Path(spill))
+        estimated = len(loaded.products)
+        close = getattr(loaded.products, "close", None)
+        if close is not None:
+            close()
     if opts.total_batches:
-        products = products[: opts.total_batches * opts.products_per_batch]
-    estimated = len(products)
+        estimated = min(estimated, opts.total_batches * opts.products_per_batch)
     # Products, like the job's processed count it is shown beside ("processed 12 of ~30").
     job_id = schedule_import(ledger, spec.name, data, estimated_total=estimated)
     pid = start_detached_worker(common.STATE.config or settings.path, settings.ledger_path, job_id)

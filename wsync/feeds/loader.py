@@ -25,6 +25,7 @@ from wsync.mapping.assemble import Assembler
 from wsync.mapping.fields import PARTIAL_FIELDS, FieldMapper
 from wsync.mapping.partial import update_fields
 from wsync.mapping.rows import Row
+from wsync.mapping.spill import SpillAssembler, SpilledProducts
 from wsync.redact import redact
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LoadResult:
-    products: list[Product] = field(default_factory=list)
+    # A list; or, loaded with a spill directory, the products on disk (read a window at a time).
+    products: list[Product] | SpilledProducts = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     not_modified: bool = False
@@ -91,17 +93,22 @@ def _auto_mapper(header: list[str], label: str, spec: FeedSpec) -> FieldMapper:
 
 def load_catalogue(spec: FeedSpec, *, fetch_state: dict[str, Any] | None = None, force: bool = False,
                    previous_count: int | None = None, max_errors: int | None = None,
-                   max_error_share: float | None = None, workdir: Path | None = None) -> LoadResult:
+                   max_error_share: float | None = None, workdir: Path | None = None,
+                   spill_dir: Path | None = None) -> LoadResult:
+    """Read, map and check a feed. With `spill_dir`, the products are assembled on disk there
+    (wsync.mapping.spill) and `products` reads them back: memory does not grow with the feed,
+    and the directory must outlive the result."""
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="wsync-feed-") as tmp:
             return load_catalogue(spec, fetch_state=fetch_state, force=force, previous_count=previous_count,
-                                  max_errors=max_errors, max_error_share=max_error_share, workdir=Path(tmp))
+                                  max_errors=max_errors, max_error_share=max_error_share, workdir=Path(tmp),
+                                  spill_dir=spill_dir)
     # Loading creates hundreds of thousands of long-lived objects and no reference cycles; the
     # default collector thresholds would rescan the growing heap over and over (a third of the time).
     thresholds = gc.get_threshold()
     gc.set_threshold(200_000, 50, 1000)
     try:
-        return _load(spec, fetch_state, force, previous_count, max_errors, max_error_share, workdir)
+        return _load(spec, fetch_state, force, previous_count, max_errors, max_error_share, workdir, spill_dir)
     except FeedRefused as exc:
         raise FeedRefused(redact(exc.message), hint=exc.hint) from None
     finally:
@@ -109,7 +116,7 @@ def load_catalogue(spec: FeedSpec, *, fetch_state: dict[str, Any] | None = None,
 
 
 def _load(spec: FeedSpec, fetch_state: dict[str, Any] | None, force: bool, previous_count: int | None,
-          max_errors: int | None, max_error_share: float | None, workdir: Path) -> LoadResult:
+          max_errors: int | None, max_error_share: float | None, workdir: Path, spill_dir: Path | None) -> LoadResult:
     result = LoadResult()
     fmt = spec.format
     path: Path | None = None
@@ -147,13 +154,16 @@ def _load(spec: FeedSpec, fetch_state: dict[str, Any] | None, force: bool, previ
                 records = joined_fields(records, index, spec.join, spec.label, result.errors)
                 if header is not None:
                     header = header + [h for h in index.header if h not in header and h != spec.join.other_on]
-        seen = _load_records(spec, records, header, index, result)
+        seen = _load_records(spec, records, header, index, result, spill_dir)
         if index is not None and spec.join is not None:
             result.errors.extend(index.unmatched(spec.label, spec.join.on))
     finally:
         if index is not None:
             index.close()
-    result.counts = count(result.products, result.errors)
+    if isinstance(result.products, SpilledProducts):
+        result.counts = {**result.counts, "errors": len(result.errors)}
+    else:
+        result.counts = count(result.products, result.errors)
     if result.updates is not None:
         result.counts["updates"] = len(result.updates)
     _check_feed(spec, result, seen, previous_count, max_errors, max_error_share)
@@ -161,7 +171,7 @@ def _load(spec: FeedSpec, fetch_state: dict[str, Any] | None, force: bool, previ
 
 
 def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: list[str] | None, index: Any,
-                  result: LoadResult) -> int:
+                  result: LoadResult, spill_dir: Path | None = None) -> int:
     """Map the records into result (products, or a partial feed's updates); how many were read."""
     mapper = None
     if spec.preset:
@@ -184,7 +194,8 @@ def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: li
         seen_records = _feed_updates(records, map_one, spec, carried, result.updates, result.errors)
         _check_partial(spec, result)
         return seen_records
-    assembler = Assembler()
+    assembler: Assembler | SpillAssembler = (SpillAssembler(spill_dir / "catalogue.sqlite") if spill_dir is not None
+                                             else Assembler())
     seen_records = _feed_rows(records, map_one, spec, assembler, result.errors)
     if spec.preset:
         # A preset's notes on the file as a whole (columns it does not import, the language read).
@@ -193,6 +204,8 @@ def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: li
     result.errors.extend(assembler.errors)
     result.warnings.extend(str(w) for w in assembler.warnings)
     result.products = products
+    if isinstance(assembler, SpillAssembler):
+        result.counts = {**assembler.counts}
     return seen_records
 
 
@@ -265,7 +278,8 @@ def _lazy_generic(mapper: FieldMapper | None, spec: FeedSpec) -> MapOne:
     return map_one
 
 
-def _feed_rows(records: Iterable[tuple[str, Any]], map_one: MapOne, spec: FeedSpec, assembler: Assembler,
+def _feed_rows(records: Iterable[tuple[str, Any]], map_one: MapOne, spec: FeedSpec,
+               assembler: Assembler | SpillAssembler,
                errors: list[RecordError]) -> int:
     rules = spec.rules
     seen = 0

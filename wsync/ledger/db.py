@@ -221,8 +221,13 @@ def _v5(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    # A job reads the ledger a window of products at a time, with the variations filed under them.
+    conn.execute("CREATE INDEX items_parent ON items(feed, parent_key)")
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

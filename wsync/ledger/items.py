@@ -8,7 +8,7 @@ resolved once is never looked up again.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from wsync.ledger.db import Ledger, now_iso
@@ -72,6 +72,22 @@ class ItemRecord:
         return f"ItemRecord({self.kind!r}, {self.key!r}, sku={self.sku!r}, store_id={self.store_id!r})"
 
 
+# Keys per `IN (...)` list: well under SQLite's limit on bound parameters.
+_IN_CHUNK = 500
+
+
+def _record(row: Any) -> ItemRecord:
+    return ItemRecord(
+        kind=row["kind"], key=row["key"], sku=row["sku"], store_id=row["store_id"],
+        parent_key=row["parent_key"], parent_id=row["parent_id"],
+        pushed_json=row["pushed"], hash=row["hash"],
+        images=json.loads(row["images"]) if row["images"] else None,
+        images_hash=row["images_hash"], missing_action=row["missing_action"],
+        last_job_id=row["last_job_id"], last_action=row["last_action"],
+        image_urls=json.loads(row["image_urls"]) if row["image_urls"] else None,
+    )
+
+
 class ItemMap:
     """The items of one feed, loaded once per job and written back batch by batch."""
 
@@ -80,20 +96,41 @@ class ItemMap:
         self.feed = feed
 
     def load(self) -> dict[tuple[str, str], ItemRecord]:
+        """Every item of the feed (what a small job, or `images process`, works from)."""
         rows = self.ledger.conn.execute("SELECT * FROM items WHERE feed = ?", (self.feed,)).fetchall()
         out: dict[tuple[str, str], ItemRecord] = {}
         for row in rows:
-            rec = ItemRecord(
-                kind=row["kind"], key=row["key"], sku=row["sku"], store_id=row["store_id"],
-                parent_key=row["parent_key"], parent_id=row["parent_id"],
-                pushed_json=row["pushed"], hash=row["hash"],
-                images=json.loads(row["images"]) if row["images"] else None,
-                images_hash=row["images_hash"], missing_action=row["missing_action"],
-                last_job_id=row["last_job_id"], last_action=row["last_action"],
-                image_urls=json.loads(row["image_urls"]) if row["image_urls"] else None,
-            )
+            rec = _record(row)
             out[(rec.kind, rec.key)] = rec
         return out
+
+    def load_for(self, product_keys: list[str], variation_keys: list[str]) -> dict[tuple[str, str], ItemRecord]:
+        """The records one window of products needs: the products, their feed variations, and
+        every variation the ledger files under them (the stale ones among them too). A window at
+        a time, a ledger of millions of items is never read whole."""
+        out: dict[tuple[str, str], ItemRecord] = {}
+        conn = self.ledger.conn
+        queries = (("SELECT * FROM items WHERE feed = ? AND kind = 'product' AND key IN ({})", product_keys),
+                   ("SELECT * FROM items WHERE feed = ? AND kind = 'variation' AND key IN ({})", variation_keys),
+                   ("SELECT * FROM items WHERE feed = ? AND kind = 'variation' AND parent_key IN ({})", product_keys))
+        for sql, keys in queries:
+            for start in range(0, len(keys), _IN_CHUNK):
+                chunk = keys[start:start + _IN_CHUNK]
+                for row in conn.execute(sql.format(",".join("?" * len(chunk))), (self.feed, *chunk)):
+                    rec = _record(row)
+                    out.setdefault((rec.kind, rec.key), rec)
+        return out
+
+    def iter_records(self, kind: str | None = None) -> Iterator[ItemRecord]:
+        """The feed's records one by one, from a cursor (never a list of them all)."""
+        sql = "SELECT * FROM items WHERE feed = ?" + (" AND kind = ? ORDER BY key" if kind else "")
+        cursor = self.ledger.conn.execute(sql, (self.feed, kind) if kind else (self.feed,))
+        while True:
+            rows = cursor.fetchmany(1000)
+            if not rows:
+                return
+            for row in rows:
+                yield _record(row)
 
     def save(self, records: Iterable[ItemRecord]) -> None:
         records = list(records)

@@ -23,7 +23,9 @@ from wsync.mapping.rows import Row, RowAttribute
 
 
 @dataclass
-class _Parent:
+class Group:
+    """A parent row and the variation rows that name it, ready to become one product."""
+
     row: Row
     variations: list[Row] = field(default_factory=list)
     synthesised: bool = False
@@ -34,7 +36,7 @@ class Assembler:
 
     def __init__(self) -> None:
         self._order: list[str] = []
-        self._rows: dict[str, _Parent] = {}
+        self._rows: dict[str, Group] = {}
         self._alias: dict[str, str] = {}
         self._variation_keys: set[str] = set()
         self._pending: list[Row] = []
@@ -59,7 +61,7 @@ class Assembler:
             if not self._claim(row):
                 return
             self._order.append(row.key)
-            self._rows[row.key] = _Parent(row)
+            self._rows[row.key] = Group(row)
             for alias in row.aliases:
                 self._alias.setdefault(alias, row.key)
         for child in children:
@@ -88,22 +90,30 @@ class Assembler:
             group = row.parent
             if group not in self._rows:
                 self._order.append(group)
-                self._rows[group] = _Parent(self._synthesise(row, group), synthesised=True)
+                self._rows[group] = Group(self.synthesise(row, group), synthesised=True)
             row.parent = group
         self._pending.append(row)
 
-    def _synthesise(self, first: Row, group: str) -> Row:
+    def synthesise(self, first: Row, group: str) -> Row:
+        """The variable parent a group's first member makes (its SKU kept apart from another group's)."""
         parent = _synthesise_parent(first, group)
         if first.parent_sku is not None:
             sku = first.parent_sku
-            holder = self._parent_skus.get(sku)
+            holder = self.parent_sku_holder(sku)
             if holder is not None and holder != group:
                 sku = f"{sku}-{hashlib.sha1(group.encode()).hexdigest()[:6]}"
-            self._parent_skus[sku] = group
+            self.hold_parent_sku(sku, group)
             parent.sku = sku
             parent.name = first.parent_name  # None: named from the group once its members are in
             parent.parent_sku = sku
         return parent
+
+    def parent_sku_holder(self, sku: str) -> str | None:
+        """The group whose made parent has this SKU (the spill keeps these on disk)."""
+        return self._parent_skus.get(sku)
+
+    def hold_parent_sku(self, sku: str, group: str) -> None:
+        self._parent_skus[sku] = group
 
     # -- build ----------------------------------------------------------------------------
     def finish(self) -> list[Product]:
@@ -120,12 +130,13 @@ class Assembler:
         products = []
         for key in self._order:
             entry = self._rows.pop(key)
-            product = self._build(entry)
+            product = self.build(entry)
             if product is not None:
                 products.append(product)
         return products
 
-    def _build(self, entry: _Parent) -> Product | None:
+    def build(self, entry: Group) -> Product | None:
+        """One group as a product (None, with an error, when it cannot be one)."""
         row = entry.row
         if entry.synthesised and row.parent_sku is not None:
             _readable_parent(row, entry.variations)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wsync.catalogue import Details, Dimensions, Links, StockStatus
+from wsync.catalogue import Details, Dimensions, Links, StockStatus, compact_pickle
 
 RowKind = Literal["simple", "variable", "grouped", "external", "variation", "auto"]
 
 
+@compact_pickle
 @dataclass(slots=True)
 class RowAttribute:
     name: str
@@ -27,6 +28,7 @@ class RowAttribute:
     default: str | None = None
 
 
+@compact_pickle
 @dataclass(slots=True)
 class Row:
     key: str

@@ -13,14 +13,18 @@ earlier attempt did.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Callable
+from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wsync.errors import FeedRefused, UsageError
 from wsync.ledger import Ledger
 from wsync.ledger.items import FeedStateStore
-from wsync.sync.images import count_distinct
+from wsync.mapping.spill import SpilledProducts
+from wsync.sync.images import DistinctUrls
 from wsync.sync.options import ImportOptions
 from wsync.sync.phases import images as image_phase
 from wsync.sync.phases import links as link_phase
@@ -28,12 +32,22 @@ from wsync.sync.phases import missing as missing_phase
 from wsync.sync.phases import products as product_phase
 from wsync.sync.phases import variations as variation_phase
 from wsync.sync.plan import ItemPlan
+from wsync.sync.plan_items import PlanItems
 from wsync.sync.push import Unsettled
-from wsync.sync.run import Counts, EngineSettings, ImportRun, JobContext, Progress, make_client, max_request_s
+from wsync.sync.run import (
+    Counts,
+    EngineSettings,
+    ImportRun,
+    JobContext,
+    Progress,
+    make_client,
+    max_request_s,
+    windows,
+)
 from wsync.sync.settle import settle_orphaned_writes
 
 if TYPE_CHECKING:
-
+    from wsync.catalogue import Product
     from wsync.feeds import FeedSpec, LoadResult
     from wsync.ledger.jobs import JobStore
     from wsync.store import StoreClient
@@ -58,8 +72,10 @@ def feed_spec_for(job_data: dict[str, Any], settings: EngineSettings | None) -> 
                           name=job_data.get("feed_name"))
 
 
-def load_feed(spec: FeedSpec, ledger: Ledger, opts: ImportOptions, *, use_conditional: bool = True) -> LoadResult:
-    """Read the feed; conditionally (ETag, Last-Modified of its last good run) unless forced."""
+def load_feed(spec: FeedSpec, ledger: Ledger, opts: ImportOptions, *, use_conditional: bool = True,
+              spill_dir: Path | None = None) -> LoadResult:
+    """Read the feed; conditionally (ETag, Last-Modified of its last good run) unless forced.
+    With `spill_dir` its products are assembled on disk there (wsync.mapping.spill)."""
     from wsync.feeds import load_catalogue
 
     state = FeedStateStore(ledger).get(spec.name) or {}
@@ -67,7 +83,7 @@ def load_feed(spec: FeedSpec, ledger: Ledger, opts: ImportOptions, *, use_condit
     if use_conditional and not opts.force and state:
         fetch_state = {"etag": state.get("etag"), "last_modified": state.get("last_modified")}
     return load_catalogue(spec, fetch_state=fetch_state, force=opts.force, previous_count=state.get("last_count"),
-                          max_errors=opts.max_errors)
+                          max_errors=opts.max_errors, spill_dir=spill_dir)
 
 
 def settle_before_planning(run: ImportRun) -> dict[str, Any] | None:
@@ -92,6 +108,14 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
                should_stop: Callable[[], bool] = lambda: False, progress: Progress | None = None,
                client: StoreClient | None = None) -> dict[str, Any]:
     """Run import job `job_id` (its `job_data` says what) and return the result document."""
+    with tempfile.TemporaryDirectory(prefix="wsync-job-") as spill:
+        return _run_import(job_id, ledger=ledger, settings=settings, jobs=jobs, should_stop=should_stop,
+                           progress=progress, client=client, spill_dir=Path(spill))
+
+
+def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, jobs: JobStore,
+                should_stop: Callable[[], bool], progress: Progress | None, client: StoreClient | None,
+                spill_dir: Path) -> dict[str, Any]:
     job = jobs.get(job_id)
     if job is None:
         raise UsageError(f"no job {job_id} in the ledger")
@@ -101,7 +125,7 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
     started = time.monotonic()
     ctx = JobContext(job_id, jobs, should_stop=should_stop, progress=progress)
     limited = opts.total_batches is not None
-    result = load_feed(spec, ledger, opts, use_conditional=not limited)
+    result = load_feed(spec, ledger, opts, use_conditional=not limited, spill_dir=spill_dir)
     if result.not_modified:
         return _result(job_id, Counts(), 0, started, client, message=(
             "Feed unchanged since the last run (HTTP 304): nothing to do. Use --force to sync anyway."),
@@ -114,41 +138,54 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
         from wsync.sync.partial import run_partial
         return run_partial(job_id, spec, result, ledger=ledger, settings=settings, jobs=jobs, client=client,
                            opts=opts, ctx=ctx, started=started)
-    products = list(result.products)
+    products: list[Product] | SpilledProducts = result.products
     if limited:
         assert opts.total_batches is not None
-        products = products[: opts.total_batches * opts.products_per_batch]
+        products = list(islice(products, opts.total_batches * opts.products_per_batch))
     own_client = client is None
     client = client or make_client(settings)
     try:
         run = ImportRun(ledger=ledger, client=client, feed=spec.name, options=opts, ctx=ctx,
                         max_request_s=max_request_s(opts, settings), measured=opts.settle_s is None)
-        run.total = len(products) + sum(len(p.variations) for p in products)
+        run.total = len(products) + variation_count(products)
         run.counts.feed_errors = len(result.errors)  # apart from failed: no product was refused
         settled = settle_before_planning(run)
         if should_stop():
             return _result(job_id, run.counts, 0, started, client, extra={"cancelled": True})
-        plans = product_phase.plan(run, products)
+        window_size = opts.window_size()
         missing = missing_phase.plan(run, products)
         images: ImageReport | None = None
         images_scheduled = 0
-        image_plan = None
+        phase = None
         links = None
+        involved = link_phase.Involved()
         try:
-            product_phase.push(run, plans)
-            if not should_stop():
-                variation_phase.push(run, products)
+            # A window of products at a time: planned, pushed, its variations pushed, recorded.
+            for window in windows(products, window_size):
+                run.load_window(window)
+                product_phase.push(run, product_phase.plan(run, window))
+                if should_stop():
+                    break
+                variation_phase.push(run, window)
+                involved.note(run, window)
+                if should_stop():
+                    break
             if not should_stop() and not opts.only:
-                links = link_phase.push(run, products)
+                links = link_phase.push(run, products, involved)
             if not should_stop() and not limited:
                 missing_phase.push(run, missing)
             if not opts.only and not should_stop():
-                image_plan = image_phase.plan(run, products)
-                images_scheduled = image_plan.scheduled
-                jobs.update_progress(job_id, images_scheduled=images_scheduled)
-                if opts.process_images and image_plan.tasks:
-                    run.report("images")
-                    images = image_phase.push(run, image_plan)
+                phase = image_phase.start(run)
+                for window in windows(products, window_size):
+                    run.load_window(window)
+                    image_plan = image_phase.plan(run, window, phase)
+                    images_scheduled += image_plan.scheduled
+                    jobs.update_progress(job_id, images_scheduled=images_scheduled)
+                    if opts.process_images and image_plan.tasks:
+                        run.report("images")
+                        images = image_phase.push(run, image_plan)
+                    if should_stop():
+                        break
         except Unsettled as exc:
             # Stopping (cancel, SIGTERM) while a request may still be saving: its creates are left
             # in the ledger's pending writes for the next worker to settle, never sent again here.
@@ -159,14 +196,13 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
             FeedStateStore(ledger).record_success(spec.name, source=getattr(spec, "source", None),
                                                   etag=(result.fetch_state or {}).get("etag"),
                                                   last_modified=(result.fetch_state or {}).get("last_modified"),
-                                                  count=len(result.products))
+                                                  count=len(products))
         run.report("done")
-        assert run.taxonomy is not None  # the product plan resolved it
         extra: dict[str, Any] = {"variations": run.counts.variations(),
                                  "removed": run.counts.removed, "skipped": run.counts.skipped,
                                  **({"links": links} if links and any(links.values()) else {}),
                                  "feed_errors": len(result.errors),
-                                 "categories_created": run.taxonomy.created}
+                                 "categories_created": run.taxonomy.created if run.taxonomy else 0}
         if images is not None:
             extra["images"] = images.to_dict()
         if settled:
@@ -178,8 +214,8 @@ def run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
             # A link left out is work not done: the job says so, and the next run tries again.
             doc["success"] = False
             doc["message"] += f", Links not set: {links['unresolved'] + links['failed']}"
-        if image_plan is not None:
-            image_phase.report_missing(doc, image_plan.phase, run, counting=opts.process_images)
+        if phase is not None:
+            image_phase.report_missing(doc, phase, run, counting=opts.process_images)
         return doc
     finally:
         if own_client and hasattr(client, "close"):
@@ -229,6 +265,14 @@ def run_images(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
                should_stop: Callable[[], bool] = lambda: False, progress: Progress | None = None,
                client: StoreClient | None = None) -> dict[str, Any]:
     """An images-only job: attach the images of the feed's products that the store lacks."""
+    with tempfile.TemporaryDirectory(prefix="wsync-job-") as spill:
+        return _run_images(job_id, ledger=ledger, settings=settings, jobs=jobs, should_stop=should_stop,
+                           progress=progress, client=client, spill_dir=Path(spill))
+
+
+def _run_images(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, jobs: JobStore,
+                should_stop: Callable[[], bool], progress: Progress | None, client: StoreClient | None,
+                spill_dir: Path) -> dict[str, Any]:
     job = jobs.get(job_id)
     if job is None:
         raise UsageError(f"no job {job_id} in the ledger")
@@ -236,7 +280,7 @@ def run_images(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
     opts = ImportOptions.from_dict(data.get("options") or {}).validate()
     spec = feed_spec_for(data, settings)
     started = time.monotonic()
-    result = load_feed(spec, ledger, opts, use_conditional=False)
+    result = load_feed(spec, ledger, opts, use_conditional=False, spill_dir=spill_dir)
     own_client = client is None
     client = client or make_client(settings)
     ctx = JobContext(job_id, jobs, should_stop=should_stop, progress=progress)
@@ -244,10 +288,14 @@ def run_images(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
         run = ImportRun(ledger=ledger, client=client, feed=spec.name, options=opts, ctx=ctx,
                         max_request_s=max_request_s(opts, settings), measured=opts.settle_s is None)
         settled = settle_before_planning(run)
-        run.records = run.items.load()
-        image_plan = image_phase.plan(run, result.products)
+        phase = image_phase.start(run)
         try:
-            report = image_phase.push(run, image_plan)
+            for window in windows(result.products, opts.window_size()):
+                run.load_window(window)
+                image_phase.push(run, image_phase.plan(run, window, phase))
+                if should_stop():
+                    break
+            report = phase.report
         except Unsettled as exc:
             log.warning("job %s stopping: %s", job_id, exc)
             return {"success": False, "job_id": job_id, "cancelled": True, "unsettled": str(exc),
@@ -270,37 +318,75 @@ def run_images(job_id: int, *, ledger: Ledger, settings: EngineSettings | None, 
 
 def plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | None, options: ImportOptions,
               client: StoreClient | None = None) -> dict[str, Any]:
-    """`wsync plan` / `import --dry-run`: the changeset, with reads only (zero writes)."""
-    result = load_feed(spec, ledger, options, use_conditional=False)
+    """`wsync plan` / `import --dry-run`: the changeset, with reads only (zero writes). A window
+    of products at a time, like an import: `items` lists the changes in bounded memory
+    (wsync.sync.plan_items)."""
+    with tempfile.TemporaryDirectory(prefix="wsync-plan-") as spill:
+        return _plan_only(spec, ledger=ledger, settings=settings, options=options, client=client,
+                          spill_dir=Path(spill))
+
+
+def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | None, options: ImportOptions,
+               client: StoreClient | None, spill_dir: Path) -> dict[str, Any]:
+    result = load_feed(spec, ledger, options, use_conditional=False, spill_dir=spill_dir)
     if getattr(result, "updates", None) is not None:  # a partial feed: wsync/sync/partial.py
         from wsync.sync.partial import plan_partial
         return plan_partial(spec, result, ledger=ledger, settings=settings, client=client, options=options)
-    products = list(result.products)
+    products = result.products
     own_client = client is None
     client = client or make_client(settings)
     try:
         run = ImportRun(ledger=ledger, client=client, feed=spec.name, options=options, ctx=JobContext(None, None),
                         dry_run=True)
-        plans = product_phase.plan(run, products)
         missing = missing_phase.plan(run, products)
-        variation_plans = variation_phase.plan(run, products, plans)
-        assert run.taxonomy is not None  # the product plan resolved it
+        product_counts = counts_for(missing)
+        variation_counts = counts_for([])
+        items = PlanItems()
+        images = DistinctUrls(spill_dir / "urls.sqlite")
+        for window in windows(products, options.window_size()):
+            run.load_window(window)
+            plans = product_phase.plan(run, window)
+            variation_plans = variation_phase.plan(run, window, plans)
+            add_counts(product_counts, plans)
+            add_counts(variation_counts, variation_plans)
+            for p in plans + variation_plans:
+                if p.action != "unchanged":
+                    items.append(p.to_dict())
+            images.add(window)
+        for p in missing:
+            items.append(p.to_dict())
+        counts = dict(product_counts)
+        add_counts(counts, [], variation_counts)
         doc = {
             "success": True,
             "feed": spec.name,
-            "counts": counts_for(plans + missing + variation_plans),
-            "products": counts_for(plans + missing),
-            "variations": counts_for(variation_plans),
+            "counts": counts,
+            "products": product_counts,
+            "variations": variation_counts,
             "feed_errors": [e.to_dict() for e in result.errors],
-            "new_terms": sorted(run.taxonomy.planned),
-            "images": {"distinct": count_distinct(products)},
-            "items": [p.to_dict() for p in plans + missing + variation_plans if p.action != "unchanged"],
+            "new_terms": sorted(run.taxonomy.planned) if run.taxonomy else [],
+            "images": {"distinct": images.count()},
+            "items": items,
             "requests": client.counters.as_dict() if hasattr(client, "counters") else {},
         }
         return doc
     finally:
         if own_client and hasattr(client, "close"):
             client.close()
+
+
+def variation_count(products: list[Product] | SpilledProducts) -> int:
+    if isinstance(products, SpilledProducts):
+        return products.variations
+    return sum(len(p.variations) for p in products)
+
+
+def add_counts(into: dict[str, int], plans: list[ItemPlan], more: dict[str, int] | None = None) -> None:
+    """Add each plan's action (and the counts `more`) to `into`."""
+    for p in plans:
+        into[p.action] = into.get(p.action, 0) + 1
+    for action, n in (more or {}).items():
+        into[action] = into.get(action, 0) + n
 
 
 def counts_for(plans: list[ItemPlan]) -> dict[str, int]:

@@ -20,11 +20,13 @@ import json
 import logging
 import posixpath
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -367,8 +369,9 @@ class ImagePhase:
         return any(u not in self.known and u not in self.report.failed_urls and self._may_try(u) for u in task.urls)
 
     def run(self, tasks: list[ImageTask]) -> ImageReport:
-        self.report.items = len(tasks)
-        self.report.scheduled = sum(len(t.urls) for t in tasks)
+        # A job runs the phase once per window of products: the report adds up over them.
+        self.report.items += len(tasks)
+        self.report.scheduled += sum(len(t.urls) for t in tasks)
         new = sorted({u for t in tasks for u in t.urls if u not in self.known and self._may_try(u)})
         self._probe(new)
         for task in tasks:  # every item that wanted a dead link says so, with the link and the cause
@@ -584,6 +587,25 @@ def _want(rec: ItemRecord, urls: list[str]) -> bool:
         return False
     rec.image_urls = list(urls)
     return True
+
+
+class DistinctUrls:
+    """The distinct image URLs of a feed's products, counted window by window on disk."""
+
+    def __init__(self, path: Path):
+        self._conn = sqlite3.connect(str(path), isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=OFF")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY) WITHOUT ROWID")
+
+    def add(self, products: list[Product]) -> None:
+        urls = [(u,) for p in products for u in wanted_urls(p.images)]
+        urls += [(u,) for p in products for v in p.variations if v.image for u in wanted_urls([v.image])]
+        self._conn.executemany("INSERT OR IGNORE INTO urls VALUES (?)", urls)
+
+    def count(self) -> int:
+        n = int(self._conn.execute("SELECT COUNT(*) FROM urls").fetchone()[0])
+        self._conn.close()
+        return n
 
 
 def count_distinct(products: list[Product]) -> int:

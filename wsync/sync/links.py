@@ -50,7 +50,7 @@ def plan_links(products: Iterable[Product], records: dict[tuple[str, str], ItemR
         for ref in [p.sku, *p.aliases]:
             if ref:
                 by_ref.setdefault(ref, store_id)
-    involved = [p for p in products if not p.links.is_empty() or _sent_before(records[("product", p.key)])]
+    involved = [p for p in products if not p.links.is_empty() or sent_before(records[("product", p.key)])]
     outside = sorted({ref for p in involved for refs in wanted_refs(p).values() for ref in refs
                       if ref not in by_ref and not ref.startswith("id:")})
     if outside:
@@ -75,7 +75,7 @@ def plan_links(products: Iterable[Product], records: dict[tuple[str, str], ItemR
     return plans
 
 
-def _sent_before(record: ItemRecord) -> bool:
+def sent_before(record: ItemRecord) -> bool:
     return any(record.pushed.get(name) for name in LINK_FIELDS)
 
 

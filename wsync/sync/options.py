@@ -11,6 +11,14 @@ from wsync.errors import UsageError
 MISSING_ACTIONS = ("keep", "outofstock", "draft", "trash")
 ONLY_FIELDS = ("price", "stock")
 STORE_BATCH_LIMIT = 100  # woocommerce_rest_batch_items_limit: over it the whole request is refused (413)
+# Products a job plans and pushes together (wsync.sync.run.windows), unless --max-memory sizes it.
+DEFAULT_WINDOW = 500
+# What a window costs in memory per product, measured with benchmarks/bench_big_feed.py (a
+# variable product with five variations: the objects, plans, payloads and ledger records), and
+# what the process needs whatever the window (the interpreter, libraries, SQLite caches).
+WINDOW_BYTES_PER_PRODUCT = 60_000
+BASE_MEMORY_MB = 120
+MIN_MEMORY_MB = 160
 
 
 @dataclass
@@ -33,6 +41,14 @@ class ImportOptions:
     image_retry_after_s: int = 86_400  # a URL that failed is tried again after a day
     probe_images: bool = True  # check new image URLs before the store downloads them
     settle_s: float | None = None  # wait before reconciling an ambiguous write (default: read timeout)
+    max_memory_mb: int | None = None  # --max-memory: the window of products is sized to fit
+
+    def window_size(self) -> int:
+        """Products per window: the default, or what fits --max-memory after the fixed part."""
+        if self.max_memory_mb is None:
+            return DEFAULT_WINDOW
+        room = (self.max_memory_mb - BASE_MEMORY_MB) * 1024 * 1024
+        return max(20, min(5000, room // WINDOW_BYTES_PER_PRODUCT))
 
     def validate(self) -> ImportOptions:
         for name, limit in (("products_per_batch", STORE_BATCH_LIMIT), ("variations_per_batch", STORE_BATCH_LIMIT),
@@ -53,6 +69,9 @@ class ImportOptions:
             raise UsageError(f"--only takes {', '.join(ONLY_FIELDS)}; unknown: {', '.join(bad)}")
         if self.total_batches is not None and self.total_batches < 1:
             raise UsageError("--total-batches must be at least 1")
+        if self.max_memory_mb is not None and self.max_memory_mb < MIN_MEMORY_MB:
+            raise UsageError(f"--max-memory must be at least {MIN_MEMORY_MB} MB (the interpreter, its libraries and "
+                             f"the smallest window), got {self.max_memory_mb} MB")
         if not self.update_existing and not self.create_new:
             raise UsageError("--no-update-existing with --no-create-new leaves nothing to do")
         return self

@@ -5,6 +5,7 @@ exactly what `wsync import` would do.
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,15 +119,15 @@ def plan_products(products: list[Product], records: dict[tuple[str, str], ItemRe
     return plans
 
 
-def plan_missing(products: list[Product], records: dict[tuple[str, str], ItemRecord],
-                 opts: ImportOptions) -> list[ItemPlan]:
-    """Products the ledger knows for this feed that the feed no longer lists."""
+def plan_missing(present: Container[str], records: Iterable[ItemRecord], opts: ImportOptions) -> list[ItemPlan]:
+    """Products the ledger knows for this feed (`records`) that the feed (the keys `present`)
+    no longer lists."""
     if opts.missing == "keep" or opts.only:
         return []
-    present = {p.key for p in products}
     out = []
-    for (kind, key), record in records.items():
-        if kind != "product" or key in present or not record.store_id:
+    for record in records:
+        key = record.key
+        if record.kind != "product" or key in present or not record.store_id:
             continue
         if record.missing_action == opts.missing:
             continue  # already done on an earlier run

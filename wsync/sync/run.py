@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,14 +22,16 @@ from wsync.ledger import Ledger
 from wsync.ledger.items import ItemMap, ItemRecord
 from wsync.ledger.pending import PendingWrites
 from wsync.sync.journal import Describe, WriteJournal
-from wsync.sync.options import ImportOptions
+from wsync.sync.options import DEFAULT_WINDOW, ImportOptions
 from wsync.sync.plan import ItemPlan
 from wsync.sync.settle import DEFAULT_MAX_REQUEST_S, MAX_REQUEST_CEILING_S
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from wsync.catalogue import Product
     from wsync.ledger.jobs import JobStore
+    from wsync.mapping.spill import SpilledProducts
     from wsync.store import StoreClient, StoreSettings
     from wsync.store.errors import StoreError
     from wsync.sync.taxonomy import Taxonomy
@@ -133,9 +135,11 @@ class ImportRun:
         self._measured = measured
         self.pending = PendingWrites(ledger)
         self.items = ItemMap(ledger, feed)
-        # The feed's items as the ledger knows them, (kind, key) -> record; loaded when the
-        # products are planned, updated by every phase as its writes are answered.
+        # The items of the current window of products as the ledger knows them, (kind, key) ->
+        # record (`load_window`), updated by every phase as its writes are answered.
         self.records: dict[tuple[str, str], ItemRecord] = {}
+        # The ledger's records of the products that left the feed (the missing phase's plan).
+        self.missing_records: dict[str, ItemRecord] = {}
         self.counts = Counts()
         self.total = 0  # products and variations of the feed: what progress is over
         self.created_now: set[tuple[str, str]] = set()
@@ -146,6 +150,14 @@ class ImportRun:
         self.parent_index: dict[str, list[ItemRecord]] | None = None
         self.started = time.monotonic()
         self.lock = threading.Lock()  # records and parent_index, written from worker threads
+
+    # -- one window of products at a time ------------------------------------------------
+    def load_window(self, products: list[Product]) -> None:
+        """Make `records` the ledger's records for these products (and their variations, and the
+        variations filed under them): what their plan and push look at, and update."""
+        self.records = self.items.load_for([p.key for p in products],
+                                           [v.key for p in products for v in p.variations])
+        self.parent_index = None
 
     # -- reporting ---------------------------------------------------------------------
     def report(self, phase: str) -> None:
@@ -201,6 +213,17 @@ class ImportRun:
             "settling": {"requests": 1, "items": info["missing"], "waiting_for": list(info.get("skus", []))[:10],
                          "endpoint": info["endpoint"], "until": iso(info["until"]),
                          "why": "a request that timed out or lost its connection may still be saving"}})
+
+
+def windows(products: list[Product] | SpilledProducts, size: int = DEFAULT_WINDOW) -> Iterator[list[Product]]:
+    """The products in feed order, `size` at a time (read back from disk for a spilled feed).
+    A window's products, variations, plans and ledger records are what a job holds in memory,
+    whatever the feed's size."""
+    if isinstance(products, list):
+        for start in range(0, len(products), size):
+            yield products[start:start + size]
+        return
+    yield from products.windows(size)
 
 
 def describe_failure(error: StoreError | None) -> str:

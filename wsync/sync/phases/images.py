@@ -48,9 +48,11 @@ def start(run: ImportRun) -> ImagePhase:
                       on_wait=run.waiting)
 
 
-def plan(run: ImportRun, products: list[Product]) -> ImagePlan:
-    """Which saved items need an image request (items created in this run have none yet)."""
-    phase = start(run)
+def plan(run: ImportRun, products: list[Product], phase: ImagePhase | None = None) -> ImagePlan:
+    """Which saved items of these products (`run.records` loaded for them) need an image request
+    (items created in this run have none yet). A job plans and pushes a window at a time
+    through one phase, whose report adds up."""
+    phase = phase or start(run)
     return ImagePlan(phase, phase.tasks(products, run.records, run.created_now))
 
 
@@ -64,7 +66,7 @@ def report_missing(doc: dict[str, Any], phase: ImagePhase, run: ImportRun, *, co
     that failed is an image error on an item that was saved, not a failed item; the job is not a
     success while an item lacks an image, unless all it lacks failed permanently in an earlier
     job that reported it (then one line says so)."""
-    missing = phase.missing(run.records.values())
+    missing = phase.missing(run.items.iter_records())
     image_errors = phase.report.failed_items
     doc["image_errors"] = image_errors
     doc["images_missing"] = len(missing)

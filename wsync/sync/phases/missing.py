@@ -8,12 +8,14 @@ DELETE goes to the trash). Touching more than 20 % of the feed's size is refused
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from wsync.catalogue import Product
 from wsync.errors import UsageError
 from wsync.ledger.items import ItemRecord
+from wsync.mapping.spill import SpilledProducts
 from wsync.sync import before_images
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_missing
@@ -24,10 +26,24 @@ from wsync.sync.run import ImportRun, describe_failure
 _ALREADY_GONE = ("woocommerce_rest_already_trashed", "woocommerce_rest_product_invalid_id")
 
 
-def plan(run: ImportRun, products: list[Product]) -> list[ItemPlan]:
-    """The products that left the feed, to be handled by `--missing` (after the product plan
-    loaded `run.records`). Raises UsageError over the mass-change limit."""
-    missing = plan_missing(products, run.records, run.opts)
+def plan(run: ImportRun, products: list[Product] | SpilledProducts) -> list[ItemPlan]:
+    """The products that left the feed, to be handled by `--missing`: the ledger's products of
+    the feed read from a cursor, each looked up among the feed's keys (on disk for a spilled
+    feed). Their records wait in `run.missing_records`. Raises UsageError over the mass-change
+    limit, before anything is written."""
+    if run.opts.missing == "keep" or run.opts.only:
+        return []
+    present: Container[str] = products if isinstance(products, SpilledProducts) else {p.key for p in products}
+    records: dict[str, ItemRecord] = {}
+
+    def ledger_products() -> Iterator[ItemRecord]:
+        for rec in run.items.iter_records("product"):
+            if rec.key not in present and rec.store_id:
+                records[rec.key] = rec
+            yield rec
+
+    missing = plan_missing(present, ledger_products(), run.opts)
+    run.missing_records = {p.key: records[p.key] for p in missing}
     if missing and not run.opts.allow_mass_change and len(missing) > 0.2 * max(len(products), 1):
         raise UsageError(
             f"--missing {run.opts.missing} would touch {len(missing)} products that left the feed, more than "
@@ -97,7 +113,7 @@ def _record_updates(run: ImportRun, results: list[OpResult], body: dict[str, Any
 
 def record_missing(run: ImportRun, item: ItemPlan) -> ItemRecord:
     """A product that left the feed was handled: the ledger says how, so it is not done again."""
-    rec = run.records[("product", item.key)]
+    rec = run.missing_records[item.key]
     rec.missing_action = run.opts.missing
     run.counts.removed += 1
     return rec

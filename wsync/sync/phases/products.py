@@ -28,13 +28,14 @@ from wsync.sync.taxonomy import Taxonomy
 
 
 def plan(run: ImportRun, products: list[Product]) -> list[ItemPlan]:
-    """What to send for each product; loads `run.records` and sets `run.taxonomy`."""
-    run.records = run.items.load()
+    """What to send for each product of a window (`run.records` loaded for it); the first
+    window sets `run.taxonomy`, which every later one and the variations reuse."""
     unknown = [p.sku or p.key for p in products
                if not (run.records.get(("product", p.key)) and run.records[("product", p.key)].store_id)]
     adopted = find_existing(run.client, unknown) if unknown else {}
-    run.taxonomy = Taxonomy(run.client, TermCache(run.ledger), dry_run=run.dry_run or bool(run.opts.only))
-    before_images.watch_terms(run, run.taxonomy)
+    if run.taxonomy is None:
+        run.taxonomy = Taxonomy(run.client, TermCache(run.ledger), dry_run=run.dry_run or bool(run.opts.only))
+        before_images.watch_terms(run, run.taxonomy)
     return plan_products(products, run.records, adopted, run.feed, run.taxonomy, run.opts, run.ctx.job_id)
 
 

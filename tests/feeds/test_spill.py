@@ -1,0 +1,140 @@
+"""The on-disk assembly (wsync.mapping.spill) gives what the in-memory Assembler gives.
+
+Every fixture feed, and generated feeds with variations in random order, duplicates, orphans,
+filtered parents and groups whose parent SKUs meet, are loaded both ways and compared: the same
+products in the same order (every field), the same errors and warnings, the same counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+from wsync.errors import FeedRefused
+from wsync.feeds import FeedSpec, load_catalogue
+from wsync.mapping.spill import SpilledProducts
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+FIXTURES = [
+    ("woocommerce-sample-products.csv", "woocommerce-csv"),
+    ("woocommerce/exporter-fr_FR.csv", "woocommerce-csv"),
+    ("woocommerce/exporter-de_DE.csv", "woocommerce-csv"),
+    ("shopify-products.json", "shopify-json"),
+    ("supplier-catalog.xml", None),
+    ("supplier-items.jsonl", None),
+    ("google-merchant.tsv", "google-merchant"),
+    ("google-merchant-rss.xml", "google-merchant"),
+    ("google-merchant-atom.xml", "google-merchant"),
+    *[(f"bad/{p.name}", None) for p in sorted((DATA / "bad").glob("*.csv"))],
+    *[(f"bad/{p.name}", "woocommerce-csv") for p in sorted((DATA / "bad").glob("wc-*.csv"))],
+]
+
+
+def both(spec: FeedSpec, tmp_path: Path) -> tuple[object, object]:
+    memory = load_catalogue(spec)
+    spill = tmp_path / "spill"
+    spill.mkdir(exist_ok=True)
+    disk = load_catalogue(spec, spill_dir=spill)
+    return memory, disk
+
+
+def assert_same(memory, disk) -> None:
+    assert isinstance(disk.products, SpilledProducts)
+    assert list(disk.products) == memory.products
+    assert len(disk.products) == len(memory.products)
+    assert sorted(map(str, disk.errors)) == sorted(map(str, memory.errors))
+    assert disk.warnings == memory.warnings
+    assert disk.counts == memory.counts
+
+
+@pytest.mark.parametrize(("name", "preset"), FIXTURES, ids=[f"{n}:{p}" for n, p in FIXTURES])
+def test_fixture_feeds_assemble_alike(name: str, preset: str | None, tmp_path: Path):
+    spec = FeedSpec.adhoc(str(DATA / name), preset=preset)
+    try:
+        memory = load_catalogue(spec)
+    except FeedRefused as refused:
+        spill = tmp_path / "spill"
+        spill.mkdir()
+        with pytest.raises(FeedRefused) as again:
+            load_catalogue(spec, spill_dir=spill)
+        assert again.value.message.split(" (first:")[0] == refused.message.split(" (first:")[0]
+        return
+    memory, disk = both(spec, tmp_path)
+    assert_same(memory, disk)
+
+
+def write_feed(path: Path, parents: int, seed: int) -> None:
+    """A supplier file: parents grouped by model, variations shuffled across the file, plus a
+    duplicate SKU, an orphan-free filter victim, and two models whose slugs meet."""
+    rng = random.Random(seed)
+    rows = []
+    for p in range(parents):
+        model = f"Model {p}" if p % 7 else f"model-{p - 1}"  # "Model 6" and "model-6" slug alike
+        for c, colour in enumerate(("Red", "Blue", "Green")[: 1 + p % 3]):
+            rows.append([f"M{p}-{c}", model, f"Shirt {p} {colour}", f"{p % 40 + 5},{c}0", str(p % 9), colour,
+                         "Hidden" if p % 11 == 0 else "Shirts", f"https://img.example/{p}/{c}.jpg"])
+    rows.append(["M1-0", "Model 1", "Shirt again", "9,00", "1", "Red", "Shirts", ""])  # duplicate SKU
+    rows.append(["M2-9", "Model 2", "", "9,00", "1", "Red", "Shirts", ""])  # no name: an error of its own
+    rng.shuffle(rows)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, delimiter=";")
+        w.writerow(["item", "model", "title", "cost", "stock", "colour", "category", "image"])
+        w.writerows(rows)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_shuffled_grouped_feed_assembles_alike(seed: int, tmp_path: Path):
+    feed = tmp_path / "supplier.csv"
+    write_feed(feed, 300, seed)
+    spec = FeedSpec.from_config("big", {
+        "source": str(feed), "locale": "de",
+        "mapping": {"sku": "item", "group": "model", "name": "title", "cost": "cost", "stock_quantity": "stock",
+                    "categories": "category", "images": "image", "attributes": {"Color": "colour"},
+                    "variation_attributes": ["Color"]},
+        "pricing": {"multiply": "1.8"},
+        "filters": {"exclude": [{"field": "categories", "equals": "Hidden"}]},
+    }, tmp_path)
+    memory, disk = both(spec, tmp_path)
+    assert memory.errors, "the feed's duplicate SKU is reported"
+    assert_same(memory, disk)
+
+
+def test_parents_after_their_variations_and_aliases(tmp_path: Path):
+    """WooCommerce CSV names a parent by id:N as well as by SKU; a variation may come first."""
+    feed = tmp_path / "wc.csv"
+    head = "ID,Type,SKU,Name,Parent,Regular price,Attribute 1 name,Attribute 1 value(s),Attribute 1 global\n"
+    body = [
+        "11,variation,V-2,,id:10,12,Size,L,1",
+        "12,variation,V-3,,P-1,12,Size,M,1",
+        "10,variable,P-1,Tee,,,Size,\"M, L, S\",1",
+        "13,variation,V-4,,id:99,12,Size,S,1",  # orphan
+        "14,variation,V-2,,P-1,12,Size,S,1",  # duplicate SKU of a variation
+        "15,simple,S-1,Mug,,5,,,",
+        "16,variation,V-5,,id:10,12,Size,S,1",
+    ]
+    lines = [body[i] for i in random.Random(4).sample(range(len(body)), len(body))]
+    feed.write_text(head + "\n".join(lines) + "\n", encoding="utf-8")
+    memory, disk = both(FeedSpec.adhoc(str(feed), preset="woocommerce-csv"), tmp_path)
+    assert any("orphan" in str(e) for e in memory.errors)
+    assert_same(memory, disk)
+
+
+def test_the_generated_feed_tests_what_it_claims(tmp_path: Path):
+    feed = tmp_path / "supplier.csv"
+    write_feed(feed, 300, 1)
+    spec = FeedSpec.from_config("big", {
+        "source": str(feed), "locale": "de",
+        "mapping": {"sku": "item", "group": "model", "name": "title", "categories": "category",
+                    "attributes": {"Color": "colour"}, "variation_attributes": ["Color"], "cost": "cost"},
+        "pricing": {"multiply": "1.8"},
+        "filters": {"exclude": [{"field": "categories", "equals": "Hidden"}]},
+    }, tmp_path)
+    result = load_catalogue(spec)
+    skus = [p.sku for p in result.products]
+    assert len(result.products) < 300, "the filter drops the hidden models"
+    assert len(set(skus)) == len(skus) and any(s and s[-7:-6] == "-" for s in skus), "slugs that meet kept apart"
+    assert any("duplicate key" in str(e) for e in result.errors)

@@ -1,0 +1,73 @@
+"""The item list of a plan, in bounded memory: `wsync plan` of a million-row feed lists a million
+changes, and a list of a million dicts would be the biggest thing the process holds.
+
+The first `memory_items` items stay in memory; the rest go to a temporary file as JSON lines.
+It reads like a list (len, iteration, indexing, slicing, equality with a list), and
+`wsync.cli.common.emit_json` writes it item by item.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import IO, Any, overload
+
+MEMORY_ITEMS = 10_000
+
+
+class PlanItems(Sequence[dict[str, Any]]):
+    def __init__(self, memory_items: int = MEMORY_ITEMS):
+        self._memory_items = memory_items
+        self._head: list[dict[str, Any]] = []
+        self._tail: IO[str] | None = None
+        self._tail_len = 0
+
+    def append(self, item: dict[str, Any]) -> None:
+        if len(self._head) < self._memory_items:
+            self._head.append(item)
+            return
+        if self._tail is None:
+            self._tail = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wsync-plan-")  # noqa: SIM115 (closed by close())
+        self._tail.write(json.dumps(item, ensure_ascii=False) + "\n")
+        self._tail_len += 1
+
+    def __len__(self) -> int:
+        return len(self._head) + self._tail_len
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        yield from self._head
+        if self._tail is not None:
+            self._tail.flush()
+            self._tail.seek(0)
+            for line in self._tail:
+                yield json.loads(line)
+            self._tail.seek(0, 2)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            if (index.stop is not None and 0 <= index.stop <= len(self._head)
+                    and (index.start or 0) >= 0 and (index.step or 1) > 0):
+                return self._head[index]
+            return list(self)[index]
+        if 0 <= index < len(self._head):
+            return self._head[index]
+        return list(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PlanItems | list):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def close(self) -> None:
+        if self._tail is not None:
+            self._tail.close()
+            self._tail = None
