@@ -9,6 +9,7 @@ prices without a locale ("12,50" is stored as 1250).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
 _T = TypeVar("_T", bound=type)
@@ -19,9 +20,10 @@ def compact_pickle(cls: _T) -> _T:
     and read back (wsync.mapping.spill); the default reduction of a slotted dataclass (a state
     dict per object) takes about four times as long to load and three times the bytes."""
     names = tuple(f.name for f in fields(cls))
+    values = attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
 
     def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
-        return (cls, tuple([getattr(self, n) for n in names]))
+        return (cls, values(self))
 
     cls.__reduce__ = __reduce__  # type: ignore[assignment]
     return cls

@@ -96,7 +96,7 @@ IMPORT_KEYS: dict[str, Callable[[Any], Any]] = {
     "products_per_batch": _int(1, 100), "variations_per_batch": _int(1, 100), "images_per_batch": _int(1, 100),
     "concurrency": _int(1, 16), "process_images": _bool, "update_existing": _bool, "create_new": _bool,
     "missing": _choice(*MISSING_POLICIES), "stale_variations": _choice(*STALE_VARIATION_POLICIES),
-    "max_errors": _int(0), "allow_mass_change": _bool,
+    "max_errors": _int(0), "allow_mass_change": _bool, "max_memory_mb": _int(160, 1_000_000),
 }
 TOP_KEYS = ("store", "ledger", "feeds", "import")
 

@@ -23,6 +23,7 @@ FORMAT_HELP = "csv, tsv, json, jsonl, xml"
 UPDATE_HELP = "Update products the store already has (--no-update-existing: create only)."
 CREATE_HELP = "Create products the store lacks (--no-create-new: update only)."
 MASS_CHANGE_HELP = "Let --missing touch more than 20 % of the feed."
+MAX_MEMORY_HELP = "MB the job may use: products are planned and pushed in windows sized to fit (default 500)."
 
 # Exit codes for a job that ended "failed", by the kind of error that ended it.
 _FAILED_EXIT = {
@@ -84,6 +85,7 @@ def register(app: typer.Typer) -> None:
                                                        help=UPDATE_HELP),
         create_new: bool | None = typer.Option(None, "--create-new/--no-create-new", help=CREATE_HELP),
         allow_mass_change: bool = typer.Option(False, "--allow-mass-change", help=MASS_CHANGE_HELP),
+        max_memory: int | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Show what an import would change (create / update with fields / unchanged / remove): zero writes."""
@@ -92,7 +94,7 @@ def register(app: typer.Typer) -> None:
         settings = load_settings()
         opts = build_options(settings, only=only, missing=missing, force=force or None,
                              update_existing=update_existing, create_new=create_new,
-                             allow_mass_change=allow_mass_change or None)
+                             allow_mass_change=allow_mass_change or None, max_memory_mb=max_memory)
         spec = feed_spec_for(job_data_for(feed, settings, preset, fmt, opts), settings)
         doc = plan_only(spec, ledger=_open_ledger(settings), settings=settings, options=opts)
         if as_json:
@@ -126,6 +128,7 @@ def register(app: typer.Typer) -> None:
         max_errors: int | None = typer.Option(None, "--max-errors", help="refuse a feed with more record errors"),
         retry_failed_images: bool = typer.Option(False, "--retry-failed-images",
                                                  help="Try again image URLs that failed for good in an earlier job."),
+        max_memory: int | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Make the store match the feed, as a job recorded in the ledger."""
@@ -135,7 +138,8 @@ def register(app: typer.Typer) -> None:
             images_per_batch=images_per_batch, concurrency=concurrency, total_batches=total_batches,
             process_images=process_images, update_existing=update_existing, create_new=create_new, only=only,
             missing=missing, allow_mass_change=allow_mass_change or None, stale_variations=stale_variations,
-            force=force or None, max_errors=max_errors, retry_failed_images=retry_failed_images or None)
+            force=force or None, max_errors=max_errors, retry_failed_images=retry_failed_images or None,
+            max_memory_mb=max_memory)
         if dry_run:
             from wsync.sync.engine import feed_spec_for, plan_only
 

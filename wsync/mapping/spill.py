@@ -91,7 +91,6 @@ class SpillAssembler:
                                pseq INTEGER, ord INTEGER);
             CREATE TABLE aliases (alias TEXT NOT NULL, key TEXT NOT NULL, owner INTEGER NOT NULL);
             CREATE TABLE excluded (key TEXT PRIMARY KEY);
-            CREATE TABLE parent_skus (sku TEXT PRIMARY KEY, grp TEXT NOT NULL);
             CREATE TABLE products (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, blob BLOB NOT NULL);
             CREATE TABLE image_urls (url TEXT PRIMARY KEY) WITHOUT ROWID;
             """)
@@ -137,7 +136,7 @@ class SpillAssembler:
             # The group's mark comes just before its member: the first surviving mark places the
             # parent, and a member refused as a duplicate takes its mark with it.
             self._seq += 1
-            self._rows.append((self._seq, row.parent, _GROUP, None, self._seq + 1, None, None, None))
+            self._rows.append((self._seq, row.parent, _GROUP, None, self._seq + 1, None, row.parent_sku, None))
         self._put(row, _VARIATION, row.parent, owner)
 
     def _put(self, row: Row, kind: str, parent: str | None, owner: int | None) -> int:
@@ -216,7 +215,10 @@ class SpillAssembler:
         self._flush()
         self._drop_duplicates()
         self._resolve_parents()
-        builder = _SpillBuilder(self._conn)
+        # The SKUs two groups' parents would share (their slugs meet): only these need a holder.
+        contested = {sku for (sku,) in self._conn.execute(
+            "SELECT sku FROM rows WHERE kind = 'g' AND sku IS NOT NULL GROUP BY sku HAVING COUNT(*) > 1")}
+        builder = _SpillBuilder(contested)
         conn = self._conn
         read = conn.cursor()
         read.execute("SELECT pseq, kind, key, blob FROM rows WHERE pseq IS NOT NULL ORDER BY pseq, ord, seq")
@@ -288,16 +290,17 @@ class SpillAssembler:
 
 
 class _SpillBuilder(Assembler):
-    """The Assembler's product rules, with the SKUs of made parents kept on disk (a big feed has
-    hundreds of thousands of groups)."""
+    """The Assembler's product rules. A made parent's SKU is checked against other groups only
+    when another group's first member asks for the same one (found in SQL between the passes):
+    a big feed has hundreds of thousands of groups, and only these few need remembering."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, contested: set[str]):
         super().__init__()
-        self._conn = conn
+        self._contested = contested
 
     def parent_sku_holder(self, sku: str) -> str | None:
-        row = self._conn.execute("SELECT grp FROM parent_skus WHERE sku = ?", (sku,)).fetchone()
-        return row[0] if row else None
+        return super().parent_sku_holder(sku) if sku in self._contested else None
 
     def hold_parent_sku(self, sku: str, group: str) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO parent_skus VALUES (?, ?)", (sku, group))
+        if sku in self._contested:
+            super().hold_parent_sku(sku, group)

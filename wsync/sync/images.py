@@ -595,12 +595,15 @@ class DistinctUrls:
     def __init__(self, path: Path):
         self._conn = sqlite3.connect(str(path), isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=OFF")
+        self._conn.execute("PRAGMA synchronous=OFF")
         self._conn.execute("CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY) WITHOUT ROWID")
 
     def add(self, products: list[Product]) -> None:
         urls = [(u,) for p in products for u in wanted_urls(p.images)]
         urls += [(u,) for p in products for v in p.variations if v.image for u in wanted_urls([v.image])]
+        self._conn.execute("BEGIN")  # one transaction: autocommit would commit (and sync) every URL
         self._conn.executemany("INSERT OR IGNORE INTO urls VALUES (?)", urls)
+        self._conn.execute("COMMIT")
 
     def count(self) -> int:
         n = int(self._conn.execute("SELECT COUNT(*) FROM urls").fetchone()[0])
