@@ -42,9 +42,12 @@ class ImportOptions:
     probe_images: bool = True  # check new image URLs before the store downloads them
     settle_s: float | None = None  # wait before reconciling an ambiguous write (default: read timeout)
     max_memory_mb: int | None = None  # --max-memory: the window of products is sized to fit
+    window: int | None = None  # pins the products per window (tests, rehearsals)
 
     def window_size(self) -> int:
-        """Products per window: the default, or what fits --max-memory after the fixed part."""
+        """Products per window: pinned, the default, or what fits --max-memory after the fixed part."""
+        if self.window is not None:
+            return max(1, self.window)
         if self.max_memory_mb is None:
             return DEFAULT_WINDOW
         room = (self.max_memory_mb - BASE_MEMORY_MB) * 1024 * 1024
