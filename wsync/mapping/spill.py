@@ -92,7 +92,7 @@ class SpillAssembler:
             CREATE TABLE aliases (alias TEXT NOT NULL, key TEXT NOT NULL, owner INTEGER NOT NULL);
             CREATE TABLE excluded (key TEXT PRIMARY KEY);
             CREATE TABLE products (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, blob BLOB NOT NULL);
-            CREATE TABLE image_urls (url TEXT PRIMARY KEY) WITHOUT ROWID;
+            CREATE TABLE image_urls (url_hash INTEGER NOT NULL);
             """)
         self._seq = 0
         self._rows: list[tuple[Any, ...]] = []
@@ -164,6 +164,12 @@ class SpillAssembler:
         conn = self._conn
         conn.execute("CREATE INDEX rows_key ON rows(key, seq)")
         self._drop("kind != 'g'")
+        # Every member of a group left a mark: all but each group's first go in one statement.
+        conn.execute("BEGIN")
+        conn.execute("""DELETE FROM rows WHERE kind = 'g' AND EXISTS (
+                            SELECT 1 FROM rows first WHERE first.key = rows.key AND first.kind = 'g'
+                                                       AND first.seq < rows.seq)""")
+        conn.execute("COMMIT")
         self._drop("1")
 
     def _drop(self, among: str) -> None:
@@ -223,7 +229,7 @@ class SpillAssembler:
         read = conn.cursor()
         read.execute("SELECT pseq, kind, key, blob FROM rows WHERE pseq IS NOT NULL ORDER BY pseq, ord, seq")
         out: list[tuple[int, str, bytes]] = []
-        urls: list[tuple[str]] = []
+        urls: list[tuple[int]] = []
         counts = {"products": 0, "variable": 0, "variations": 0, "images": 0}
         group: Group | None = None
         group_seq: int | None = None
@@ -238,11 +244,13 @@ class SpillAssembler:
             counts["products"] += 1
             counts["variable"] += product.type == "variable"
             counts["variations"] += len(product.variations)
+            # Distinct URLs are counted by their hashes (appended, counted once at the end): a
+            # unique index over a million URLs costs more than the rest of the pass.
             for image in product.images:
-                urls.append((image.src,))
+                urls.append((hash(image.src),))
             for v in product.variations:
                 if v.image is not None:
-                    urls.append((v.image.src,))
+                    urls.append((hash(v.image.src),))
             counts["images"] += len(product.images) + sum(1 for v in product.variations if v.image is not None)
             out.append((counts["products"], product.key, pickle.dumps(product, _PICKLE)))
 
@@ -276,17 +284,18 @@ class SpillAssembler:
         read.close()
         self.errors.extend(builder.errors)
         self.warnings.extend(builder.warnings)
-        counts["distinct_images"] = conn.execute("SELECT COUNT(*) FROM image_urls").fetchone()[0]
+        counts["distinct_images"] = conn.execute("SELECT COUNT(DISTINCT url_hash) FROM image_urls").fetchone()[0]
         self.counts = counts
         # The rows are no longer needed: the file keeps only the products from here on.
         conn.execute("DROP TABLE rows")
         conn.execute("CREATE INDEX products_key ON products(key)")
         return SpilledProducts(conn, counts["products"], counts["variations"])
 
-    def _write_products(self, out: list[tuple[int, str, bytes]], urls: list[tuple[str]]) -> None:
-        # Its own connection's transaction: the read cursor over `rows` stays open meanwhile.
+    def _write_products(self, out: list[tuple[int, str, bytes]], urls: list[tuple[int]]) -> None:
+        # Autocommitted while the read cursor over `rows` is open: SQLite holds the writes in
+        # one transaction until the cursor is done (no journal, no sync: a scratch file).
         self._conn.executemany("INSERT INTO products VALUES (?,?,?)", out)
-        self._conn.executemany("INSERT OR IGNORE INTO image_urls VALUES (?)", urls)
+        self._conn.executemany("INSERT INTO image_urls VALUES (?)", urls)
 
 
 class _SpillBuilder(Assembler):

@@ -596,17 +596,19 @@ class DistinctUrls:
         self._conn = sqlite3.connect(str(path), isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=OFF")
         self._conn.execute("PRAGMA synchronous=OFF")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY) WITHOUT ROWID")
+        # Hashes of the normalised URLs, appended and counted once at the end (a unique index
+        # over a million URLs would cost more than planning them).
+        self._conn.execute("CREATE TABLE IF NOT EXISTS urls (url_hash INTEGER NOT NULL)")
 
     def add(self, products: list[Product]) -> None:
-        urls = [(u,) for p in products for u in wanted_urls(p.images)]
-        urls += [(u,) for p in products for v in p.variations if v.image for u in wanted_urls([v.image])]
+        urls = [(hash(u),) for p in products for u in wanted_urls(p.images)]
+        urls += [(hash(u),) for p in products for v in p.variations if v.image for u in wanted_urls([v.image])]
         self._conn.execute("BEGIN")  # one transaction: autocommit would commit (and sync) every URL
-        self._conn.executemany("INSERT OR IGNORE INTO urls VALUES (?)", urls)
+        self._conn.executemany("INSERT INTO urls VALUES (?)", urls)
         self._conn.execute("COMMIT")
 
     def count(self) -> int:
-        n = int(self._conn.execute("SELECT COUNT(*) FROM urls").fetchone()[0])
+        n = int(self._conn.execute("SELECT COUNT(DISTINCT url_hash) FROM urls").fetchone()[0])
         self._conn.close()
         return n
 
