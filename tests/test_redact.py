@@ -21,3 +21,11 @@ def test_basic_auth_in_url_and_header_are_scrubbed():
 
 def test_mask_keeps_prefix_and_last_four():
     assert mask("ck_1234567890abcdef1a2b") == "ck_…1a2b"
+
+
+def test_patterns_match_whatever_the_case_of_their_words():
+    # redact() skips a pattern when its words are absent, on a lower-cased copy: upper case must still count
+    assert "xyz" not in redact("https://s.example/x?OAUTH_SIGNATURE=xyz&Access_Token=abc")
+    assert "abc" not in redact("https://s.example/x?OAUTH_SIGNATURE=xyz&Access_Token=abc")
+    assert "dXNlcjpwYXNz" not in redact("AUTHORIZATION: bearer dXNlcjpwYXNz")
+    assert "pw" not in redact("HTTPS://u:pw@h.example/f.csv").split("@")[0]

@@ -125,3 +125,20 @@ def test_a_pushed_state_read_back_from_the_store_in_its_own_order_is_unchanged()
                                           dict(from_store["attributes"][1], options=["Y"])]}
     assert list(diff(desired, local)) == ["attributes"]
     assert list(diff(desired, {**from_store, "categories": [{"id": 29}]})) == ["categories"]
+
+
+def test_normalise_url_fast_path_agrees_with_parsing_every_spelling():
+    # URLs already in normal form are returned without parsing: every other spelling must still be parsed
+    from urllib.parse import urlsplit, urlunsplit
+
+    def parsed(url):
+        parts = urlsplit(url.strip())
+        return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+    schemes, hosts = ("http", "HTTPS", "s3+x"), ("img.example", "IMG.example", "a:8080", "u:P@h", "[::1]", "é.x")
+    paths = ("", "/", "/a b", "/A/B.JPG", "/p?", "/p?q=1", "/p?q=1#f", "/p#", "/p?q?r", "/\tx", "/ü.jpg", "?q")
+    for scheme in schemes:
+        for host in hosts:
+            for path in paths:
+                for url in (f"{scheme}://{host}{path}", f" {scheme}://{host}{path}", f"{scheme}://{host}{path}\n"):
+                    assert normalise_url(url) == parsed(url), url

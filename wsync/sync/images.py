@@ -64,10 +64,16 @@ IMAGE_ERROR_CODES = {"woocommerce_product_image_upload_error", "woocommerce_vari
 # One WordPress rename step: a clash counter (-1), a big-image copy (-scaled), a size (-300x300).
 _ONE_SUFFIX = re.compile(r"-(?:scaled|rotated|\d+x\d+|e\d{10,}|\d{1,3})$")
 
+# A URL urlsplit/urlunsplit would give back unchanged: lower-case scheme and host, a path, no
+# fragment, no whitespace, no empty "?" at the end.
+_NORMAL_URL = re.compile(r"[a-z][a-z0-9+.-]*://[a-z0-9.\-_~%!$&'()*+,;=:]+/[^#\s]*(?<!\?)\Z")
+
 
 def normalise_url(url: str) -> str:
     """One spelling per image: scheme and host lower-cased, fragment dropped, query kept (it may
     select a different image on a CDN)."""
+    if _NORMAL_URL.match(url):  # most feeds spell their URLs this way already: no need to parse
+        return url
     parts = urlsplit(url.strip())
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
 
