@@ -85,6 +85,7 @@ meta = {{ _ean = "ean" }}
 multiply = "1.8"
 ending = "0.99"
 """, encoding="utf-8")
+    config.chmod(0o600)  # it holds the (sandbox's) key
     return config
 
 
