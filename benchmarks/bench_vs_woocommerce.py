@@ -74,10 +74,9 @@ def wsync_import(env: dict[str, str], csv_path: Path, workdir: Path, extra: list
     requests = result.get("requests") or {}
     out = {"wall_s": round(wall, 1), "exit": proc.returncode,
            "requests": {"read": requests.get("read", 0), "write": requests.get("write", 0)},
-           "products": {k: result.get(f"total_{k}", (result.get("products") or {}).get(k))
-                        for k in ("created", "updated", "unchanged", "failed")},
+           "products": {k: result.get(k) for k in ("created", "updated", "unchanged", "failed")},
            "variations": {k: (result.get("variations") or {}).get(k) for k in ("created", "updated", "failed")}}
-    for key in ("concurrency", "rate_per_s", "images"):
+    for key in ("concurrency", "rate_per_s", "images", "images_scheduled", "images_missing"):
         if key in result:
             out[key] = result[key]
     return out
