@@ -108,3 +108,52 @@ def test_worker_model_queues_then_refuses(tmp_path: Path) -> None:
         assert requests.get(f"{store.url}/_sandbox/workers", timeout=5).json()["workers"] == 0
     finally:
         store.stop()
+
+
+@sandbox_only
+def test_cli_takes_auto_or_a_number_and_a_recovered_job_keeps_its_setting(sandbox, tmp_path, monkeypatch,
+                                                                           capsys) -> None:
+    import socket
+
+    from tests.sync.conftest import catalogue_rows, write_feed
+    from tests.sync.test_cli_sync import run_cli
+    from wsync.ledger import Ledger
+    from wsync.ledger.jobs import JobStore
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WSYNC_CONFIG", raising=False)
+    for name, value in (("WSYNC_STORE_URL", sandbox.url), ("WSYNC_CONSUMER_KEY", sandbox.consumer_key),
+                        ("WSYNC_CONSUMER_SECRET", sandbox.consumer_secret),
+                        ("WSYNC_LEDGER", str(tmp_path / "wsync.db"))):
+        monkeypatch.setenv(name, value)
+    feed = write_feed(tmp_path / "feed.csv", catalogue_rows(simple=6, variable=2, per_parent=2))
+    code, _, err = run_cli(["import", str(feed), "--format", "csv", "--concurrency", "fast", "--json"], capsys)
+    assert code == 2 and "--concurrency must be auto or a number" in err
+    code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--no-process-images", "--json"], capsys)
+    assert code == 0 and result["concurrency"]["mode"] == "auto" and result["concurrency"]["ceiling"] == 8
+    code, result, _ = run_cli(["import", str(feed), "--format", "csv", "--concurrency", "3", "--force", "--json"],
+                              capsys)
+    assert code == 0 and result["concurrency"] == {**result["concurrency"], "mode": "fixed", "current": 3}
+
+    # A job whose worker died: one stored with auto, one stored before auto existed (a number,
+    # no concurrency_max). `wsync recover` runs both with what they were asked for.
+    ledger = Ledger(tmp_path / "wsync.db")
+    jobs = JobStore(ledger)
+    ids = {}
+    for label, options in (("auto", {"concurrency": "auto", "process_images": False}),
+                           ("old", {"concurrency": 3, "process_images": False, "force": True})):
+        ids[label] = jobs.create(kind="import", feed="test-feed", job_data={
+            "source": str(feed), "format": "csv", "feed_name": "test-feed", "options": options})
+        ledger.conn.execute("UPDATE background_jobs SET status='running', worker_pid=?, worker_host=?, "
+                            "heartbeat_at='2000-01-01T00:00:00+00:00', started_at='2000-01-01T00:00:00+00:00' "
+                            "WHERE id=?", (2 ** 22 + 12345, socket.gethostname(), ids[label]))
+    ledger.conn.commit()
+    code, doc, err = run_cli(["recover", "--foreground", "--json"], capsys)
+    assert code == 0, err
+    assert sorted(doc["recovered"]) == sorted(ids.values())
+    for label, mode in (("auto", "auto"), ("old", "fixed")):
+        code, status, _ = run_cli(["status", str(ids[label]), "--json"], capsys)
+        job = status["job"]
+        assert job["status"] == "completed" and job["total_errors"] == 0, job
+        assert job["concurrency"]["mode"] == mode
+    ledger.close()
