@@ -5,10 +5,12 @@ kind, seconds, items in the request), retried ones included, so a limit sees the
 timeouts the retries hide. `FixedLimit(n)` always allows `n` and only measures the rate;
 `AdaptiveLimit` (`--concurrency auto`) starts low and:
 
-- after each window of answered writes (at least `MIN_WINDOW`, and twice the limit) with no
-  overload, compares the items per second with the best window so far: one more in flight while
-  it grows by more than `GROWTH`; a step that did not pay is taken back, and tried again after
-  `REPROBE_WINDOWS` quiet windows (the store may have freed up);
+- after each window of answered writes (at least `MIN_WINDOW`, and one more than the limit)
+  with no overload, compares the items done per second with the best window so far: one more in
+  flight while it grows by more than `GROWTH`; a step that did not pay is taken back, and tried
+  again after `REPROBE_WINDOWS` quiet windows (the store may have freed up). Items are weighted
+  by the best time per item seen for their kind of request, so a window of product batches and
+  one of variation batches compare;
 - halves the limit (never below 1) at once on an overload answer: 429, 503, 504, a timeout or a
   dropped / refused connection, of a request sent since the limit last changed (the others were
   sent at a limit already given up);
@@ -160,7 +162,6 @@ class AdaptiveLimit(FixedLimit):
         self._window: list[tuple[float, int, float, tuple[str, str, int]]] = []  # (answered, items, per item, kind)
         self._window_start: float | None = None  # first answer after the last change: not in the window
         self._best_rate: float | None = None
-        self._best_kind: tuple[str, str, int] | None = None
         self._best_per_item: dict[tuple[str, str, int], float] = {}
         self._probing = False
         self._quiet = 0
@@ -183,25 +184,24 @@ class AdaptiveLimit(FixedLimit):
             self._window_start = now
             return
         self._window.append((now, attempt.items, per_item, kind))
-        if len(self._window) >= max(MIN_WINDOW, 2 * self._limit):
+        if len(self._window) >= max(MIN_WINDOW, self._limit + 1):
             self._close_window(now)
 
     def _close_window(self, now: float) -> None:
         window, start = self._window, self._window_start
         assert start is not None
         span = now - start
-        rate = sum(n for _, n, _, _ in window) / span if span > 0 else float("inf")
+        # The store's work done per second: each item weighted by the best time seen for its kind
+        # of request, so windows of different requests (products, then variations) compare.
+        work = sum(n * self._best_per_item[k] for _, n, _, k in window)
+        rate = work / span if span > 0 else float("inf")
         ratios = sorted(p / max(self._best_per_item[k], 1e-9) for _, _, p, k in window)
-        kinds: dict[tuple[str, str, int], int] = {}
-        for _, _, _, k in window:
-            kinds[k] = kinds.get(k, 0) + 1
-        kind = max(kinds, key=lambda k: kinds[k])
         if ratios[len(ratios) // 2] > LATENCY_FACTOR:
             self._back_off(now)
             return
-        if self._best_rate is None or kind != self._best_kind:
-            # The first window, or another kind of request (the next phase): a new baseline, then a step up.
-            self._best_rate, self._best_kind = rate, kind
+        if self._best_rate is None:
+            # The first window at this level since a back-off: the baseline, then a step up.
+            self._best_rate = rate
             self._step(now, +1)
         elif rate > self._best_rate * (1 + GROWTH):
             self._best_rate = rate
