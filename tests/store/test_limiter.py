@@ -173,3 +173,18 @@ def test_options_take_auto_or_a_pinned_number() -> None:
             ImportOptions(concurrency=bad).validate()
     with pytest.raises(UsageError):
         ImportOptions(concurrency_max=17).validate()
+
+
+def test_batches_of_another_kind_compare_by_their_own_best_time() -> None:
+    """The last product batches (50 items, 0.25 s each) answered among the first variation batches
+    (3 items, 0.2 s), on a store with room: the variation batches write far fewer items a second,
+    yet more of them in flight still does more work, so the limit goes on rising."""
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=8, clock=clock)
+    run_level(limit, clock, 0.25, items=50)          # products only: 2 -> 3
+    n = limit.allowed()
+    for elapsed, items in [(0.25, 50), (0.25, 50)] + [(0.2, 3)] * 4:   # a mixed window
+        clock.now += elapsed / n
+        limit.observe(write(elapsed, items))
+    levels = [run_level(limit, clock, 0.2, items=3) for _ in range(8)]
+    assert levels[-1] == 8 and limit.backoffs == 0, levels
