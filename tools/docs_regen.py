@@ -92,6 +92,10 @@ _RULES: list[tuple[re.Pattern[str], Replacement]] = [
     # the demo's and the import's report: "duration │ 0.715 s", "duration s   15.327"
     (re.compile(r"(?P<k>\bduration(?: s)?[ │]+)\d+(?:\.\d+)?(?P<u> s\b)?"), r"\g<k><t>\g<u>"),
     (re.compile(r"\b127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
+    # status: "concurrency auto: 4 in flight (peak 6, at most 8), 180.2 items/s, 1 back-off(s), 2 overload ..."
+    (re.compile(r"(?P<k>concurrency \w+: )\d+ in flight \(peak \d+(?P<c>, at most \d+\), )\d+(?:\.\d+)? items/s, "
+                r"\d+ back-off\(s\), \d+ overload"),
+     r"\g<k><n> in flight (peak <n>\g<c><n> items/s, <n> back-off(s), <n> overload"),
 ]
 
 

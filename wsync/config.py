@@ -77,6 +77,14 @@ def _number(low: float, high: float | None = None) -> Callable[[Any], float]:
     return check
 
 
+def _concurrency(v: Any) -> int | str:
+    if v == "auto":
+        return "auto"
+    if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 16:
+        return v
+    raise ValueError('must be "auto" or a whole number from 1 to 16')
+
+
 def _int(low: int, high: int | None = None) -> Callable[[Any], int]:
     def check(v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, int) or v < low or (high is not None and v > high):
@@ -94,7 +102,8 @@ STORE_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 IMPORT_KEYS: dict[str, Callable[[Any], Any]] = {
     "products_per_batch": _int(1, 100), "variations_per_batch": _int(1, 100), "images_per_batch": _int(1, 100),
-    "concurrency": _int(1, 16), "process_images": _bool, "update_existing": _bool, "create_new": _bool,
+    "concurrency": _concurrency, "concurrency_max": _int(1, 16), "process_images": _bool,
+    "update_existing": _bool, "create_new": _bool,
     "missing": _choice(*MISSING_POLICIES), "stale_variations": _choice(*STALE_VARIATION_POLICIES),
     "max_errors": _int(0), "allow_mass_change": _bool, "max_memory_mb": _int(160, 1_000_000),
 }

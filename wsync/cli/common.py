@@ -17,6 +17,9 @@ from rich.console import Console
 
 from wsync.redact import RedactingFilter, redact
 
+CONCURRENCY_HELP = ("requests in flight: auto (the default: found as the job goes, up to concurrency_max "
+                    "in [import], 8) or a number from 1 to 16 to pin it")
+
 # Human-readable results; rich turns itself off when stdout is not a terminal.
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

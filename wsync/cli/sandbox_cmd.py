@@ -46,10 +46,13 @@ def serve(
     fault_seed: int | None = typer.Option(None, "--fault-seed", help="Seed: the same faults in the same order."),
     faults_only_writes: bool = typer.Option(False, "--faults-only-writes", help="Faults hit only POST/PUT/DELETE."),
     latency: str = typer.Option("none", "--latency", help="none | realistic | realistic:<scale> (e.g. realistic:0.1)."),
+    workers: int = typer.Option(0, "--workers", help="PHP workers (php-fpm max_children); 0: no limit."),
+    worker_queue: int = typer.Option(16, "--worker-queue",
+                                     help="Requests that may wait for a worker; one more is answered 503."),
     json_out: bool = typer.Option(False, "--json", help="Print the base URL and keys as one JSON line."),
 ) -> None:
     """Serve wc/v3 under /wp-json/ (and ?rest_route=) until SIGINT/SIGTERM."""
-    from wsync.sandbox import Faults, SandboxServer
+    from wsync.sandbox import Faults, SandboxServer, WorkerModel
 
     try:
         statuses = tuple(int(s) for s in error_statuses.split(",") if s.strip())
@@ -65,7 +68,8 @@ def serve(
     try:
         server = SandboxServer(host=host, port=port, data=data, consumer_key=consumer_key,
                                consumer_secret=consumer_secret, faults=faults, latency=model, tls_cert=tls_cert,
-                               tls_key=tls_key, insecure_basic_auth=insecure_basic_auth)
+                               tls_key=tls_key, insecure_basic_auth=insecure_basic_auth,
+                               workers=WorkerModel(workers=workers, queue=worker_queue))
         server.bind()
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -23,6 +23,7 @@ FORMAT_HELP = "csv, tsv, json, jsonl, xml"
 UPDATE_HELP = "Update products the store already has (--no-update-existing: create only)."
 CREATE_HELP = "Create products the store lacks (--no-create-new: update only)."
 MASS_CHANGE_HELP = "Let --missing touch more than 20 % of the feed."
+CONCURRENCY_HELP = common.CONCURRENCY_HELP
 MAX_MEMORY_HELP = "MB the job may use: products are planned and pushed in windows sized to fit (default 500)."
 
 # Exit codes for a job that ended "failed", by the kind of error that ended it.
@@ -112,7 +113,7 @@ def register(app: typer.Typer) -> None:
         products_per_batch: int | None = typer.Option(None, "--products-per-batch", help="1-100, default 50"),
         variations_per_batch: int | None = typer.Option(None, "--variations-per-batch", help="1-100, default 25"),
         images_per_batch: int | None = typer.Option(None, "--images-per-batch", help="default 5"),
-        concurrency: int | None = typer.Option(None, "--concurrency", help="requests in flight, default 2"),
+        concurrency: str | None = typer.Option(None, "--concurrency", help=CONCURRENCY_HELP),
         total_batches: int | None = typer.Option(None, "--total-batches", help="only the first N product batches"),
         process_images: bool | None = typer.Option(
             None, "--process-images/--no-process-images",
@@ -247,8 +248,13 @@ class _progress_bar:
         self.progress.start()
 
     def update(self, event: dict[str, Any]) -> None:
-        # Products and variations: the bar's total counts both.
-        self.progress.update(self.task, description=event.get("phase", ""),
+        # Products and variations: the bar's total counts both. Then the requests in flight now
+        # (found as it goes under --concurrency auto) and the items written per second.
+        description = str(event.get("phase", ""))
+        limit = event.get("concurrency")
+        if isinstance(limit, dict):
+            description += f"  {limit.get('current')} in flight, {limit.get('rate', 0):.1f} items/s"
+        self.progress.update(self.task, description=description,
                              completed=event.get("items_processed", 0), total=event.get("total") or None)
 
     def close(self) -> None:

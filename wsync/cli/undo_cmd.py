@@ -8,7 +8,9 @@ from typing import Any
 import typer
 
 from wsync.cli import common
+from wsync.cli.common import CONCURRENCY_HELP
 from wsync.errors import EXIT_ITEM_ERRORS, EXIT_OK, UsageError
+from wsync.sync.options import parse_concurrency
 
 ledger_app = typer.Typer(help="Back the ledger up, or rebuild it from the store.", no_args_is_help=True)
 
@@ -33,7 +35,7 @@ def register(app: typer.Typer) -> None:
         allow_mass_change: bool = typer.Option(False, "--allow-mass-change",
                                                help="Allow an undo that touches more than 20 % of the store."),
         background: bool = typer.Option(False, "--background", help="Run in a detached worker; print the job id."),
-        concurrency: int | None = typer.Option(None, "--concurrency", help="requests in flight, default 2"),
+        concurrency: str | None = typer.Option(None, "--concurrency", help=CONCURRENCY_HELP),
         ledger: Path | None = typer.Option(None, "--ledger", help="Ledger file (default: from wsync.toml)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
@@ -43,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
         settings, led = _settings_and_ledger(ledger)
         options = {"trash": trash, "force": force, "allow_mass_change": allow_mass_change,
-                   "concurrency": concurrency or 2}
+                   "concurrency": parse_concurrency(concurrency or "auto")}
         if dry_run:
             client = make_client(settings)
             try:

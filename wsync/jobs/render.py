@@ -48,6 +48,11 @@ def print_summary(console: Console, job: dict[str, Any]) -> None:
     console.print(f"  started {_fmt(job['started_at'])}, ended {_fmt(job['completed_at'])}"
                   + (f", {job['duration']:.0f} s" if job.get("duration") is not None else "")
                   + (f", {job['rate_per_min']}/min" if job.get("rate_per_min") else ""))
+    limit = job.get("concurrency")
+    if isinstance(limit, dict):
+        console.print(f"  concurrency {limit.get('mode')}: {limit.get('current')} in flight (peak {limit.get('peak')}, "
+                      f"at most {limit.get('ceiling')}), {limit.get('rate')} items/s, "
+                      f"{limit.get('backoffs')} back-off(s), {limit.get('overloaded')} overload answer(s)")
     wait = job.get("settling")
     if wait:
         console.print(f"  [yellow]settling[/]: waiting for {wait.get('items')} item(s) of {wait.get('requests')} "

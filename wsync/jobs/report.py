@@ -54,6 +54,17 @@ def settling(job: dict[str, Any]) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
+def concurrency(job: dict[str, Any]) -> dict[str, Any] | None:
+    """The job's requests in flight: mode (auto | fixed), current, peak, ceiling, items per
+    second, back-offs and overload answers (429/503/504). From the result once it ended, else
+    from the checkpoint; None for a job that does not say (older, or not started)."""
+    for source in (json_object(job.get("result")), json_object(job.get("checkpoint"))):
+        doc = source.get("concurrency")
+        if isinstance(doc, dict):
+            return doc
+    return None
+
+
 _VARIATION_COUNTS = ("created", "updated", "unchanged", "skipped", "failed", "processed", "deleted")
 
 
@@ -119,6 +130,7 @@ def job_doc(job: dict[str, Any], error_count: int | None = None) -> dict[str, An
         "worker_host": job.get("worker_host"),
         "worker_alive": worker_alive(job),
         "settling": settling(job),
+        "concurrency": concurrency(job),
         "configuration": job.get("job_data") or {},
         "result": job.get("result"),
     }

@@ -9,5 +9,6 @@ from wsync.sandbox.faultproxy import FaultProxy, ProxyFaults
 from wsync.sandbox.faults import Faults, LatencyModel
 from wsync.sandbox.imagehost import ImageHost
 from wsync.sandbox.server import SandboxServer
+from wsync.sandbox.workers import WorkerModel
 
-__all__ = ["FaultProxy", "Faults", "ImageHost", "LatencyModel", "ProxyFaults", "SandboxServer"]
+__all__ = ["FaultProxy", "Faults", "ImageHost", "LatencyModel", "ProxyFaults", "SandboxServer", "WorkerModel"]

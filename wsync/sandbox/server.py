@@ -30,6 +30,7 @@ from wsync.sandbox.rest_error import RestError
 from wsync.sandbox.routes import Request, Router
 from wsync.sandbox.serving import ServerLifecycle
 from wsync.sandbox.taxonomy import Taxonomy
+from wsync.sandbox.workers import WorkerModel, WorkerPool
 
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _NOT_FOUND_HTML = (b"<!DOCTYPE html>\n<html lang=\"en-US\"><head><meta charset=\"UTF-8\"><title>Page not found</title>"
@@ -89,7 +90,8 @@ class SandboxServer(ServerLifecycle):
                  consumer_key: str | None = None, consumer_secret: str | None = None,
                  faults: Faults | None = None, latency: LatencyModel | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None, insecure_basic_auth: bool = False,
-                 readonly_key: str | None = None, readonly_secret: str | None = None):
+                 readonly_key: str | None = None, readonly_secret: str | None = None,
+                 workers: WorkerModel | None = None):
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("--tls-cert and --tls-key go together")
         if bool(consumer_key) != bool(consumer_secret):
@@ -106,6 +108,8 @@ class SandboxServer(ServerLifecycle):
         self.tls_cert, self.tls_key = tls_cert, tls_key
         self.insecure_basic_auth = insecure_basic_auth
         self.latency = latency or LatencyModel.none()
+        # PHP workers: requests beyond them wait, beyond the queue they are answered 503 (workers.py).
+        self.workers = WorkerPool(workers)
         self.roller = FaultRoller(faults or Faults())
         self.counters = Stats()
         self.db = Database(data)
@@ -161,12 +165,17 @@ class SandboxServer(ServerLifecycle):
         self.latency = latency or LatencyModel(**kwargs)
         return self.latency
 
+    def set_workers(self, model: WorkerModel | None = None, **kwargs: Any) -> WorkerModel:
+        self.workers.configure(model or WorkerModel(**kwargs))
+        return self.workers.model
+
     def reset(self) -> None:
         with self.db.lock:
             self.db.reset()
             shutil.rmtree(self.uploads_dir, ignore_errors=True)
         self.counters.reset()
         self.media.stats.reset()
+        self.workers.reset()
 
     def stats(self) -> dict[str, Any]:
         c = self.counters
@@ -184,6 +193,7 @@ class SandboxServer(ServerLifecycle):
                 "writes": c.writes, "items_written": c.items_written,
                 "downloads": self.media.stats.snapshot(), "faults": dict(c.faults), "counts": counts,
                 "fault_settings": self.roller.faults.to_dict(), "latency": self.latency.to_dict(),
+                "workers": self.workers.snapshot(),
             }
 
     def media_route(self, method: str, attachment_id: int, params: dict[str, Any],
@@ -314,6 +324,19 @@ def _make_handler(store: SandboxServer) -> type[BaseHTTPRequestHandler]:
 
         def _rest(self, route: str, raw_path: str, pairs: list[tuple[str, str]], raw_body: bytes,
                   link_base: str) -> None:
+            # A PHP worker runs the request; with none free and the queue full, the web server
+            # answers 503 before PHP sees it.
+            if not store.workers.acquire():
+                store.counters.request(self.command, "overloaded")
+                store.counters.fault("overloaded")
+                return self._fault_error(503, False, retry_after=False)
+            try:
+                self._run_rest(route, raw_path, pairs, raw_body, link_base)
+            finally:
+                store.workers.release()
+
+        def _run_rest(self, route: str, raw_path: str, pairs: list[tuple[str, str]], raw_body: bytes,
+                      link_base: str) -> None:
             method = self.command
             route_class = "index" if route in ("/", "") else store.router.route_class(route)
             store.counters.request(method, route_class)
@@ -384,10 +407,10 @@ def _make_handler(store: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 return None
             return user, password
 
-        def _fault_error(self, status: int, empty_body: bool) -> None:
+        def _fault_error(self, status: int, empty_body: bool, retry_after: bool = True) -> None:
             headers = [("Connection", "close")]
             self.close_connection = True
-            if status in (429, 503):
+            if status in (429, 503) and retry_after:
                 headers.append(("Retry-After", str(store.roller.faults.retry_after_s)))
             if status == 429 and empty_body:
                 return self._send(429, b"", "text/html; charset=UTF-8", headers)
@@ -422,6 +445,10 @@ def _make_handler(store: SandboxServer) -> type[BaseHTTPRequestHandler]:
                     if method == "POST":
                         store.set_faults(Faults.from_dict(body))
                     return self._json(200, store.roller.faults.to_dict())
+                if path == "/_sandbox/workers" and method in ("GET", "POST"):
+                    if method == "POST":
+                        store.set_workers(WorkerModel.from_dict(body))
+                    return self._json(200, store.workers.snapshot())
                 if path == "/_sandbox/latency" and method in ("GET", "POST"):
                     if method == "POST":
                         store.set_latency(LatencyModel.from_dict(body))

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypedDict
 
 import requests
@@ -21,6 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 from wsync.redact import RedactingFilter, redact, register_secret
 from wsync.store import errors as E
 from wsync.store.batches import BatchItemResult, batch_many
+from wsync.store.limiter import Attempt, items_in
 from wsync.store.response import Counters, StoreResponse
 from wsync.store.retry import (
     Transient,
@@ -40,10 +42,11 @@ log = logging.getLogger("wsync.store")
 BATCH_LIMIT = 100
 
 
-def make_session(settings: StoreSettings) -> requests.Session:
+def make_session(settings: StoreSettings, pool_size: int = 0) -> requests.Session:
     session = requests.Session()
-    # One pool per host, as many kept-alive connections as requests in flight.
-    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(2, settings.concurrency), max_retries=0)
+    # One pool per host, as many kept-alive connections as requests in flight (at the most:
+    # `pool_size`, the ceiling of an adaptive limit).
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(2, settings.concurrency, pool_size), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update({"Accept": "application/json", "User-Agent": settings.user_agent})
@@ -60,14 +63,16 @@ def _guard_loggers() -> None:
 
 
 class StoreClient:
-    def __init__(self, settings: StoreSettings, session: requests.Session | None = None):
+    def __init__(self, settings: StoreSettings, session: requests.Session | None = None, pool_size: int = 0):
         _guard_loggers()
         register_secret(settings.consumer_key)
         register_secret(settings.consumer_secret)
         settings.validate()
         self.settings = settings
-        self.session = session or make_session(settings)
+        self.session = session or make_session(settings, pool_size)
         self.counters = Counters()
+        # Told of every HTTP attempt, retried ones included (wsync.store.limiter.Attempt).
+        self.observers: list[Callable[[Attempt], None]] = []
         self._plain = settings.permalinks == "plain"
         self._permalinks_lock = threading.Lock()
         self._permalinks_probed = settings.permalinks != "auto"
@@ -182,6 +187,15 @@ class StoreClient:
         return batch_many(self, endpoint, creates or [], updates or [], deletes or [], size=size,
                           concurrency=concurrency or self.settings.concurrency)
 
+    @contextmanager
+    def watching(self, observer: Callable[[Attempt], None]) -> Iterator[None]:
+        """Tell `observer` of every attempt made while the block runs."""
+        self.observers.append(observer)
+        try:
+            yield
+        finally:
+            self.observers.remove(observer)
+
     def close(self) -> None:
         self.session.close()
 
@@ -207,10 +221,22 @@ class StoreClient:
                 return route_url(self.settings, "/" + endpoint.strip("/") if endpoint.strip("/") else "/", plain)
             return endpoint_url(self.settings, endpoint, plain)
 
+        items = items_in(method, data)
+
         def attempt() -> StoreResponse:
             nonlocal attempts
             attempts += 1
-            response = self._attempt(method, build, query, body, label, authenticate)
+            started = time.monotonic()
+            try:
+                response = self._attempt(method, build, query, body, label, authenticate)
+            except Transient as failure:
+                self._tell(method, endpoint, failure.status, failure.kind, time.monotonic() - started, items)
+                raise
+            except E.StoreError as error:
+                self._tell(method, endpoint, error.status, getattr(error, "kind", None) or "connection",
+                           time.monotonic() - started, items)
+                raise
+            self._tell(method, endpoint, response.status, None, response.elapsed, items)
             response.attempts = attempts
             return response
 
@@ -225,6 +251,17 @@ class StoreClient:
             return retrying(attempt)
         except Transient as failure:
             raise self._final_error(failure, method, endpoint, idempotent, attempts) from None
+
+    def _tell(self, method: str, endpoint: str, status: int | None, failure: str | None, elapsed: float,
+              items: int) -> None:
+        if not self.observers:
+            return
+        seen = Attempt(method, endpoint, status, None if status is not None else failure, elapsed, items)
+        for observer in list(self.observers):
+            try:
+                observer(seen)
+            except Exception:  # an observer's fault must never fail a request
+                log.exception("a request observer failed")
 
     def _stop(self, state: RetryCallState) -> bool:
         return (state.attempt_number >= self.settings.max_attempts

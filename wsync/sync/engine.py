@@ -24,6 +24,7 @@ from wsync.errors import FeedRefused, UsageError
 from wsync.ledger import Ledger
 from wsync.ledger.items import FeedStateStore
 from wsync.mapping.spill import SpilledProducts
+from wsync.store.limiter import FixedLimit
 from wsync.sync.images import DistinctUrls
 from wsync.sync.options import ImportOptions
 from wsync.sync.phases import images as image_phase
@@ -143,7 +144,8 @@ def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
         assert opts.total_batches is not None
         products = list(islice(products, opts.total_batches * opts.products_per_batch))
     own_client = client is None
-    client = client or make_client(settings)
+    client = client or make_client(settings, pool_size=opts.pool_size())
+    run: ImportRun | None = None
     try:
         run = ImportRun(ledger=ledger, client=client, feed=spec.name, options=opts, ctx=ctx,
                         max_request_s=max_request_s(opts, settings), measured=opts.settle_s is None)
@@ -151,7 +153,7 @@ def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
         run.counts.feed_errors = len(result.errors)  # apart from failed: no product was refused
         settled = settle_before_planning(run)
         if should_stop():
-            return _result(job_id, run.counts, 0, started, client, extra={"cancelled": True})
+            return _result(job_id, run.counts, 0, started, client, extra={"cancelled": True}, limit=run.limit)
         window_size = opts.window_size()
         missing = missing_phase.plan(run, products)
         images: ImageReport | None = None
@@ -191,7 +193,7 @@ def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
             # in the ledger's pending writes for the next worker to settle, never sent again here.
             log.warning("job %s stopping: %s", job_id, exc)
             return _result(job_id, run.counts, images_scheduled, started, client,
-                           extra={"cancelled": True, "unsettled": str(exc)})
+                           extra={"cancelled": True, "unsettled": str(exc)}, limit=run.limit)
         if not limited and not should_stop():
             FeedStateStore(ledger).record_success(spec.name, source=getattr(spec, "source", None),
                                                   etag=(result.fetch_state or {}).get("etag"),
@@ -209,7 +211,7 @@ def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
             extra["settled"] = settled
         if should_stop():
             extra["cancelled"] = True
-        doc = _result(job_id, run.counts, images_scheduled, started, client, extra=extra)
+        doc = _result(job_id, run.counts, images_scheduled, started, client, extra=extra, limit=run.limit)
         if links and (links["unresolved"] or links["failed"]):
             # A link left out is work not done: the job says so, and the next run tries again.
             doc["success"] = False
@@ -218,13 +220,15 @@ def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
             image_phase.report_missing(doc, phase, run, counting=opts.process_images)
         return doc
     finally:
+        if run is not None:
+            run.close()
         if own_client and hasattr(client, "close"):
             client.close()
 
 
 def _result(job_id: int | None, counts: Counts, images_scheduled: int, started: float,
             client: StoreClient | None, *, message: str | None = None,
-            extra: dict[str, Any] | None = None) -> dict[str, Any]:
+            extra: dict[str, Any] | None = None, limit: FixedLimit | None = None) -> dict[str, Any]:
     requests = (client.counters.as_dict() if client is not None and hasattr(client, "counters")
                 else {"read": 0, "write": 0})
     # Products in the unprefixed counts, variations in their own; a feed record error fails
@@ -246,6 +250,9 @@ def _result(job_id: int | None, counts: Counts, images_scheduled: int, started: 
         "duration_s": round(time.monotonic() - started, 3),
         "requests": {"read": int(requests.get("read", 0)), "write": int(requests.get("write", 0))},
     }
+    if limit is not None:
+        # The requests in flight at the end ("auto": as found), the most, and the items per second.
+        doc["concurrency"] = limit.snapshot()
     doc.update(extra or {})
     return doc
 
@@ -282,8 +289,9 @@ def _run_images(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
     started = time.monotonic()
     result = load_feed(spec, ledger, opts, use_conditional=False, spill_dir=spill_dir)
     own_client = client is None
-    client = client or make_client(settings)
+    client = client or make_client(settings, pool_size=opts.pool_size())
     ctx = JobContext(job_id, jobs, should_stop=should_stop, progress=progress)
+    run: ImportRun | None = None
     try:
         run = ImportRun(ledger=ledger, client=client, feed=spec.name, options=opts, ctx=ctx,
                         max_request_s=max_request_s(opts, settings), measured=opts.settle_s is None)
@@ -306,12 +314,15 @@ def _run_images(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
                           f"{report.reused} reused), {len(report.failed_urls)} URLs failed",
                "images": report.to_dict(), "images_scheduled": report.scheduled,
                **({"settled": settled} if settled else {}),
+               "concurrency": run.limit.snapshot(),
                "duration_s": round(time.monotonic() - started, 3),
                "requests": client.counters.as_dict() if hasattr(client, "counters") else {}}
         jobs.update_progress(job_id, progress=100.0, processed=report.items, images_scheduled=report.scheduled,
                              errors=failed)
         return doc
     finally:
+        if run is not None:
+            run.close()
         if own_client and hasattr(client, "close"):
             client.close()
 
@@ -334,7 +345,8 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
         return plan_partial(spec, result, ledger=ledger, settings=settings, client=client, options=options)
     products = result.products
     own_client = client is None
-    client = client or make_client(settings)
+    client = client or make_client(settings, pool_size=options.pool_size())
+    run: ImportRun | None = None
     try:
         run = ImportRun(ledger=ledger, client=client, feed=spec.name, options=options, ctx=JobContext(None, None),
                         dry_run=True)
@@ -371,6 +383,8 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
         }
         return doc
     finally:
+        if run is not None:
+            run.close()
         if own_client and hasattr(client, "close"):
             client.close()
 

@@ -35,6 +35,7 @@ import requests
 from wsync.catalogue import Product
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
 from wsync.redact import redact
+from wsync.store.limiter import FixedLimit
 from wsync.sync.image_failures import (
     PERMANENT_CODE,
     TRANSIENT_BACKOFF_S,
@@ -182,8 +183,11 @@ class ImagePhase:
                  on_error: Callable[[str, str | None, str, str | None, str], None],
                  should_stop: Callable[[], bool] = lambda: False, max_request_s: float = 0.0,
                  session: requests.Session | None = None, on_saved: Callable[[ImageReport], None] | None = None,
-                 journal: Journal | None = None, on_wait: WaitListener | None = None):
+                 journal: Journal | None = None, on_wait: WaitListener | None = None,
+                 limit: FixedLimit | None = None):
         self.client = client
+        # The requests in flight: the job's limit, shared with its other phases.
+        self.limit = limit if limit is not None else opts.limit()
         self.item_map = item_map
         self.image_map = image_map
         self.opts = opts
@@ -434,7 +438,7 @@ class ImagePhase:
             # Items that bring a new file in make the store download and resize it inside the
             # request: small batches, never repeated blindly (that would download again).
             pusher = BatchPusher(self.client, endpoint, size=self.opts.images_per_batch,
-                                 concurrency=self.opts.concurrency, reconcile=self._reconcile_factory(endpoint),
+                                 concurrency=self.limit, reconcile=self._reconcile_factory(endpoint),
                                  reconcile_updates=True, idempotent=False, should_stop=self.should_stop,
                                  max_request_s=self.max_request_s, journal=self.journal, on_wait=self.on_wait)
             for results in pusher.run(downloads):
@@ -443,7 +447,7 @@ class ImagePhase:
             # full-size batches and may be repeated safely.
             size = self.opts.products_per_batch if endpoint == "products/batch" else self.opts.variations_per_batch
             pusher = BatchPusher(self.client, endpoint, size=max(size, self.opts.images_per_batch),
-                                 concurrency=self.opts.concurrency, should_stop=self.should_stop)
+                                 concurrency=self.limit, should_stop=self.should_stop)
             for results in pusher.run(reuse):
                 retry.extend(self._record(results))
         return retry

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from wsync.errors import UsageError
+from wsync.store.limiter import DEFAULT_CEILING, MAX_CEILING, FixedLimit, make_limit
 
 MISSING_ACTIONS = ("keep", "outofstock", "draft", "trash")
 ONLY_FIELDS = ("price", "stock")
@@ -26,7 +27,9 @@ class ImportOptions:
     products_per_batch: int = 50
     variations_per_batch: int = 25
     images_per_batch: int = 5
-    concurrency: int = 2
+    # "auto": found as the job goes, up to concurrency_max (wsync.store.limiter); a number pins it.
+    concurrency: int | str = "auto"
+    concurrency_max: int = DEFAULT_CEILING
     process_images: bool = True
     update_existing: bool = True
     create_new: bool = True
@@ -61,8 +64,9 @@ class ImportOptions:
                 flag = "--" + name.replace("_", "-")
                 raise UsageError(f"{flag} must be between 1 and {limit} (WooCommerce refuses larger batches), "
                                  f"got {value}")
-        if not 1 <= self.concurrency <= 16:
-            raise UsageError(f"--concurrency must be between 1 and 16, got {self.concurrency}")
+        self.concurrency = parse_concurrency(self.concurrency)
+        if not isinstance(self.concurrency_max, int) or not 1 <= self.concurrency_max <= MAX_CEILING:
+            raise UsageError(f"concurrency_max must be between 1 and {MAX_CEILING}, got {self.concurrency_max}")
         if self.missing not in MISSING_ACTIONS:
             raise UsageError(f"--missing must be one of {', '.join(MISSING_ACTIONS)}, got {self.missing!r}")
         if self.stale_variations not in ("delete", "keep"):
@@ -79,6 +83,15 @@ class ImportOptions:
             raise UsageError("--no-update-existing with --no-create-new leaves nothing to do")
         return self
 
+    def limit(self) -> FixedLimit:
+        """A new limit for one job: adaptive under "auto", else pinned."""
+        return make_limit(parse_concurrency(self.concurrency), self.concurrency_max)
+
+    def pool_size(self) -> int:
+        """Threads and kept-alive connections a job needs: the most it may keep in flight."""
+        value = parse_concurrency(self.concurrency)
+        return self.concurrency_max if value == "auto" else int(value)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -86,3 +99,15 @@ class ImportOptions:
     def from_dict(cls, data: dict[str, Any]) -> ImportOptions:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def parse_concurrency(value: Any) -> int | str:
+    """`--concurrency auto|N`: "auto", or a whole number from 1 to 16 (a job stored before
+    "auto" existed holds a number, and runs as it did)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CEILING:
+        raise UsageError(f"--concurrency must be auto or a number between 1 and {MAX_CEILING}, got {value!r}")
+    return value

@@ -23,9 +23,10 @@ from wsync.catalogue import FieldUpdate
 from wsync.ledger import Ledger
 from wsync.ledger.items import FeedStateStore, ItemMap, ItemRecord
 from wsync.mapping.partial import restrict_only
+from wsync.store.limiter import FixedLimit
 from wsync.sync.options import STORE_BATCH_LIMIT, ImportOptions
 from wsync.sync.push import BatchPusher, Op, OpResult
-from wsync.sync.run import Counts, make_client, max_request_s
+from wsync.sync.run import Counts, make_client, max_request_s, unwatch, watch
 
 log = logging.getLogger("wsync.sync.partial")
 
@@ -149,6 +150,7 @@ class PartialRun:
         self.counts = counts
         self.max_request_s = max_request_s
         self.total = 0
+        self.limit = options.limit()
 
     def report(self, phase: str) -> None:
         ctx, c = self.ctx, self.counts
@@ -158,9 +160,11 @@ class PartialRun:
             ctx.jobs.update_progress(ctx.job_id, progress=min(progress, 99.0 if phase != "done" else 100.0),
                                      processed=c.processed, created=c.created, updated=c.updated,
                                      unchanged=c.unchanged, errors=c.errors)
-            ctx.jobs.save_checkpoint(ctx.job_id, {"phase": phase, "counts": c.as_dict()})
+            ctx.jobs.save_checkpoint(ctx.job_id, {"phase": phase, "counts": c.as_dict(),
+                                                  "concurrency": self.limit.snapshot()})
         if ctx.progress is not None:
-            ctx.progress({"phase": phase, **c.as_dict(), "items_processed": done, "total": self.total})
+            ctx.progress({"phase": phase, **c.as_dict(), "items_processed": done, "total": self.total,
+                          "concurrency": self.limit.snapshot()})
 
     def run(self, targets: list[Target]) -> None:
         quiet = [t for t in targets if not t.send]
@@ -170,18 +174,18 @@ class PartialRun:
         self.items.save([self._record(t, {}) for t in quiet])
         self.report("products")
         products = [t for t in targets if t.send and t.kind == "product"]
-        self._push("products/batch", products, concurrency=self.opts.concurrency)
+        self._push("products/batch", products, concurrency=self.limit)
         by_parent: dict[int, list[Target]] = {}
         for t in targets:
             if t.send and t.kind == "variation":
                 by_parent.setdefault(int(t.parent_id or 0), []).append(t)
         if by_parent and not self.ctx.should_stop():
-            with ThreadPoolExecutor(max_workers=self.opts.concurrency, thread_name_prefix="wsync-partial") as pool:
+            with ThreadPoolExecutor(max_workers=self.limit.allowed(), thread_name_prefix="wsync-partial") as pool:
                 for future in [pool.submit(self._push, f"products/{pid}/variations/batch", group, 1)
                                for pid, group in by_parent.items()]:
                     future.result()
 
-    def _push(self, endpoint: str, targets: list[Target], concurrency: int) -> None:
+    def _push(self, endpoint: str, targets: list[Target], concurrency: int | FixedLimit) -> None:
         if not targets:
             return
         ops = [Op("update", {**t.send, "id": t.store_id}, ref=t, sku=t.update.key) for t in targets]
@@ -223,7 +227,7 @@ def run_partial(job_id: int | None, spec: Any, result: Any, *, ledger: Ledger, s
     """An import job of a partial feed (the engine hands over a feed loaded as one)."""
 
     own_client = client is None
-    client = client or make_client(settings)
+    client = client or make_client(settings, pool_size=opts.pool_size())
     try:
         return _run_partial(job_id, spec, result, ledger=ledger, jobs=jobs, client=client, opts=opts, ctx=ctx,
                             started=started, max_request_s=max_request_s(opts, settings))
@@ -253,7 +257,11 @@ def _run_partial(job_id: int | None, spec: Any, result: Any, *, ledger: Ledger, 
         log.info(note)
         if jobs is not None and job_id is not None:
             jobs.add_message(job_id, note)
-    run.run(targets)
+    observers = watch(client, run.limit)
+    try:
+        run.run(targets)
+    finally:
+        unwatch(observers, run.limit)
     if not limited and not ctx.should_stop():
         FeedStateStore(ledger).record_success(spec.name, source=getattr(spec, "source", None),
                                               etag=(result.fetch_state or {}).get("etag"),
@@ -276,7 +284,8 @@ def _run_partial(job_id: int | None, spec: Any, result: Any, *, ledger: Ledger, 
            "duration_s": round(time.monotonic() - started, 3),
            "requests": {"read": int(requests.get("read", 0)), "write": int(requests.get("write", 0))},
            "partial": {"fields": fields, "updates": len(updates), "unknown": len(unknown),
-                       "unknown_skus": [u.key for u in unknown[:UNKNOWN_SHOWN]]}}
+                       "unknown_skus": [u.key for u in unknown[:UNKNOWN_SHOWN]]},
+           "concurrency": run.limit.snapshot()}
     if ctx.should_stop():
         doc["cancelled"] = True
     return doc

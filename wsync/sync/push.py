@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from wsync.errors import StoreUnavailable
 from wsync.store.errors import OutcomeUnknown, StoreAuthError, StoreConnectionError, StoreError
+from wsync.store.limiter import FixedLimit
 from wsync.store.response import StoreResponse
 
 log = logging.getLogger("wsync.sync.push")
@@ -110,7 +111,7 @@ class PushStats:
 
 
 class BatchPusher:
-    def __init__(self, client: BatchClient, endpoint: str, *, size: int, concurrency: int,
+    def __init__(self, client: BatchClient, endpoint: str, *, size: int, concurrency: int | FixedLimit,
                  reconcile: Reconciler | None = None, should_stop: Callable[[], bool] | None = None,
                  max_request_s: float = 0.0, reconcile_updates: bool = False, idempotent: bool | None = None,
                  journal: Journal | None = None, on_wait: WaitListener | None = None,
@@ -118,7 +119,9 @@ class BatchPusher:
         self.client = client
         self.endpoint = endpoint
         self.size = size
-        self.concurrency = max(1, concurrency)
+        # How many requests may be in flight: asked again before each is sent, so an adaptive
+        # limit (wsync.store.limiter) shared by the job's phases takes effect at once.
+        self.limit = concurrency if isinstance(concurrency, FixedLimit) else FixedLimit(concurrency)
         self.reconcile = reconcile
         self.should_stop = should_stop or (lambda: False)
         # The longest a store request may run: a request sent longer ago than this is over.
@@ -137,17 +140,18 @@ class BatchPusher:
 
     # -- public ------------------------------------------------------------------------
     def run(self, ops: Iterable[Op], *, max_chunks: int | None = None) -> Iterator[list[OpResult]]:
-        """Send `ops` in chunks, `concurrency` requests at a time; yield each chunk's results as it
-        completes (the caller persists them, so a crash loses at most the requests in flight)."""
+        """Send `ops` in chunks, as many requests at a time as the limit allows; yield each chunk's
+        results as it completes (the caller persists them, so a crash loses at most the requests
+        in flight)."""
         chunks = self._chunks(list(ops))
         if max_chunks is not None:
             chunks = chunks[:max_chunks]
         pending: set[Future[list[OpResult]]] = set()
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="wsync-push") as pool:
+        with ThreadPoolExecutor(max_workers=self.limit.ceiling, thread_name_prefix="wsync-push") as pool:
             it = iter(chunks)
             exhausted = False
             while True:
-                while not exhausted and len(pending) < self.concurrency and not self.should_stop():
+                while not exhausted and len(pending) < self.limit.allowed() and not self.should_stop():
                     chunk = next(it, None)
                     if chunk is None:
                         exhausted = True

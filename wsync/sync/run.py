@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from wsync.ledger import Ledger
 from wsync.ledger.items import ItemMap, ItemRecord
 from wsync.ledger.pending import PendingWrites
+from wsync.store.limiter import FixedLimit
 from wsync.sync.journal import Describe, WriteJournal
 from wsync.sync.options import DEFAULT_WINDOW, ImportOptions
 from wsync.sync.plan import ItemPlan
@@ -150,6 +151,15 @@ class ImportRun:
         self.parent_index: dict[str, list[ItemRecord]] | None = None
         self.started = time.monotonic()
         self.lock = threading.Lock()  # records and parent_index, written from worker threads
+        # How many requests the phases keep in flight: one limit for the whole job, told of every
+        # attempt the client makes (wsync.store.limiter); `close()` stops telling it.
+        self.limit = options.limit()
+        self._observers = watch(client, self.limit)
+
+    def close(self) -> None:
+        """Stop telling this job's limit of the client's requests (the client may serve another job)."""
+        unwatch(self._observers, self.limit)
+        self._observers = None
 
     # -- one window of products at a time ------------------------------------------------
     def load_window(self, products: list[Product]) -> None:
@@ -172,9 +182,11 @@ class ImportRun:
                                      processed=self.counts.processed, created=self.counts.created,
                                      updated=self.counts.updated, unchanged=self.counts.unchanged,
                                      errors=self.counts.errors)
-            ctx.jobs.save_checkpoint(ctx.job_id, {"phase": phase, "counts": self.counts.as_dict()})
+            ctx.jobs.save_checkpoint(ctx.job_id, {"phase": phase, "counts": self.counts.as_dict(),
+                                                  "concurrency": self.limit.snapshot()})
         if ctx.progress is not None:
-            ctx.progress({"phase": phase, **self.counts.as_dict(), "items_processed": items, "total": self.total})
+            ctx.progress({"phase": phase, **self.counts.as_dict(), "items_processed": items, "total": self.total,
+                          "concurrency": self.limit.snapshot()})
 
     def count_quiet(self, plan: ItemPlan) -> None:
         """A product or variation nothing is sent for: skipped, unchanged, or done by an earlier
@@ -213,6 +225,20 @@ class ImportRun:
             "settling": {"requests": 1, "items": info["missing"], "waiting_for": list(info.get("skus", []))[:10],
                          "endpoint": info["endpoint"], "until": iso(info["until"]),
                          "why": "a request that timed out or lost its connection may still be saving"}})
+
+
+def watch(client: Any, limit: FixedLimit) -> list[Any] | None:
+    """Tell `limit` of every attempt `client` makes (a test's stand-in without observers: nothing)."""
+    observers = getattr(client, "observers", None)
+    if not isinstance(observers, list):
+        return None
+    observers.append(limit.observe)
+    return observers
+
+
+def unwatch(observers: list[Any] | None, limit: FixedLimit) -> None:
+    if observers is not None and limit.observe in observers:
+        observers.remove(limit.observe)
 
 
 def windows(products: list[Product] | SpilledProducts, size: int = DEFAULT_WINDOW) -> Iterator[list[Product]]:
@@ -256,7 +282,7 @@ class EngineSettings(Protocol):
     def base_dir(self) -> Path: ...
 
 
-def make_client(settings: EngineSettings | None) -> StoreClient:
+def make_client(settings: EngineSettings | None, pool_size: int = 0) -> StoreClient:
     """A client for the configured store; ConfigError when none is configured."""
     from wsync.errors import ConfigError
     from wsync.store import StoreClient
@@ -265,7 +291,7 @@ def make_client(settings: EngineSettings | None) -> StoreClient:
     if store is None:
         raise ConfigError("no store is configured", key="store.url",
                           hint="set [store] url in wsync.toml, or WSYNC_STORE_URL and the key variables")
-    return StoreClient(store)
+    return StoreClient(store, pool_size=pool_size)
 
 
 def max_request_s(opts: ImportOptions, settings: EngineSettings | None) -> float:

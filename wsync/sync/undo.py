@@ -29,7 +29,9 @@ from wsync.ledger import Ledger
 from wsync.ledger.history import ITEM_KINDS, Change, JobChanges, mark_job_undone
 from wsync.ledger.items import ImageMap, ItemMap, TermCache
 from wsync.store.errors import StoreError
+from wsync.store.limiter import FixedLimit, make_limit
 from wsync.sync.before_images import read_current, restorable
+from wsync.sync.options import parse_concurrency
 from wsync.sync.push import BatchPusher, Op
 
 log = logging.getLogger("wsync.sync.undo")
@@ -282,11 +284,12 @@ class UndoCounts:
 
 class Undoer:
     def __init__(self, *, ledger: Ledger, client: Any, settings: Any, undo_job: int | None, jobs: Any,
-                 should_stop: Callable[[], bool], concurrency: int = 2, batch_size: int = 50,
+                 should_stop: Callable[[], bool], concurrency: int | FixedLimit = 2, batch_size: int = 50,
                  trash: bool = False):
         self.ledger, self.client, self.settings = ledger, client, settings
         self.undo_job, self.jobs, self.should_stop = undo_job, jobs, should_stop
-        self.concurrency, self.batch_size, self.trash = concurrency, batch_size, trash
+        self.concurrency = concurrency if isinstance(concurrency, FixedLimit) else FixedLimit(concurrency)
+        self.batch_size, self.trash = batch_size, trash
         self.history = JobChanges(ledger)
         self.counts = UndoCounts()
         self.total = 0
@@ -549,15 +552,19 @@ def run_undo(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
              should_stop: Callable[[], bool] = lambda: False, progress: Any = None,
              client: Any = None) -> dict[str, Any]:
     """Run undo job `job_id` (its job_data names the target job and the options)."""
-    from wsync.sync.run import make_client
+    from wsync.sync.run import make_client, unwatch, watch
 
     job = jobs.get(job_id)
     data = job.get("job_data") or {}
     target_id = int(data.get("target") or 0)
     options = data.get("options") or {}
     started = time.monotonic()
+    concurrency = parse_concurrency(options.get("concurrency") or "auto")
+    # "auto" (the default) or the number an undo was asked for (an older job holds a number).
+    limit = make_limit(concurrency)
     own_client = client is None
-    client = client or make_client(settings)
+    client = client or make_client(settings, pool_size=limit.ceiling)
+    observers = watch(client, limit)
     try:
         plan = plan_undo(ledger, client, target_id, force=bool(options.get("force")), trash=bool(options.get("trash")))
         if plan.touched and plan.store_items and plan.touched > MASS_CHANGE_SHARE * plan.store_items \
@@ -566,8 +573,7 @@ def run_undo(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
                              f"items, more than 20 %", hint="check `wsync undo --dry-run`; if it is right, add "
                                                           "--allow-mass-change")
         undoer = Undoer(ledger=ledger, client=client, settings=settings, undo_job=job_id, jobs=jobs,
-                        should_stop=should_stop, concurrency=int(options.get("concurrency") or 2),
-                        trash=bool(options.get("trash")))
+                        should_stop=should_stop, concurrency=limit, trash=bool(options.get("trash")))
         undoer.total = len(plan.items)
         for item in plan.items:
             if item.action == "conflict":
@@ -622,6 +628,7 @@ def run_undo(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
             "conflicts": [i.to_dict() for i in plan.items if i.action == "conflict"][:100],
             "duration_s": round(time.monotonic() - started, 3),
             "requests": client.counters.as_dict() if hasattr(client, "counters") else {},
+            "concurrency": limit.snapshot(),
         }
         if stopped:
             doc["cancelled"] = True
@@ -630,6 +637,7 @@ def run_undo(job_id: int, *, ledger: Ledger, settings: Any, jobs: Any,
                                  + c.failed, updated=c.restored, errors=c.failed + c.conflicts)
         return doc
     finally:
+        unwatch(observers, limit)
         if own_client and hasattr(client, "close"):
             client.close()
 

@@ -45,7 +45,7 @@ def start(run: ImportRun) -> ImagePhase:
     return ImagePhase(run.client, run.items, ImageMap(run.ledger), run.opts,
                       on_error=on_error, should_stop=ctx.should_stop, max_request_s=run.max_request_s,
                       on_saved=on_saved, journal=run.journal("image", describe_image_update),
-                      on_wait=run.waiting)
+                      on_wait=run.waiting, limit=run.limit)
 
 
 def plan(run: ImportRun, products: list[Product], phase: ImagePhase | None = None) -> ImagePlan:

@@ -78,7 +78,7 @@ def push(run: ImportRun, products: list[Product] | SpilledProducts, involved: In
     if not ops or run.dry_run:
         return report
     pusher = BatchPusher(run.client, "products/batch", size=run.opts.products_per_batch,
-                         concurrency=run.opts.concurrency, should_stop=run.ctx.should_stop)
+                         concurrency=run.limit, should_stop=run.ctx.should_stop)
     by_key = {item.key: item for item in plans}
     for results in pusher.run(ops):
         record_links(run, results, by_key, report)

@@ -72,7 +72,7 @@ def _trash(run: ImportRun, missing: list[ItemPlan]) -> list[ItemRecord]:
         except Exception as exc:  # recorded per item below
             return item, exc
 
-    with ThreadPoolExecutor(max_workers=run.opts.concurrency) as pool:
+    with ThreadPoolExecutor(max_workers=run.limit.allowed()) as pool:
         outcomes = list(pool.map(trash, missing))
     records = []
     for item, exc in outcomes:
@@ -89,7 +89,7 @@ def _update(run: ImportRun, missing: list[ItemPlan]) -> list[ItemRecord]:
     body = {"stock_status": "outofstock", "manage_stock": False} if action == "outofstock" else {"status": "draft"}
     ops = [Op("update", {**body, "id": p.store_id}, ref=p, sku=p.sku) for p in missing]
     pusher = BatchPusher(run.client, "products/batch", size=run.opts.products_per_batch,
-                         concurrency=run.opts.concurrency)
+                         concurrency=run.limit)
     records = []
     for results in pusher.run(ops):
         records += _record_updates(run, results, body)

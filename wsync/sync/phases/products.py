@@ -52,7 +52,7 @@ def push(run: ImportRun, plans: list[ItemPlan]) -> None:
             run.count_quiet(item)
     run.report("products")
     pusher = BatchPusher(run.client, "products/batch", size=run.opts.products_per_batch,
-                         concurrency=run.opts.concurrency, reconcile=lambda creates: reconcile(run, creates),
+                         concurrency=run.limit, reconcile=lambda creates: reconcile(run, creates),
                          should_stop=run.ctx.should_stop, max_request_s=run.max_request_s,
                          journal=run.journal("product", describe_create), on_wait=run.waiting)
     retry: list[Op] = []

@@ -1,7 +1,8 @@
 """The variation phase: each saved variable product's variations, one parent at a time.
 
 WooCommerce's variations endpoint is per parent (`products/{id}/variations/batch`), so each
-parent is planned, pushed and recorded on its own (`concurrency` parents in flight). A parent
+parent is planned, pushed and recorded on its own (as many parents in flight as the job's limit
+allows, asked again before each is sent: wsync.store.limiter). A parent
 that failed fails its variations (they cannot exist yet); one skipped on purpose
 (`--no-create-new`, `--only`) skips them. The store's variations of a parent are read only when
 the ledger knows none of them, so a second run reads nothing. Stale variations (on the store or
@@ -69,11 +70,11 @@ def push(run: ImportRun, products: list[Product]) -> None:
         parents.append((product, rec.store_id))
     if not parents:
         return
-    with ThreadPoolExecutor(max_workers=run.opts.concurrency, thread_name_prefix="wsync-var") as pool:
+    with ThreadPoolExecutor(max_workers=run.limit.ceiling, thread_name_prefix="wsync-var") as pool:
         pending: set[Future[ParentDone]] = set()
         it = iter(parents)
         while True:
-            while len(pending) < run.opts.concurrency and not run.ctx.should_stop():
+            while len(pending) < run.limit.allowed() and not run.ctx.should_stop():
                 nxt = next(it, None)
                 if nxt is None:
                     break

@@ -1,0 +1,190 @@
+"""The concurrency limit's rules, on a clock the test moves: no sleeping, no store."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from wsync.errors import UsageError
+from wsync.store.limiter import (
+    AdaptiveLimit,
+    Attempt,
+    FixedLimit,
+    items_in,
+    make_limit,
+)
+from wsync.sync.options import ImportOptions, parse_concurrency
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def write(elapsed: float, items: int = 50, status: int | None = 200, failure: str | None = None) -> Attempt:
+    return Attempt("POST", "products/batch", status, failure, elapsed, items)
+
+
+def run_level(limit: FixedLimit, clock: Clock, per_request_s: float, items: int = 50, most: int = 200) -> int:
+    """Answers at the limit's current level, as a steady store gives them: `current` requests in
+    flight, each taking `per_request_s`, so one answer every `per_request_s / current` seconds;
+    until the limit moves (or `most` answers). Returns the new level."""
+    n = limit.allowed()
+    for _ in range(most):
+        clock.now += per_request_s / n
+        limit.observe(write(per_request_s, items))
+        if limit.allowed() != n:
+            break
+    return limit.allowed()
+
+
+def store(workers: int, base_s: float):
+    """A store with `workers` workers: a request takes `base_s` while in-flight <= workers, and
+    queues (takes longer, the same throughput) beyond."""
+    def per_request(in_flight: int) -> float:
+        return base_s * max(1.0, in_flight / workers)
+    return per_request
+
+
+def test_rises_while_throughput_grows_and_respects_the_ceiling() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=5, clock=clock)
+    assert limit.allowed() == 2
+    seen = [limit.allowed()]
+    latency = store(workers=100, base_s=0.5)  # never saturated: more in flight, more done
+    for _ in range(6):
+        seen.append(run_level(limit, clock, latency(limit.allowed())))
+    assert seen[:4] == [2, 3, 4, 5]
+    assert max(seen) == 5 and limit.allowed() == 5
+    assert limit.snapshot()["peak"] == 5 and limit.backoffs == 0
+
+
+def test_stops_where_throughput_stops_growing() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, clock=clock)
+    latency = store(workers=3, base_s=0.4)
+    levels = []
+    for _ in range(20):
+        levels.append(run_level(limit, clock, latency(limit.allowed()), most=20))
+    # 2 -> 3 pays, 4 does not (3 workers): taken back; it stays at 3 or probes 4 now and then.
+    assert 3 in levels and max(levels) <= 4
+    assert levels.count(3) > levels.count(4)
+    assert limit.backoffs == 0
+
+
+@pytest.mark.parametrize("attempt", [
+    write(0.3, status=503), write(0.3, status=429), write(0.3, status=504),
+    write(30.0, status=None, failure="timeout"), write(0.01, status=None, failure="dropped"),
+    write(0.01, status=None, failure="refused"),
+], ids=["503", "429", "504", "timeout", "dropped", "refused"])
+def test_halves_on_overload(attempt: Attempt) -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, start=8, clock=clock)
+    clock.now += 60  # sent after the limit was set
+    limit.observe(attempt)
+    assert limit.allowed() == 4 and limit.backoffs == 1
+    snap = limit.snapshot()
+    assert snap["current"] == 4 and snap["backoffs"] == 1
+
+
+def test_one_burst_halves_once_and_the_floor_is_one() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, start=8, clock=clock)
+    clock.now += 5
+    for _ in range(6):  # six 503s of requests sent before the first was answered
+        limit.observe(write(1.0, status=503))
+    assert limit.allowed() == 4 and limit.backoffs == 1 and limit.overloaded == 6
+    for _ in range(5):
+        clock.now += 5
+        limit.observe(write(0.1, status=503))
+    assert limit.allowed() == 1
+    clock.now += 5
+    limit.observe(write(0.1, status=429))
+    assert limit.allowed() == 1  # never below one
+
+
+def test_backs_off_when_time_per_item_rises_well_above_the_best() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, start=4, clock=clock)
+    level = run_level(limit, clock, 0.5)   # best: 10 ms an item; one step up
+    run_level(limit, clock, 2.0)           # four times as long per item, with no error answered
+    assert limit.allowed() == max(1, level // 2)
+    assert limit.backoffs == 1
+
+
+def test_a_fixed_limit_never_moves_but_measures() -> None:
+    clock = Clock()
+    limit = make_limit(3, clock=clock)
+    assert isinstance(limit, FixedLimit) and not isinstance(limit, AdaptiveLimit)
+    for _ in range(10):
+        clock.now += 0.5
+        limit.observe(write(1.0, items=25))
+    limit.observe(write(1.0, status=503))
+    assert limit.allowed() == 3 and limit.ceiling == 3
+    snap = limit.snapshot()
+    assert snap["mode"] == "fixed" and snap["overloaded"] == 1 and snap["backoffs"] == 0
+    assert snap["rate"] == pytest.approx(250 / 5.5, rel=0.01)  # 250 items from the first send to now
+
+
+def test_reads_and_refused_items_do_not_count_as_items_done() -> None:
+    clock = Clock()
+    limit = make_limit("auto", 8, clock=clock)
+    clock.now += 1
+    limit.observe(Attempt("GET", "products", 200, None, 0.1, 0))
+    limit.observe(write(0.2, status=400))
+    assert limit.items == 0 and limit.allowed() == 2
+    assert items_in("GET", None) == 0 and items_in("DELETE", None) == 1
+    assert items_in("POST", {"create": [{}, {}], "update": [{}], "delete": [5]}) == 4
+
+
+def test_thread_safe() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=8, clock=clock)
+
+    def hammer() -> None:
+        for _ in range(2000):
+            limit.observe(write(0.2))
+            limit.allowed()
+            limit.snapshot()
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert limit.items == 4 * 2000 * 50
+    assert 1 <= limit.allowed() <= 8
+
+
+def test_options_take_auto_or_a_pinned_number() -> None:
+    assert ImportOptions().validate().concurrency == "auto"
+    assert ImportOptions.from_dict({"concurrency": 4}).validate().concurrency == 4  # a job stored before auto
+    assert parse_concurrency("AUTO") == "auto" and parse_concurrency("7") == 7
+    opts = ImportOptions(concurrency="auto", concurrency_max=5).validate()
+    assert isinstance(opts.limit(), AdaptiveLimit) and opts.limit().ceiling == 5 and opts.pool_size() == 5
+    pinned = ImportOptions(concurrency="3").validate()
+    assert pinned.concurrency == 3 and pinned.pool_size() == 3 and pinned.limit().allowed() == 3
+    for bad in (0, 17, "fast", True):
+        with pytest.raises(UsageError):
+            ImportOptions(concurrency=bad).validate()
+    with pytest.raises(UsageError):
+        ImportOptions(concurrency_max=17).validate()
+
+
+def test_batches_of_another_kind_compare_by_their_own_best_time() -> None:
+    """The last product batches (50 items, 0.25 s each) answered among the first variation batches
+    (3 items, 0.2 s), on a store with room: the variation batches write far fewer items a second,
+    yet more of them in flight still does more work, so the limit goes on rising."""
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=8, clock=clock)
+    run_level(limit, clock, 0.25, items=50)          # products only: 2 -> 3
+    n = limit.allowed()
+    for elapsed, items in [(0.25, 50), (0.25, 50)] + [(0.2, 3)] * 4:   # a mixed window
+        clock.now += elapsed / n
+        limit.observe(write(elapsed, items))
+    levels = [run_level(limit, clock, 0.2, items=3) for _ in range(8)]
+    assert levels[-1] == 8 and limit.backoffs == 0, levels
