@@ -162,3 +162,51 @@ def test_the_journal_holds_a_batch_exactly_while_it_is_in_flight():
     pusher = BatchPusher(Client(), "products/batch", size=2, concurrency=1, journal=journal)
     run(pusher, ops())
     assert seen_open == [1, 1] and journal.open == {} and journal.began == 2
+
+
+class Overloaded:
+    """A reconciler over a store that answers 503 to the first `failures` look-ups."""
+
+    def __init__(self, failures: int, saved: set[str]):
+        self.failures, self.saved, self.calls = failures, saved, 0
+
+    def __call__(self, creates):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise StoreServerError("Service Unavailable", status=503)
+        return {i: {"id": 700 + i} for i, op in enumerate(creates) if op.sku in self.saved}
+
+
+def test_a_look_up_refused_for_a_while_is_asked_again_and_saves_the_items():
+    clock, journal = Clock(), Journal()
+    client = OneFailureClient(OutcomeUnknown("cut", status=502))
+    reconcile = Overloaded(failures=2, saved={"A0", "A1"})
+    pusher = BatchPusher(client, "products/batch", size=10, concurrency=1, reconcile=reconcile, max_request_s=60,
+                         journal=journal, sleep=clock.sleep, clock=clock)
+    results = run(pusher, ops())
+    assert all(r.ok for r in results) and len(results) == 4
+    assert reconcile.calls == 3 and clock.slept[:2] == [2.0, 6.0]
+    # A0 and A1 were saved: sent again as updates, never as creates; A2 and A3 created once.
+    resent = [body["sku"] for p in client.sent[1:] for body in p.get("create", [])]
+    assert sorted(resent) == ["A2", "A3"]
+    assert journal.open == {}
+
+
+def test_creates_that_cannot_be_looked_up_fail_unsent_and_stay_in_the_journal():
+    """The store stays overloaded: whether it saved the creates cannot be told. They must not be
+    sent again (duplicates) nor forgotten: failed in this run, left in the journal for the next
+    run to settle. The batch's updates are idempotent and still go through."""
+    clock, journal = Clock(), Journal()
+    client = OneFailureClient(OutcomeUnknown("cut", status=502))
+    reconcile = Overloaded(failures=99, saved=set())
+    items = [*ops(3), Op("update", {"id": 9, "sku": "U9"}, ref=9, sku="U9")]
+    pusher = BatchPusher(client, "products/batch", size=10, concurrency=1, reconcile=reconcile, max_request_s=60,
+                         journal=journal, sleep=clock.sleep, clock=clock)
+    results = run(pusher, items)
+    by_sku = {r.op.sku: r for r in results}
+    assert [by_sku[s].ok for s in ("A0", "A1", "A2")] == [False, False, False]
+    assert all(by_sku[s].error.code == "wsync_outcome_unknown" for s in ("A0", "A1", "A2"))
+    assert "next run settles it" in str(by_sku["A0"].error) and "503" not in by_sku["A0"].error.code
+    assert by_sku["U9"].ok
+    assert not any(p.get("create") for p in client.sent[1:]), "a create of unknown outcome was sent again"
+    assert list(journal.open.values()) == [["A0", "A1", "A2", "U9"]]

@@ -39,6 +39,9 @@ MAX_CONSECUTIVE_UNREACHABLE = 4
 # this long, then 1.5x longer each time, at most MAX_POLL_S apart.
 FIRST_POLL_S = 0.5
 MAX_POLL_S = 5.0
+# When looking up the creates of a failed request fails too (the client has already retried it):
+# pauses before asking again; after the last, the creates are left for the next run to settle.
+LOOKUP_PAUSES_S = (2.0, 6.0, 15.0)
 
 
 @dataclass
@@ -202,8 +205,9 @@ class BatchPusher:
             # The journal row stays until the fallback has settled what this request did; if
             # the fallback is cut short (the job stops, the store goes away) it stays for the
             # next worker.
-            results = self._fallback(chunk, exc, sent_at, token)
-            self._end(token)
+            results, settled = self._fallback(chunk, exc, sent_at, token)
+            if settled:
+                self._end(token)
             return results
         self._end(token)
         with self._lock:
@@ -232,7 +236,10 @@ class BatchPusher:
                 results.append(OpResult(op, True, data=item))
         return results
 
-    def _fallback(self, chunk: list[Op], exc: Exception, sent_at: float, token: int | None) -> list[OpResult]:
+    def _fallback(self, chunk: list[Op], exc: Exception, sent_at: float,
+                  token: int | None) -> tuple[list[OpResult], bool]:
+        """The results of a chunk whose request failed, and whether what it may have created is
+        settled (False: its creates could not be looked up, and its journal row must stay)."""
         unreachable = isinstance(exc, StoreConnectionError) and not isinstance(exc, OutcomeUnknown)
         with self._lock:
             self._unreachable = self._unreachable + 1 if unreachable else 0
@@ -246,7 +253,24 @@ class BatchPusher:
         creates = [op for op in chunk if op.action == "create" or self.reconcile_updates]
         saved: dict[int, dict[str, Any]] = {}
         if creates and self.reconcile is not None:
-            saved = self._reconcile_settled(creates, exc, sent_at)
+            try:
+                saved = self._reconcile_patiently(creates, exc, sent_at)
+            except (StoreError, StoreConnectionError) as lookup_exc:
+                if isinstance(lookup_exc, StoreAuthError):
+                    raise
+                # Whether the store saved them cannot be told now: they are neither sent again
+                # (that could make duplicates) nor forgotten. They fail in this run, and the
+                # journal row stays, so the next run settles them by SKU before it plans.
+                unknown = StoreError(f"not confirmed: the request failed ({_short(exc)}) and the store could not "
+                                     f"be asked whether it saved the item ({_short(lookup_exc)}); the next run "
+                                     "settles it", code="wsync_outcome_unknown",
+                                     status=getattr(lookup_exc, "status", None))
+                log.warning("batch of %d to %s failed and its creates could not be looked up (%s): left for the "
+                            "next run to settle", len(chunk), self.endpoint, lookup_exc)
+                lost = {id(op) for op in creates}
+                failed = [OpResult(op, False, error=unknown) for op in chunk if id(op) in lost]
+                rest = [op for op in chunk if id(op) not in lost]
+                return failed + (self._send(rest) if rest else []), False
             self.stats.add(reconciled=len(saved))
         create_index = {id(op): i for i, op in enumerate(creates)}
         done: list[OpResult] = []
@@ -262,19 +286,36 @@ class BatchPusher:
             else:
                 remaining.append(op)
         if not remaining:
-            return done
+            return done, True
         if len(remaining) > 1:
             self.stats.add(splits=1)
             half = len(remaining) // 2
-            return done + self._send(remaining[:half]) + self._send(remaining[half:])
+            return done + self._send(remaining[:half]) + self._send(remaining[half:]), True
         op = remaining[0]
         if op.attempts < 1:
             # A lone item gets one more request of its own (a create only once reconciliation
             # showed it unsaved): transient trouble should not cost an item.
             op.attempts += 1
-            return done + self._send([op])
+            return done + self._send([op]), True
         error = exc if isinstance(exc, StoreError) else StoreError(str(exc), code="wsync_request_failed")
-        return [*done, OpResult(op, False, error=error)]
+        return [*done, OpResult(op, False, error=error)], True
+
+    def _reconcile_patiently(self, creates: list[Op], exc: Exception, sent_at: float) -> dict[int, dict[str, Any]]:
+        """`_reconcile_settled`, asked again a few times when the look-up itself fails: the store
+        that just failed a batch is often overloaded for a moment (its 503s also lower the
+        concurrency limit meanwhile), and a look-up that succeeds saves the items."""
+        for pause in LOOKUP_PAUSES_S:
+            try:
+                return self._reconcile_settled(creates, exc, sent_at)
+            except StoreAuthError:
+                raise
+            except (StoreError, StoreConnectionError) as lookup_exc:
+                if self.should_stop():
+                    raise
+                log.info("looking up %d creates sent to %s failed (%s); again in %.0f s", len(creates), self.endpoint,
+                         lookup_exc, pause)
+                self.sleep(pause)
+        return self._reconcile_settled(creates, exc, sent_at)
 
 
     def _reconcile_settled(self, creates: list[Op], exc: Exception, sent_at: float) -> dict[int, dict[str, Any]]:
@@ -308,3 +349,8 @@ def _may_still_run(exc: Exception) -> bool:
     a gateway timeout (504: the gateway stopped waiting, PHP did not) may still land."""
     status = getattr(exc, "status", None)
     return status is None or status == 504
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
