@@ -58,7 +58,7 @@ def test_rises_while_throughput_grows_and_respects_the_ceiling() -> None:
     latency = store(workers=100, base_s=0.5)  # never saturated: more in flight, more done
     for _ in range(6):
         seen.append(run_level(limit, clock, latency(limit.allowed())))
-    assert seen[:4] == [2, 3, 4, 5]
+    assert seen[:4] == [2, 3, 4, 5]  # a ceiling of 5: half of it leaves no room to double
     assert max(seen) == 5 and limit.allowed() == 5
     assert limit.snapshot()["peak"] == 5 and limit.backoffs == 0
 
@@ -70,10 +70,40 @@ def test_stops_where_throughput_stops_growing() -> None:
     levels = []
     for _ in range(20):
         levels.append(run_level(limit, clock, latency(limit.allowed()), most=20))
-    # 2 -> 3 pays, 4 does not (3 workers): taken back; it stays at 3 or probes 4 now and then.
-    assert 3 in levels and max(levels) <= 4
-    assert levels.count(3) > levels.count(4)
+    # Slow start: 2 -> 4 pays (3 workers busy instead of 2), but at 4 requests wait for a worker
+    # (4/3 of the best time per item): no more doubling. From there one step at a time: 5 does
+    # no more than 4 and is taken back each time it is tried.
+    assert levels[:3] == [4, 5, 4], levels
+    assert set(levels) == {4, 5} and levels.count(4) > levels.count(5)
     assert limit.backoffs == 0
+
+
+def test_slow_start_doubles_up_to_half_the_ceiling_then_one_at_a_time() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, clock=clock)
+    latency = store(workers=100, base_s=0.5)
+    seen = [limit.allowed()] + [run_level(limit, clock, latency(limit.allowed())) for _ in range(5)]
+    assert seen == [2, 4, 8, 9, 10, 11]
+
+
+def test_slow_start_stops_where_a_store_of_8_workers_is_full() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, clock=clock)
+    latency = store(workers=8, base_s=0.4)
+    levels = [run_level(limit, clock, latency(limit.allowed()), most=20) for _ in range(20)]
+    assert levels[:2] == [4, 8] and set(levels[1:]) == {8, 9}, levels
+    assert limit.backoffs == 0
+
+
+def test_an_overload_ends_the_slow_start() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, clock=clock)
+    assert run_level(limit, clock, 0.5) == 4
+    clock.now += 1
+    limit.observe(write(0.5, status=503))
+    assert limit.allowed() == 2
+    levels = [run_level(limit, clock, 0.5 * max(1.0, limit.allowed() / 100)) for _ in range(3)]
+    assert levels == [3, 4, 5], "after an overload it rises one at a time"
 
 
 @pytest.mark.parametrize("attempt", [

@@ -5,7 +5,12 @@ kind, seconds, items in the request), retried ones included, so a limit sees the
 timeouts the retries hide. `FixedLimit(n)` always allows `n` and only measures the rate;
 `AdaptiveLimit` (`--concurrency auto`) starts low and:
 
-- after each window of answered writes (at least `MIN_WINDOW`, and one more than the limit)
+- starts like TCP's slow start: while each window does more work than the last and its time
+  per item stays near the best (`SLOW_START_LATENCY`: no queueing yet), the limit doubles, up
+  to half the ceiling (2, 4, 8 under a ceiling of 16), so a short job reaches a big store's
+  level in a few windows without a blind jump into a host's queue limit; the first window that
+  does not pay, queues or overloads ends it (a doubling that did not pay is taken back);
+- then, after each window of answered writes (at least `MIN_WINDOW`, and one more than the limit)
   with no overload, compares the items done per second with the best window so far: one more in
   flight while it grows by more than `GROWTH`; a step that did not pay is taken back, and tried
   again after `REPROBE_WINDOWS` quiet windows (the store may have freed up). Items are weighted
@@ -39,6 +44,7 @@ MIN_WINDOW = 4           # answered writes a decision needs at the least
 GROWTH = 0.05            # a step up must raise items/s by more than 5 % to stay
 LATENCY_FACTOR = 2.5     # a window's time per item this many times the best: the store is queueing
 REPROBE_WINDOWS = 6      # quiet windows at a plateau before one more step up is tried
+SLOW_START_LATENCY = 1.25  # a window's time per item above this many times the best ends the slow start
 RATE_WINDOW_S = 10.0     # the rate shown is over the last 10 s of answers
 
 Clock = Callable[[], float]
@@ -165,6 +171,9 @@ class AdaptiveLimit(FixedLimit):
         self._best_per_item: dict[tuple[str, str, int], float] = {}
         self._probing = False
         self._quiet = 0
+        self._slow_start = True
+        self._last_step = 0
+        self._kind_seen: dict[tuple[str, str, int], float] = {}  # when a kind of request was first answered
 
     def _decide(self, attempt: Attempt, now: float, sent: float, ok: bool) -> None:
         if attempt.overload:
@@ -176,6 +185,8 @@ class AdaptiveLimit(FixedLimit):
         kind = _kind(attempt)
         per_item = max(attempt.elapsed_s, 0.0) / attempt.items
         best = self._best_per_item.get(kind)
+        if best is None:
+            self._kind_seen[kind] = now
         if best is None or per_item < best:
             self._best_per_item[kind] = per_item
         if sent < self._changed_at:
@@ -199,15 +210,24 @@ class AdaptiveLimit(FixedLimit):
         if ratios[len(ratios) // 2] > LATENCY_FACTOR:
             self._back_off(now)
             return
+        if ratios[len(ratios) // 2] > SLOW_START_LATENCY:
+            self._slow_start = False  # requests have begun to wait for a worker: no more doubling
+        up = 1
+        # A kind of request first answered in this window has its best time from this very level,
+        # queueing included: its ratios cannot show queueing, so they do not justify a doubling.
+        known = all(self._kind_seen.get(k, now) < start for _, _, _, k in window)
+        if self._slow_start and known:
+            up = max(1, min(self._limit, self._ceiling // 2 - self._limit))
         if self._best_rate is None:
             # The first window at this level since a back-off: the baseline, then a step up.
             self._best_rate = rate
-            self._step(now, +1)
+            self._step(now, +up)
         elif rate > self._best_rate * (1 + GROWTH):
             self._best_rate = rate
-            self._step(now, +1)
+            self._step(now, +up)
         elif self._probing:
-            self._step(now, -1)  # the step did not pay: take it back
+            self._slow_start = False
+            self._step(now, -self._last_step)  # the step did not pay: take it back
             self._probing = False
         else:
             self._quiet += 1
@@ -219,6 +239,7 @@ class AdaptiveLimit(FixedLimit):
     def _step(self, now: float, delta: int) -> None:
         new = max(1, min(self._ceiling, self._limit + delta))
         self._probing = delta > 0 and new != self._limit
+        self._last_step = new - self._limit
         self._quiet = 0
         if new != self._limit:
             self._limit = new
@@ -235,6 +256,7 @@ class AdaptiveLimit(FixedLimit):
 
     def _back_off(self, now: float) -> None:
         self.backoffs += 1
+        self._slow_start = False
         self._limit = max(1, self._limit // 2)
         self._changed_at = now
         self._window = []
