@@ -36,14 +36,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def credentials(store_dir: Path) -> dict[str, str]:
-    env = {}
-    for line in (store_dir / "credentials.env").read_text().splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and not key.startswith("#"):
-            env[key] = shlex.split(value)[0] if value else ""
-    return env
+from compare_wc_import import credentials  # the realstore kit's credentials.env, read the same way
 
 
 def reset(store_dir: Path) -> None:

@@ -31,6 +31,16 @@ class Group:
     synthesised: bool = False
 
 
+def keyless(row: Row) -> RecordError:
+    """The error for a row that has no key: it cannot be matched, planned or pushed."""
+    return RecordError(row.where, "record has no key (no SKU and no id to derive one from)", field="sku")
+
+
+def is_variation_row(row: Row) -> bool:
+    """A row that joins a parent: marked a variation, or naming a parent without a kind of its own."""
+    return row.kind == "variation" or bool(row.parent and row.kind == "auto")
+
+
 class Assembler:
     """Collects rows in feed order (streaming) and builds products at `finish()`."""
 
@@ -50,12 +60,11 @@ class Assembler:
     # -- intake ---------------------------------------------------------------------------
     def add(self, row: Row) -> None:
         if not row.key:
-            self.errors.append(RecordError(row.where, "record has no key (no SKU and no id to derive one from)",
-                                           field="sku"))
+            self.errors.append(keyless(row))
             return
         children = row.children
         row.children = []
-        if row.kind == "variation" or (row.parent and row.kind == "auto"):
+        if is_variation_row(row):
             self._add_variation(row)
         else:
             if not self._claim(row):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from wsync.catalogue import Product, RecordError, truncate
-from wsync.mapping.assemble import Assembler, Group
+from wsync.mapping.assemble import Assembler, Group, is_variation_row, keyless
 from wsync.mapping.rows import Row
 
 # Rows are written in batches of this many: one executemany per batch keeps the per-row cost
@@ -105,12 +105,11 @@ class SpillAssembler:
     # -- pass 1: rows in ----------------------------------------------------------------
     def add(self, row: Row) -> None:
         if not row.key:
-            self.errors.append(RecordError(row.where, "record has no key (no SKU and no id to derive one from)",
-                                           field="sku"))
+            self.errors.append(keyless(row))
             return
         children = row.children
         row.children = []
-        if row.kind == "variation" or (row.parent and row.kind == "auto"):
+        if is_variation_row(row):
             self._variation(row, None)
             owner = None
         else:
