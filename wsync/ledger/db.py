@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from wsync.errors import ConfigError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -226,8 +228,19 @@ def _v6(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX items_parent ON items(feed, parent_key)")
 
 
+def _v7(conn: sqlite3.Connection) -> None:
+    # "Nothing to do" without reading the feed: the digest of the feed file as the last complete
+    # run read it, and the fingerprint of the settings it ran with. Both are written only by a run
+    # that left nothing undone, so a re-run after a failure always reads and plans everything.
+    conn.execute("ALTER TABLE feed_state ADD COLUMN digest TEXT")
+    conn.execute("ALTER TABLE feed_state ADD COLUMN fingerprint TEXT")
+    # JSON: what that run found ({"products": N, "variations": M}), which a run that finds the
+    # feed unchanged reports as unchanged.
+    conn.execute("ALTER TABLE feed_state ADD COLUMN last_counts TEXT")
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -274,6 +287,8 @@ class Ledger:
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
+            import sqlite_utils  # only for inspection (`ledger` commands, tests): a job starts without it
+
             db = sqlite_utils.Database(self.conn)
             self._local.db = db
         return db
