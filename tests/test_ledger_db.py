@@ -45,7 +45,7 @@ def test_a_ledger_of_the_previous_schema_gains_the_pending_writes_and_keeps_its_
     conn.execute("INSERT INTO background_jobs (feed, created_at) VALUES ('f', '2026-01-01T00:00:00+00:00')")
     conn.close()
     ledger = Ledger(path)
-    assert ledger.schema_version == SCHEMA_VERSION == 6
+    assert ledger.schema_version == SCHEMA_VERSION == 7
     assert "pending_writes" in ledger.db.table_names()
     assert ledger.db["background_jobs"].count == 1
     ledger.close()
@@ -63,12 +63,31 @@ def test_a_version_4_ledger_gains_the_job_changes_and_keeps_its_items_and_jobs(t
     conn.execute("INSERT INTO items (feed, kind, key, sku, store_id) VALUES ('f', 'product', 'A', 'A', 7)")
     conn.close()
     ledger = Ledger(path)
-    assert ledger.schema_version == 6
+    assert ledger.schema_version == 7
     assert "items_parent" in {i.name for i in ledger.db["items"].indexes}
     assert {"job_changes", "ledger_meta"} <= set(ledger.db.table_names())
     job = ledger.conn.execute("SELECT * FROM background_jobs").fetchone()
     assert job["feed"] == "f" and job["undone_by"] is None
     assert ledger.db["items"].count == 1
+    ledger.close()
+
+
+def test_a_version_6_ledger_keeps_its_feed_state_and_does_not_take_it_as_unchanged(tmp_path):
+    from wsync.ledger.db import MIGRATIONS
+    from wsync.ledger.items import FeedStateStore
+
+    path = tmp_path / "wsync.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, migration in enumerate(MIGRATIONS[:6]):
+        migration(conn)
+        conn.execute(f"PRAGMA user_version={number + 1}")
+    conn.execute("INSERT INTO feed_state (feed, etag, last_count) VALUES ('f', '\"v1\"', 40)")
+    conn.close()
+    ledger = Ledger(path)
+    state = FeedStateStore(ledger).get("f")
+    assert state is not None and state["last_count"] == 40 and state["etag"] == '"v1"'
+    # No fingerprint: the next import reads the feed whole, whatever the server's validators say.
+    assert state["fingerprint"] is None and state["digest"] is None and state["last_counts"] is None
     ledger.close()
 
 

@@ -8,6 +8,7 @@ than last time: a broken download must never look like "every product was discon
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -41,6 +42,8 @@ class LoadResult:
     errors: list[RecordError] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     not_modified: bool = False
+    # Why not_modified: "http" (the server answered 304) or "digest" (the same bytes as last time).
+    unchanged_by: str = ""
     fetch_state: dict[str, Any] = field(default_factory=dict)
     # Notes that do not reject anything (assumed encoding, a variable product demoted to simple).
     warnings: list[str] = field(default_factory=list)
@@ -130,11 +133,20 @@ def _load(spec: FeedSpec, fetch_state: dict[str, Any] | None, force: bool, previ
             open_source(spec.source, label=spec.label, workdir=workdir)
         result.fetch_state = opened.fetch_state
         if opened.not_modified:
-            result.not_modified = True
+            result.not_modified, result.unchanged_by = True, "http"
             result.counts = count([], [])
             return result
         path = opened.path
         assert path is not None
+        if not spec.join:
+            # The bytes as read (after unpacking): a local file, or a server that sends no
+            # validators, is found unchanged as surely as by a 304.
+            digest = file_digest(path)
+            result.fetch_state = {**result.fetch_state, "digest": digest}
+            if fetch_state and not force and fetch_state.get("digest") == digest:
+                result.not_modified, result.unchanged_by = True, "digest"
+                result.counts = count([], [])
+                return result
         fmt = detect_format(path, spec)
     else:
         result.fetch_state = {"source": spec.source}
@@ -168,6 +180,11 @@ def _load(spec: FeedSpec, fetch_state: dict[str, Any] | None, force: bool, previ
         result.counts["updates"] = len(result.updates)
     _check_feed(spec, result, seen, previous_count, max_errors, max_error_share)
     return result
+
+
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: list[str] | None, index: Any,

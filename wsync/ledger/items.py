@@ -258,15 +258,24 @@ class FeedStateStore:
         row = self.ledger.conn.execute("SELECT * FROM feed_state WHERE feed=?", (feed,)).fetchone()
         return dict(row) if row else None
 
-    def record_success(self, feed: str, *, source: str | None, etag: str | None,
-                       last_modified: str | None, count: int | None) -> None:
+    def record_success(self, feed: str, *, source: str | None, count: int | None,
+                       validators: dict[str, Any] | None = None) -> None:
+        """A run that read the feed to the end: its record count for the shrink guard, and with
+        `validators` (etag, last_modified, digest, fingerprint and the counts it found: only from
+        a run that left nothing undone) what lets the next run find the feed unchanged. Without
+        them they are cleared."""
+        v = validators or {}
+        counts = json.dumps(v["counts"]) if v.get("counts") is not None else None
         with self.ledger.transaction() as conn:
             conn.execute(
-                """INSERT INTO feed_state (feed, source, etag, last_modified, last_count, last_success_at)
-                   VALUES (?,?,?,?,?,?)
+                """INSERT INTO feed_state (feed, source, etag, last_modified, digest, fingerprint, last_counts,
+                                           last_count, last_success_at)
+                   VALUES (?,?,?,?,?,?,?,?,?)
                    ON CONFLICT (feed) DO UPDATE SET source=excluded.source, etag=excluded.etag,
-                   last_modified=excluded.last_modified,
+                   last_modified=excluded.last_modified, digest=excluded.digest, fingerprint=excluded.fingerprint,
+                   last_counts=excluded.last_counts,
                    last_count=COALESCE(excluded.last_count, feed_state.last_count),
                    last_success_at=excluded.last_success_at""",
-                (feed, redact(source) if source else None, etag, last_modified, count, now_iso()),
+                (feed, redact(source) if source else None, v.get("etag"), v.get("last_modified"), v.get("digest"),
+                 v.get("fingerprint"), counts, count, now_iso()),
             )

@@ -46,6 +46,7 @@ from wsync.sync.run import (
     windows,
 )
 from wsync.sync.settle import settle_orphaned_writes
+from wsync.sync.unchanged import counts_unchanged, feed_fingerprint, left_nothing_undone, validators
 
 if TYPE_CHECKING:
     from wsync.catalogue import Product
@@ -74,15 +75,17 @@ def feed_spec_for(job_data: dict[str, Any], settings: EngineSettings | None) -> 
 
 
 def load_feed(spec: FeedSpec, ledger: Ledger, opts: ImportOptions, *, use_conditional: bool = True,
-              spill_dir: Path | None = None) -> LoadResult:
-    """Read the feed; conditionally (ETag, Last-Modified of its last good run) unless forced.
-    With `spill_dir` its products are assembled on disk there (wsync.mapping.spill)."""
+              spill_dir: Path | None = None, fingerprint: str | None = None) -> LoadResult:
+    """Read the feed; conditionally (ETag, Last-Modified, digest of its last complete run, when
+    that run had the same `fingerprint`: wsync.sync.unchanged) unless forced. With `spill_dir`
+    its products are assembled on disk there (wsync.mapping.spill)."""
     from wsync.feeds import load_catalogue
 
     state = FeedStateStore(ledger).get(spec.name) or {}
     fetch_state = None
-    if use_conditional and not opts.force and state:
-        fetch_state = {"etag": state.get("etag"), "last_modified": state.get("last_modified")}
+    if use_conditional and not opts.force and fingerprint and state.get("fingerprint") == fingerprint:
+        fetch_state = {"etag": state.get("etag"), "last_modified": state.get("last_modified"),
+                       "digest": state.get("digest")}
     return load_catalogue(spec, fetch_state=fetch_state, force=opts.force, previous_count=state.get("last_count"),
                           max_errors=opts.max_errors, spill_dir=spill_dir)
 
@@ -126,11 +129,18 @@ def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
     started = time.monotonic()
     ctx = JobContext(job_id, jobs, should_stop=should_stop, progress=progress)
     limited = opts.total_batches is not None
-    result = load_feed(spec, ledger, opts, use_conditional=not limited, spill_dir=spill_dir)
+    fingerprint = feed_fingerprint(data, (settings.feeds or {}).get(spec.name) if settings is not None else None)
+    result = load_feed(spec, ledger, opts, use_conditional=not limited, spill_dir=spill_dir,
+                       fingerprint=fingerprint)
     if result.not_modified:
-        return _result(job_id, Counts(), 0, started, client, message=(
-            "Feed unchanged since the last run (HTTP 304): nothing to do. Use --force to sync anyway."),
-            extra={"feed_unchanged": True})
+        why = "HTTP 304" if result.unchanged_by == "http" else "the same file"
+        counts = counts_unchanged(FeedStateStore(ledger).get(spec.name))
+        jobs.update_progress(job_id, progress=100.0, processed=counts.processed, created=0, updated=0,
+                             unchanged=counts.unchanged, errors=0)
+        jobs.save_checkpoint(job_id, {"phase": "done", "counts": counts.as_dict()})
+        return _result(job_id, counts, 0, started, client, message=(
+            f"Feed unchanged since the last complete run ({why}, the same settings): nothing to do. "
+            "Use --force to sync anyway."), extra={"feed_unchanged": True})
     for err in result.errors:
         ctx.error("feed", err.sku, str(err), "feed_record")
     for warning in getattr(result, "warnings", None) or []:
@@ -138,7 +148,7 @@ def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
     if getattr(result, "updates", None) is not None:  # a partial feed: wsync/sync/partial.py
         from wsync.sync.partial import run_partial
         return run_partial(job_id, spec, result, ledger=ledger, settings=settings, jobs=jobs, client=client,
-                           opts=opts, ctx=ctx, started=started)
+                           opts=opts, ctx=ctx, started=started, fingerprint=fingerprint)
     products: list[Product] | SpilledProducts = result.products
     if limited:
         assert opts.total_batches is not None
@@ -194,11 +204,6 @@ def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
             log.warning("job %s stopping: %s", job_id, exc)
             return _result(job_id, run.counts, images_scheduled, started, client,
                            extra={"cancelled": True, "unsettled": str(exc)}, limit=run.limit)
-        if not limited and not should_stop():
-            FeedStateStore(ledger).record_success(spec.name, source=getattr(spec, "source", None),
-                                                  etag=(result.fetch_state or {}).get("etag"),
-                                                  last_modified=(result.fetch_state or {}).get("last_modified"),
-                                                  count=len(products))
         run.report("done")
         extra: dict[str, Any] = {"variations": run.counts.variations(),
                                  "removed": run.counts.removed, "skipped": run.counts.skipped,
@@ -218,6 +223,11 @@ def _run_import(job_id: int, *, ledger: Ledger, settings: EngineSettings | None,
             doc["message"] += f", Links not set: {links['unresolved'] + links['failed']}"
         if phase is not None:
             image_phase.report_missing(doc, phase, run, counting=opts.process_images)
+        if not limited and not should_stop():
+            FeedStateStore(ledger).record_success(
+                spec.name, source=getattr(spec, "source", None), count=len(products),
+                validators=validators(result.fetch_state, fingerprint, run.counts) if left_nothing_undone(doc, opts)
+                else None)
         return doc
     finally:
         if run is not None:

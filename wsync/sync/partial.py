@@ -27,6 +27,7 @@ from wsync.store.limiter import FixedLimit
 from wsync.sync.options import STORE_BATCH_LIMIT, ImportOptions
 from wsync.sync.push import BatchPusher, Op, OpResult
 from wsync.sync.run import Counts, make_client, max_request_s, unwatch, watch
+from wsync.sync.unchanged import left_nothing_undone, validators
 
 log = logging.getLogger("wsync.sync.partial")
 
@@ -223,21 +224,23 @@ class PartialRun:
 
 
 def run_partial(job_id: int | None, spec: Any, result: Any, *, ledger: Ledger, settings: Any, jobs: Any,
-                client: Any, opts: ImportOptions, ctx: Any, started: float) -> dict[str, Any]:
+                client: Any, opts: ImportOptions, ctx: Any, started: float,
+                fingerprint: str | None = None) -> dict[str, Any]:
     """An import job of a partial feed (the engine hands over a feed loaded as one)."""
 
     own_client = client is None
     client = client or make_client(settings, pool_size=opts.pool_size())
     try:
         return _run_partial(job_id, spec, result, ledger=ledger, jobs=jobs, client=client, opts=opts, ctx=ctx,
-                            started=started, max_request_s=max_request_s(opts, settings))
+                            started=started, max_request_s=max_request_s(opts, settings), fingerprint=fingerprint)
     finally:
         if own_client and hasattr(client, "close"):
             client.close()
 
 
 def _run_partial(job_id: int | None, spec: Any, result: Any, *, ledger: Ledger, jobs: Any, client: Any,
-                 opts: ImportOptions, ctx: Any, started: float, max_request_s: float) -> dict[str, Any]:
+                 opts: ImportOptions, ctx: Any, started: float, max_request_s: float,
+                 fingerprint: str | None) -> dict[str, Any]:
 
     updates: list[FieldUpdate] = list(result.updates or [])
     limited = opts.total_batches is not None
@@ -262,11 +265,6 @@ def _run_partial(job_id: int | None, spec: Any, result: Any, *, ledger: Ledger, 
         run.run(targets)
     finally:
         unwatch(observers, run.limit)
-    if not limited and not ctx.should_stop():
-        FeedStateStore(ledger).record_success(spec.name, source=getattr(spec, "source", None),
-                                              etag=(result.fetch_state or {}).get("etag"),
-                                              last_modified=(result.fetch_state or {}).get("last_modified"),
-                                              count=len(result.updates or []))
     run.report("done")
     requests = client.counters.as_dict() if hasattr(client, "counters") else {"read": 0, "write": 0}
     fields = sorted({k for u in updates for k in restrict_only(u.fields, opts.only)})
@@ -288,6 +286,12 @@ def _run_partial(job_id: int | None, spec: Any, result: Any, *, ledger: Ledger, 
            "concurrency": run.limit.snapshot()}
     if ctx.should_stop():
         doc["cancelled"] = True
+    if not limited and not ctx.should_stop():
+        clean = left_nothing_undone(doc, opts)
+        FeedStateStore(ledger).record_success(spec.name, source=getattr(spec, "source", None),
+                                              count=len(result.updates or []),
+                                              validators=validators(result.fetch_state, fingerprint, counts)
+                                              if clean and fingerprint else None)
     return doc
 
 
