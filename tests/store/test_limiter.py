@@ -218,3 +218,16 @@ def test_batches_of_another_kind_compare_by_their_own_best_time() -> None:
         limit.observe(write(elapsed, items))
     levels = [run_level(limit, clock, 0.2, items=3) for _ in range(8)]
     assert levels[-1] == 8 and limit.backoffs == 0, levels
+
+
+def test_latency_alone_never_backs_off_below_two_but_an_overload_does() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, start=2, clock=clock)
+    run_level(limit, clock, 0.5)            # best: 10 ms an item
+    assert limit.allowed() >= 2
+    for _ in range(3):                      # answers ever slower, no error: a busy store or machine
+        run_level(limit, clock, 4.0, most=40)
+    assert limit.allowed() == 2
+    clock.now += 5
+    limit.observe(write(0.1, status=503))   # the store says it is full: that may go lower
+    assert limit.allowed() == 1

@@ -21,6 +21,10 @@ timeouts the retries hide. `FixedLimit(n)` always allows `n` and only measures t
   sent at a limit already given up);
 - halves it too when a window's time per item is `LATENCY_FACTOR` times the best seen for the
   same kind of request (route and batch size): the store is queueing requests, not doing more.
+  Latency alone never takes it below `LATENCY_FLOOR` (2): slow answers without an error are a
+  busy store or a busy machine, and one request in flight leaves the store idle while each
+  answer travels back (on the real store with 2 php-fpm workers, a run that backed off to 1 on
+  latency took 231 s where a pinned 2 or 4 took 158-191 s). Only an overload answer goes lower.
 
 Every rule reads an injected clock, so the limit is tested without sleeping. Thread-safe.
 """
@@ -43,6 +47,7 @@ OVERLOAD_FAILURES = frozenset({"timeout", "dropped", "refused", "connection"})
 MIN_WINDOW = 4           # answered writes a decision needs at the least
 GROWTH = 0.05            # a step up must raise items/s by more than 5 % to stay
 LATENCY_FACTOR = 2.5     # a window's time per item this many times the best: the store is queueing
+LATENCY_FLOOR = 2        # the lowest a back-off on latency alone (no error answered) goes
 REPROBE_WINDOWS = 6      # quiet windows at a plateau before one more step up is tried
 SLOW_START_LATENCY = 1.25  # a window's time per item above this many times the best ends the slow start
 RATE_WINDOW_S = 10.0     # the rate shown is over the last 10 s of answers
@@ -208,7 +213,7 @@ class AdaptiveLimit(FixedLimit):
         rate = work / span if span > 0 else float("inf")
         ratios = sorted(p / max(self._best_per_item[k], 1e-9) for _, _, p, k in window)
         if ratios[len(ratios) // 2] > LATENCY_FACTOR:
-            self._back_off(now)
+            self._back_off(now, floor=min(LATENCY_FLOOR, self._ceiling))
             return
         if ratios[len(ratios) // 2] > SLOW_START_LATENCY:
             self._slow_start = False  # requests have begun to wait for a worker: no more doubling
@@ -254,10 +259,12 @@ class AdaptiveLimit(FixedLimit):
         self._window = []
         self._window_start = now
 
-    def _back_off(self, now: float) -> None:
-        self.backoffs += 1
+    def _back_off(self, now: float, floor: int = 1) -> None:
         self._slow_start = False
-        self._limit = max(1, self._limit // 2)
+        lowered = max(1, floor, self._limit // 2)
+        if lowered < self._limit:
+            self.backoffs += 1
+        self._limit = min(self._limit, lowered)
         self._changed_at = now
         self._window = []
         self._window_start = None
