@@ -24,6 +24,17 @@ def test_new_ledger_is_private_wal_and_migrated(tmp_path):
     assert Ledger(path).db["terms"].count == 1
 
 
+def ledger_at_version(path, version: int) -> sqlite3.Connection:
+    """A ledger file as wsync left it at schema `version`, open for a test to fill."""
+    from wsync.ledger.db import MIGRATIONS
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, migration in enumerate(MIGRATIONS[:version]):
+        migration(conn)
+        conn.execute(f"PRAGMA user_version={number + 1}")
+    return conn
+
+
 def test_ledger_from_newer_wsync_is_refused(tmp_path):
     path = tmp_path / "wsync.db"
     Ledger(path).close()
@@ -35,13 +46,8 @@ def test_ledger_from_newer_wsync_is_refused(tmp_path):
 
 
 def test_a_ledger_of_the_previous_schema_gains_the_pending_writes_and_keeps_its_jobs(tmp_path):
-    from wsync.ledger.db import MIGRATIONS
-
     path = tmp_path / "wsync.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for number, migration in enumerate(MIGRATIONS[:2]):
-        migration(conn)
-        conn.execute(f"PRAGMA user_version={number + 1}")
+    conn = ledger_at_version(path, 2)
     conn.execute("INSERT INTO background_jobs (feed, created_at) VALUES ('f', '2026-01-01T00:00:00+00:00')")
     conn.close()
     ledger = Ledger(path)
@@ -52,13 +58,8 @@ def test_a_ledger_of_the_previous_schema_gains_the_pending_writes_and_keeps_its_
 
 
 def test_a_version_4_ledger_gains_the_job_changes_and_keeps_its_items_and_jobs(tmp_path):
-    from wsync.ledger.db import MIGRATIONS
-
     path = tmp_path / "wsync.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for number, migration in enumerate(MIGRATIONS[:4]):
-        migration(conn)
-        conn.execute(f"PRAGMA user_version={number + 1}")
+    conn = ledger_at_version(path, 4)
     conn.execute("INSERT INTO background_jobs (feed, created_at) VALUES ('f', '2026-01-01T00:00:00+00:00')")
     conn.execute("INSERT INTO items (feed, kind, key, sku, store_id) VALUES ('f', 'product', 'A', 'A', 7)")
     conn.close()
@@ -73,14 +74,10 @@ def test_a_version_4_ledger_gains_the_job_changes_and_keeps_its_items_and_jobs(t
 
 
 def test_a_version_6_ledger_keeps_its_feed_state_and_does_not_take_it_as_unchanged(tmp_path):
-    from wsync.ledger.db import MIGRATIONS
     from wsync.ledger.items import FeedStateStore
 
     path = tmp_path / "wsync.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for number, migration in enumerate(MIGRATIONS[:6]):
-        migration(conn)
-        conn.execute(f"PRAGMA user_version={number + 1}")
+    conn = ledger_at_version(path, 6)
     conn.execute("INSERT INTO feed_state (feed, etag, last_count) VALUES ('f', '\"v1\"', 40)")
     conn.close()
     ledger = Ledger(path)

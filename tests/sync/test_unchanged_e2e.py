@@ -4,8 +4,25 @@ bytes; a run that left anything undone, or other settings, make the next run rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tests.feeds.conftest import FeedServer
 from tests.sync.conftest import sandbox_only
+
+
+def hold_sku(rig, sku: str) -> Callable[[], None]:
+    """Make a variation elsewhere hold `sku`, so the store refuses a product with it; returns
+    what lets it go."""
+    with rig.client() as c:
+        parent = c.post("products", {"name": "other", "type": "variable", "sku": rig.sku("OTHER"),
+                                     "attributes": [{"name": "Size", "options": ["S"], "variation": True}]}).data
+        holder = c.post(f"products/{parent['id']}/variations",
+                        {"sku": sku, "attributes": [{"name": "Size", "option": "S"}]}).data
+
+    def release() -> None:
+        with rig.client() as c:
+            c.delete(f"products/{parent['id']}/variations/{holder['id']}", params={"force": "true"})
+    return release
 
 
 def test_the_same_file_again_is_nothing_to_do_and_reports_what_the_last_run_found(rig):
@@ -51,17 +68,11 @@ def test_other_options_read_the_same_file_again(rig):
 def test_a_run_that_failed_an_item_is_followed_by_one_that_sends_it(rig):
     rows = rig.rows(simple=12, variable=0)
     feed = rig.feed(rows)
-    # A SKU a variation already holds: the store refuses that product.
-    with rig.client() as c:
-        parent = c.post("products", {"name": "other", "type": "variable", "sku": rig.sku("OTHER"),
-                                     "attributes": [{"name": "Size", "options": ["S"], "variation": True}]}).data
-        holder = c.post(f"products/{parent['id']}/variations",
-                        {"sku": rig.sku("S00004"), "attributes": [{"name": "Size", "option": "S"}]}).data
+    release = hold_sku(rig, rig.sku("S00004"))
     first, _ = rig.run(feed, process_images=False)
     assert first["failed"] == 1 and first["created"] == 11
 
-    with rig.client() as c:
-        c.delete(f"products/{parent['id']}/variations/{holder['id']}", params={"force": "true"})
+    release()
     second, _ = rig.run(feed, process_images=False)
     assert "feed_unchanged" not in second, "a failed item must be tried again on the unchanged file"
     assert second["created"] == 1 and second["failed"] == 0 and second["success"]
@@ -85,15 +96,10 @@ def test_an_http_feed_after_a_failed_run_is_fetched_whole_then_conditionally(rig
         body = rig.feed(rows).read_bytes()
         server.routes["/feed.csv"] = {"body": body, "etag": '"v1"'}
         url = server.url + "/feed.csv"
-        with rig.client() as c:
-            parent = c.post("products", {"name": "other", "type": "variable", "sku": rig.sku("OTHER"),
-                                         "attributes": [{"name": "Size", "options": ["S"], "variation": True}]}).data
-            holder = c.post(f"products/{parent['id']}/variations",
-                            {"sku": rig.sku("S00002"), "attributes": [{"name": "Size", "option": "S"}]}).data
+        release = hold_sku(rig, rig.sku("S00002"))
         first, _ = rig.run(url, process_images=False)
         assert first["failed"] == 1
-        with rig.client() as c:
-            c.delete(f"products/{parent['id']}/variations/{holder['id']}", params={"force": "true"})
+        release()
 
         second, _ = rig.run(url, process_images=False)
         assert "If-None-Match" not in server.requests[-1]["headers"]
