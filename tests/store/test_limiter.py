@@ -187,7 +187,11 @@ def test_thread_safe() -> None:
     for t in threads:
         t.join()
     assert limit.items == 4 * 2000 * 50
-    assert 1 <= limit.allowed() <= 8
+    # Every answer took the same time per item and none was an overload: nothing to back off
+    # from, whatever order the threads' answers were counted in.
+    snap = limit.snapshot()
+    assert limit.backoffs == 0 and snap["overloaded"] == 0
+    assert 2 <= limit.allowed() <= snap["peak"] <= 8
 
 
 def test_options_take_auto_or_a_pinned_number() -> None:

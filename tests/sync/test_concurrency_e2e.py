@@ -48,7 +48,9 @@ def test_auto_on_a_store_of_two_workers_fails_nothing_and_matches_a_fixed_run(tm
             assert result["created"] == 90 and result["variations"]["created"] == 90
         assert auto["concurrency"]["mode"] == "auto" and fixed["concurrency"]["mode"] == "fixed"
         assert fixed["concurrency"]["current"] == 2 and fixed["concurrency"]["peak"] == 2
-        assert 1 <= auto["concurrency"]["current"] <= 8
+        # It looked above the fixed 2 and never ran away to its ceiling of 8 on a store that takes
+        # 4 at once (2 workers, 2 queued); any 503 it met on the way was retried, nothing failed.
+        assert 2 < auto["concurrency"]["peak"] < 8 and auto["concurrency"]["current"] < 8
         assert auto["concurrency"]["rate"] >= 0
         assert contents(auto_rig) == contents(fixed_rig)
         assert len(contents(auto_rig)) == 90
