@@ -234,8 +234,8 @@ def _v7(conn: sqlite3.Connection) -> None:
     # that left nothing undone, so a re-run after a failure always reads and plans everything.
     conn.execute("ALTER TABLE feed_state ADD COLUMN digest TEXT")
     conn.execute("ALTER TABLE feed_state ADD COLUMN fingerprint TEXT")
-    # JSON: what that run found ({"products": N, "variations": M}), which a run that finds the
-    # feed unchanged reports as unchanged.
+    # JSON: the products and variations that run wrote or found unchanged ({"unchanged": N,
+    # "variations_unchanged": M}), which a run that finds the feed unchanged reports as unchanged.
     conn.execute("ALTER TABLE feed_state ADD COLUMN last_counts TEXT")
 
 
