@@ -73,8 +73,8 @@ def emit_json(doc: Any) -> None:
         # One line per item, through the C encoder (an indented dump is encoded in Python, five
         # times slower), scrubbed and written a thousand lines at a time.
         chunk: list[str] = []
-        for index, item in enumerate(items):
-            chunk.append(("," if index else "") + "\n    " + json.dumps(item, ensure_ascii=False, default=str))
+        for index, line in enumerate(items.json_lines()):
+            chunk.append(("," if index else "") + "\n    " + line)
             if len(chunk) == 1000:
                 sys.stdout.write(redact("".join(chunk)))
                 chunk = []
