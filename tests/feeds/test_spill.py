@@ -138,3 +138,34 @@ def test_the_generated_feed_tests_what_it_claims(tmp_path: Path):
     assert len(result.products) < 300, "the filter drops the hidden models"
     assert len(set(skus)) == len(skus) and any(s and s[-7:-6] == "-" for s in skus), "slugs that meet kept apart"
     assert any("duplicate key" in str(e) for e in result.errors)
+
+
+def test_group_marks_against_rows_of_the_same_key(tmp_path: Path):
+    """A group's value that is also a row's key: the earlier of the two keeps it (a product row
+    first takes the group's members in; a group first refuses the later row as a duplicate),
+    and a group whose only member is a refused duplicate makes no parent."""
+    feed = tmp_path / "supplier.csv"
+    rows = [
+        ["Model 3", "", "Mug 3", "4,00", "1", "", "Mugs"],  # a product keyed like the group after it
+        ["M3-0", "Model 3", "Shirt 3 Red", "5,00", "2", "Red", "Shirts"],
+        ["M4-0", "Model 4", "Shirt 4 Red", "5,00", "2", "Red", "Shirts"],
+        ["Model 4", "", "Mug 4", "4,00", "1", "", "Mugs"],  # later than its group's first member
+        ["M3-1", "Model 3", "Shirt 3 Blue", "5,00", "2", "Blue", "Shirts"],
+        ["M4-1", "Model 4", "Shirt 4 Blue", "5,00", "2", "Blue", "Shirts"],
+        ["M4-0", "Model 5", "Shirt 5 Red", "5,00", "2", "Red", "Shirts"],  # a duplicate, alone in its group
+        ["M6-0", "Model 6", "Shirt 6 Red", "5,00", "2", "Red", "Shirts"],
+    ]
+    with open(feed, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, delimiter=";")
+        w.writerow(["item", "model", "title", "cost", "stock", "colour", "category"])
+        w.writerows(rows)
+    spec = FeedSpec.from_config("marks", {
+        "source": str(feed), "locale": "de",
+        "mapping": {"sku": "item", "group": "model", "name": "title", "cost": "cost", "stock_quantity": "stock",
+                    "categories": "category", "attributes": {"Color": "colour"}, "variation_attributes": ["Color"]},
+    }, tmp_path)
+    memory, disk = both(spec, tmp_path)
+    keys = [p.key for p in memory.products]
+    assert "Model 5" not in keys and "Model 6" in keys
+    assert sum("duplicate key" in str(e) for e in memory.errors) == 2  # M4-0 again, and the Mug 4 row
+    assert_same(memory, disk)

@@ -29,8 +29,10 @@ from wsync.mapping.rows import Row
 # Rows are written in batches of this many: one executemany per batch keeps the per-row cost
 # at a few microseconds.
 _WRITE_BATCH = 5000
-# Rows' kinds in the spill: a product row, a variation row, and the mark a grouped row leaves
-# for the parent its group makes (the first mark of a key decides the parent's place).
+# Rows' kinds in the spill: a product row, a variation row, and the mark of the parent a group
+# makes. The marks are written between the passes, one per group, just before the group's first
+# member (each grouped row leaves a free place in the numbering for it): one mark per member,
+# written as the rows come, was half the rows of a distributor's feed and a quarter of the SQL.
 _PARENT, _VARIATION, _GROUP = "p", "v", "g"
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
@@ -88,7 +90,7 @@ class SpillAssembler:
             """
             CREATE TABLE rows (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, kind TEXT NOT NULL,
                                parent TEXT, owner INTEGER, place TEXT, sku TEXT, blob BLOB,
-                               pseq INTEGER, ord INTEGER);
+                               pseq INTEGER, ord INTEGER, grouped INTEGER, parent_sku TEXT);
             CREATE TABLE aliases (alias TEXT NOT NULL, key TEXT NOT NULL, owner INTEGER NOT NULL);
             CREATE TABLE excluded (key TEXT PRIMARY KEY);
             CREATE TABLE products (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, blob BLOB NOT NULL);
@@ -132,23 +134,24 @@ class SpillAssembler:
 
     def _variation(self, row: Row, owner: int | None) -> None:
         if row.grouped and row.parent:
-            # The group's mark comes just before its member: the first surviving mark places the
-            # parent, and a member refused as a duplicate takes its mark with it.
+            # The place just before a grouped row is left for its group's mark: the first member
+            # to survive the duplicate check places the parent (`_mark_groups`).
             self._seq += 1
-            self._rows.append((self._seq, row.parent, _GROUP, None, self._seq + 1, None, row.parent_sku, None))
+            self._put(row, _VARIATION, row.parent, owner, grouped=True)
+            return
         self._put(row, _VARIATION, row.parent, owner)
 
-    def _put(self, row: Row, kind: str, parent: str | None, owner: int | None) -> int:
+    def _put(self, row: Row, kind: str, parent: str | None, owner: int | None, grouped: bool = False) -> int:
         self._seq += 1
         self._rows.append((self._seq, row.key, kind, parent, owner, row.where, row.sku,
-                           pickle.dumps(row, _PICKLE)))
+                           pickle.dumps(row, _PICKLE), 1 if grouped else None, row.parent_sku if grouped else None))
         return self._seq
 
     def _flush(self) -> None:
         conn = self._conn
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO rows (seq, key, kind, parent, owner, place, sku, blob) "
-                         "VALUES (?,?,?,?,?,?,?,?)", self._rows)
+        conn.executemany("INSERT INTO rows (seq, key, kind, parent, owner, place, sku, blob, grouped, parent_sku) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?)", self._rows)
         conn.executemany("INSERT INTO aliases VALUES (?,?,?)", self._aliases)
         conn.executemany("INSERT OR IGNORE INTO excluded VALUES (?)", self._excluded)
         conn.execute("COMMIT")
@@ -157,19 +160,25 @@ class SpillAssembler:
     # -- between the passes: what needs the whole feed ------------------------------------
     def _drop_duplicates(self) -> None:
         """The first row with a key is kept; a later one is an error, and the rows it carried (its
-        nested variations, its group mark, its aliases) go with it. Rows first, then group marks:
-        a member refused as a duplicate never made its group, and a later mark of a key is no
-        error (its members join the product or group that has the key)."""
+        nested variations, its aliases) go with it. Rows first, then group marks: a member
+        refused as a duplicate never made its group, and a later mark of a key is no error (its
+        members join the product or group that has the key)."""
         conn = self._conn
         conn.execute("CREATE INDEX rows_key ON rows(key, seq)")
-        self._drop("kind != 'g'")
-        # Every member of a group left a mark: all but each group's first go in one statement.
-        conn.execute("BEGIN")
-        conn.execute("""DELETE FROM rows WHERE kind = 'g' AND EXISTS (
-                            SELECT 1 FROM rows first WHERE first.key = rows.key AND first.kind = 'g'
-                                                       AND first.seq < rows.seq)""")
-        conn.execute("COMMIT")
         self._drop("1")
+        self._mark_groups()
+        self._drop("1")
+
+    def _mark_groups(self) -> None:
+        """Each group's mark, in the place its first surviving member left free, with that
+        member's say on the parent's SKU (SQLite gives a bare column the values of the row
+        MIN() picked)."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        conn.execute(f"""INSERT INTO rows (seq, key, kind, sku)
+                         SELECT MIN(seq) - 1, parent, '{_GROUP}', parent_sku FROM rows
+                          WHERE grouped = 1 GROUP BY parent""")
+        conn.execute("COMMIT")
 
     def _drop(self, among: str) -> None:
         conn = self._conn
