@@ -107,3 +107,12 @@ def trim_fields(doc: dict, fields_param: str | None) -> dict:
     wanted = {f.strip().split(".")[0] for f in str(fields_param).split(",") if f.strip()}
     wanted.add("id")
     return {k: v for k, v in doc.items() if k in wanted}
+
+
+def trim_answer(doc: Any, fields_param: Any) -> Any:
+    """WordPress's `_fields` on one answer: only the keys named (`a.b` keeps `a`), `_links` kept,
+    nothing added; an error slot of a batch (`{"id": 0, "error": ...}`) is not an answer and stays."""
+    if not fields_param or not isinstance(doc, dict) or "error" in doc:
+        return doc
+    wanted = {f.strip().split(".")[0] for f in str(fields_param).split(",") if f.strip()}
+    return {k: v for k, v in doc.items() if k in wanted or k == "_links"}

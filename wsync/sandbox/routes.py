@@ -10,7 +10,7 @@ from typing import Any
 
 from wsync.sandbox.catalog import PRODUCT_TYPES, Catalog
 from wsync.sandbox.faults import LatencyModel
-from wsync.sandbox.listing import Paging, id_list, order_clause, trim_fields
+from wsync.sandbox.listing import Paging, id_list, order_clause, trim_answer, trim_fields
 from wsync.sandbox.pacing import Pacer, Staged
 from wsync.sandbox.rest_error import RestError, invalid_param
 from wsync.sandbox.taxonomy import CATEGORY, SHIPPING_CLASS, TAG, Taxonomy, attr_taxonomy
@@ -257,7 +257,8 @@ class Router:
         with self.cat.db.lock:
             post = self.cat.get_product_post(m["id"])
             doc = self.cat.render_product(post, fresh_read=True)
-        return Answer(200, trim_fields(doc, req.params.get("_fields")) if req.params.get("_fields") else doc)
+        # One object's `_fields` keeps its `_links` (recordings/33); a listing's items lose them.
+        return Answer(200, trim_answer(doc, req.params.get("_fields")))
 
     def create_product(self, req: Request, m: dict) -> Answer:
         self.cat.validate_single(req.body)
@@ -289,11 +290,15 @@ class Router:
     def batch_products(self, req: Request, m: dict) -> Answer:
         counter = ItemCounter()
         cat = self.cat
+        # recordings/33: the batch's query `_fields` reaches each create (and filters the batch
+        # answer's own keys); an update sees only its own body, so only a `_fields` inside it.
+        query_fields = req.params.get("_fields")
 
         def update(item: Any) -> dict[str, Any]:
             if not isinstance(item, dict):
                 raise RestError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
-            return cat.render_product(cat.update_product(item.get("id", 0), item))
+            body = {k: v for k, v in item.items() if k != "_fields"}
+            return trim_answer(cat.render_product(cat.update_product(item.get("id", 0), body)), item.get("_fields"))
 
         def delete(item: Any) -> dict[str, Any]:
             item_id = item.get("id") if isinstance(item, dict) else item
@@ -301,10 +306,12 @@ class Router:
 
         def create(item: Any) -> Staged:
             post = cat.prepare_product(_item(item))
-            return Staged(lambda: cat.render_product(cat.insert_product(post)))
+            return Staged(lambda: trim_answer(cat.render_product(cat.insert_product(post)), query_fields))
 
         answer = run_batch(req.body, create, update, delete, counter, self.pacer)
         req.counters["written"] = counter.written
+        if query_fields and isinstance(answer, dict):
+            answer = trim_answer(answer, query_fields) or []  # nothing left: PHP's empty array, `[]`
         return Answer(200, answer)
 
     # ------------------------------------------------------------------ variations
@@ -339,7 +346,8 @@ class Router:
             parent = self.cat.parent_for_variations(m["pid"])
             post = self.cat.get_variation(parent, m["id"])
             doc = self.cat.render_variation(post, parent, fresh_read=True)
-        return Answer(200, trim_fields(doc, req.params.get("_fields")) if req.params.get("_fields") else doc)
+        # One object's `_fields` keeps its `_links` (recordings/33); a listing's items lose them.
+        return Answer(200, trim_answer(doc, req.params.get("_fields")))
 
     def create_variation(self, req: Request, m: dict) -> Answer:
         self.cat.validate_single(req.body, variation=True)
