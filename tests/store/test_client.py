@@ -139,6 +139,21 @@ def test_batch_over_100_is_refused_before_sending(scripted, scripted_client):
     assert scripted.requests == []
 
 
+def test_batch_asks_only_for_the_fields_it_reads(scripted, scripted_client):
+    """recordings/33: the query's `_fields` reaches the creates and must name the answer's own
+    keys; an update only sees its body, so each update carries the list itself."""
+    scripted.script = [Reply(200, {"create": [{"id": 5, "sku": "A"}], "update": [{"id": 3, "sku": "B"}]}),
+                       Reply(200, {"update": [{"id": 3}]})]
+    answer = scripted_client.batch("products/batch", {"create": [{"sku": "A"}], "update": [{"id": 3, "name": "B"}]},
+                                   fields=["id", "sku"])
+    assert answer["update"] == [{"id": 3, "sku": "B"}]
+    sent = scripted.requests[0]
+    assert sent["query"]["_fields"] == "create,update,delete,id,sku"
+    assert sent["body"] == {"create": [{"sku": "A"}], "update": [{"id": 3, "name": "B", "_fields": "id,sku"}]}
+    scripted_client.batch("products/batch", {"update": [{"id": 3}]})  # without fields: as before
+    assert "_fields" not in scripted.requests[1]["query"] and scripted.requests[1]["body"] == {"update": [{"id": 3}]}
+
+
 def test_batch_413_from_the_store(scripted, scripted_client):
     scripted.script = [Reply(413, {"code": "woocommerce_rest_request_entity_too_large",
                                    "message": "Unable to accept more than 100 items for this request.",

@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypedDict
 
@@ -163,15 +163,28 @@ class StoreClient:
                     found.append(item)
         return found
 
-    def batch(self, endpoint: str, payload: Mapping[str, list[Any]]) -> dict[str, Any]:
-        """Send ONE batch request (create/update/delete <= 100 items in total)."""
+    def batch(self, endpoint: str, payload: Mapping[str, list[Any]],
+              fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """Send ONE batch request (create/update/delete <= 100 items in total). `fields`: the
+        only fields the caller reads from each saved item's answer (e.g. id, sku); the store then
+        builds no more than those (recordings/33: about a tenth of a product's server time, and
+        an answer of 10 KB instead of 120 KB per 50 products)."""
         count = sum(len(payload.get(op) or []) for op in ("create", "update", "delete"))
         if count > BATCH_LIMIT:
             raise E.BatchTooLarge(f"a batch holds at most {BATCH_LIMIT} items, this one {count}",
                                   status=413, code="woocommerce_rest_request_entity_too_large",
                                   endpoint=endpoint, store_url=self.url)
         body = {op: list(payload[op]) for op in ("create", "update", "delete") if payload.get(op)}
-        response = self._request("POST", endpoint, data=body, idempotent=not body.get("create"))
+        params = None
+        if fields and body:
+            wanted = ",".join(fields)
+            # The query reaches the creates and filters the batch answer's own keys, so it names
+            # them too; an update sees only its own body, so each update carries the list.
+            params = {"_fields": ",".join(("create", "update", "delete", *fields))}
+            if body.get("update"):
+                body["update"] = [{**item, "_fields": wanted} if isinstance(item, dict) else item
+                                  for item in body["update"]]
+        response = self._request("POST", endpoint, params=params, data=body, idempotent=not body.get("create"))
         if not body and isinstance(response.data, list) and not response.data:
             # WooCommerce answers an empty batch with [], a JSON list (recordings/25).
             return {}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -71,7 +71,8 @@ class BatchClient(Protocol):
     """The store the pusher writes to: StoreClient, or a test's stand-in. A batch request, and a
     plain POST for a batch that must not be repeated by retries (`idempotent=False`)."""
 
-    def batch(self, endpoint: str, payload: Mapping[str, list[Any]]) -> dict[str, Any]: ...
+    def batch(self, endpoint: str, payload: Mapping[str, list[Any]],
+              fields: Sequence[str] | None = None) -> dict[str, Any]: ...
 
     def post(self, endpoint: str, data: Any, params: Mapping[str, Any] | None = None,
              idempotent: bool = False) -> StoreResponse: ...
@@ -118,8 +119,11 @@ class BatchPusher:
                  reconcile: Reconciler | None = None, should_stop: Callable[[], bool] | None = None,
                  max_request_s: float = 0.0, reconcile_updates: bool = False, idempotent: bool | None = None,
                  journal: Journal | None = None, on_wait: WaitListener | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
+                 fields: Sequence[str] | None = None):
         self.client = client
+        # The fields read from each saved item's answer; None: the whole object.
+        self.fields = list(fields) if fields else None
         self.endpoint = endpoint
         self.size = size
         # How many requests may be in flight: asked again before each is sent, so an adaptive
@@ -196,7 +200,8 @@ class BatchPusher:
             if self.idempotent is False:
                 answer = self.client.post(self.endpoint, self._payload(chunk), idempotent=False).data or {}
             else:
-                answer = self.client.batch(self.endpoint, self._payload(chunk))
+                answer = (self.client.batch(self.endpoint, self._payload(chunk), fields=self.fields) if self.fields
+                          else self.client.batch(self.endpoint, self._payload(chunk)))
         except StoreAuthError:
             self._end(token)  # refused at authentication: nothing ran
             raise

@@ -26,6 +26,10 @@ from wsync.sync.push import BatchPusher, Op, OpResult
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy
 
+# What `record_products` reads from a saved product's answer: the store builds nothing else
+# (recordings/33). A new reader of the answer adds its field here.
+ANSWER_FIELDS = ("id", "sku")
+
 
 def plan(run: ImportRun, products: list[Product]) -> list[ItemPlan]:
     """What to send for each product of a window (`run.records` loaded for it); the first
@@ -54,7 +58,8 @@ def push(run: ImportRun, plans: list[ItemPlan]) -> None:
     pusher = BatchPusher(run.client, "products/batch", size=run.opts.products_per_batch,
                          concurrency=run.limit, reconcile=lambda creates: reconcile(run, creates),
                          should_stop=run.ctx.should_stop, max_request_s=run.max_request_s,
-                         journal=run.journal("product", describe_create), on_wait=run.waiting)
+                         journal=run.journal("product", describe_create), on_wait=run.waiting,
+                         fields=ANSWER_FIELDS)
     retry: list[Op] = []
     before_images.note_before(run, "product", plans)
     for results in pusher.run(ops):
