@@ -88,10 +88,10 @@ class SyncRig:
     def feed(self, rows: list[dict[str, Any]], name: str = "feed.csv") -> Path:
         return write_feed(self.tmp / name, rows)
 
-    def run(self, feed: Path, **options: Any) -> tuple[dict[str, Any], StoreClient]:
+    def run(self, feed: Path, feed_name: str = "test-feed", **options: Any) -> tuple[dict[str, Any], StoreClient]:
         opts = ImportOptions(**options).validate()
-        data = {"source": str(feed), "format": "csv", "feed_name": "test-feed", "options": opts.to_dict()}
-        job_id = self.jobs.create(kind="import", feed="test-feed", job_data=data)
+        data = {"source": str(feed), "format": "csv", "feed_name": feed_name, "options": opts.to_dict()}
+        job_id = self.jobs.create(kind="import", feed=feed_name, job_data=data)
         client = StoreClient(self.store)
         try:
             result = run_import(job_id, ledger=self.ledger, settings=self.settings, jobs=self.jobs, client=client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 
 from tests.sync.conftest import batches, sandbox_only
+from wsync.ledger.history import JobChanges
 
 
 def test_first_import_batches_and_second_run_writes_nothing(rig):
@@ -61,6 +62,31 @@ def test_adoption_of_a_prefilled_store_creates_no_duplicate(rig):
     assert len(products) == 33 and max(skus.values()) == 1
     assert result["created"] == 13 and result["updated"] == 20
     assert result["variations"]["created"] == 12 and result["variations"]["updated"] == 0
+
+
+def test_adopted_variations_send_only_what_differs(rig):
+    """The same catalogue as another feed (a file under a new name each day, a lost ledger): its
+    variations are on the store already. Each parent's variations are read once, whole; one whose
+    price changed gets that price alone, the others nothing, and the ledger learns them all."""
+    rows = rig.rows(simple=3, variable=4, per_parent=5)
+    first, _ = rig.run(rig.feed(rows), process_images=False)
+    assert first["variations"]["created"] == 20
+    changed = next(r for r in rows if r.get("parent") == rig.sku("V00001"))
+    changed["price"] = "23.45"
+    renamed = rig.feed(rows, name="renamed.csv")
+    result, _ = rig.run(renamed, feed_name="renamed", process_images=False)
+    assert result["failed"] == 0 and result["created"] == 0, result
+    assert result["variations"]["updated"] == 1 and result["variations"]["unchanged"] == 19, result
+    assert result["variations"]["created"] == 0
+    parent = next(p for p in rig.all_products() if p["sku"] == rig.sku("V00001"))
+    prices = sorted(v["regular_price"] for v in rig.all_variations(parent["id"]))
+    assert prices.count("23.45") == 1 and len(prices) == 5
+    # Before-images from the read that found them: `wsync undo` can put the old price back.
+    noted = [c for c in JobChanges(rig.ledger).for_job(result["job_id"]) if c.kind == "variation"]
+    assert [(c.sku, c.before, c.after) for c in noted] == [
+        (changed["sku"], {"regular_price": "10.00"}, {"regular_price": "23.45"})]
+    again, _ = rig.run(renamed, feed_name="renamed", process_images=False)
+    assert again["requests"]["write"] == 0 and again["variations"]["unchanged"] == 20, again
 
 
 def test_poisoned_item_fails_alone(rig):

@@ -142,3 +142,34 @@ def test_normalise_url_fast_path_agrees_with_parsing_every_spelling():
             for path in paths:
                 for url in (f"{scheme}://{host}{path}", f" {scheme}://{host}{path}", f"{scheme}://{host}{path}\n"):
                     assert normalise_url(url) == parsed(url), url
+
+
+def test_adopted_variation_read_whole_sends_only_what_differs():
+    """A variation found on the store, read whole: compared with the store's state as a payload
+    (wsync.sync.rebuild.pushed_from_store), not sent whole."""
+    from wsync.sync.payload import variation_payload
+    from wsync.sync.rebuild import pushed_from_store
+
+    parent = Product(key="T", sku="T", name="Tee", type="variable",
+                     attributes=[Attribute("Color", ["Red", "Blue"], variation=True, taxonomy=True)],
+                     variations=[Variation(key="T-R", sku="T-R", regular_price="9.00", attributes={"Color": "Red"}),
+                                 Variation(key="T-B", sku="T-B", regular_price="9.00", attributes={"Color": "Blue"})])
+    on_store = []
+    for n, v in enumerate(parent.variations):
+        payload = variation_payload(v, parent, Resolver())
+        on_store.append({**payload, "id": 50 + n, "name": "Tee", "date_modified": "2026-01-01T00:00:00",
+                         "attributes": [{"id": 7, "name": "Color", "option": v.attributes["Color"]}]})
+    on_store[1]["regular_price"] = "8.00"  # the store has another price for the blue one
+
+    def as_pushed(obj):
+        return pushed_from_store(obj, "variation")
+
+    plans = plan_variations(parent, 10, {}, on_store, Resolver(), ImportOptions(), 1, store_pushed=as_pushed)
+    assert [(p.key, p.action, p.send, p.store_id, p.adopted) for p in plans] == [
+        ("T-R", "unchanged", {}, 50, True), ("T-B", "update", {"regular_price": "9.00"}, 51, True)]
+    assert plans[1].store_state is on_store[1]  # the before-image's source
+    forced = plan_variations(parent, 10, {}, on_store, Resolver(), ImportOptions(force=True), 1,
+                             store_pushed=as_pushed)
+    assert [p.action for p in forced] == ["update", "update"] and forced[0].send["sku"] == "T-R"
+    whole = plan_variations(parent, 10, {}, on_store, Resolver(), ImportOptions(), 1)  # not read whole
+    assert [p.action for p in whole] == ["update", "update"]

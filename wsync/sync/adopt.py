@@ -56,8 +56,12 @@ def find_existing(client: StoreClient, skus: Iterable[str]) -> dict[str, dict[st
     return found
 
 
-def read_variations(client: StoreClient, parent_id: int) -> list[dict[str, Any]]:
-    """A parent's variations, read once per job (paged, trimmed to what matching needs)."""
+def read_variations(client: StoreClient, parent_id: int, whole: bool = False) -> list[dict[str, Any]]:
+    """A parent's variations, read once per job (paged): trimmed to what matching needs, or
+    `whole` as the store keeps them (context=edit), so adopting them sends only what differs and
+    notes the before-images without reading them again."""
+    if whole:
+        return list(client.iter_pages(f"products/{parent_id}/variations", params={"context": "edit"}, per_page=100))
     return list(client.iter_pages(f"products/{parent_id}/variations",
                                   fields=["id", "sku", "attributes", "image"], per_page=100))
 

@@ -42,6 +42,9 @@ def note_before(importer: Any, kind: str, plans: Iterable[Any], parent_id: int |
             continue
         record = importer.records.get((kind, plan.key))
         pushed = record.pushed if record is not None and not plan.adopted else {}
+        if plan.adopted and getattr(plan, "store_state", None) is not None:
+            # Read whole to adopt it: the before-image is at hand (wsync.sync.phases.variations).
+            pushed = {k: restorable(k, plan.store_state.get(k)) for k in sent}
         before = {k: pushed[k] for k in sent if k in pushed}
         change = Change(job_id, kind, int(plan.store_id), "updated", parent_id=parent_id, feed=importer.feed,
                         key=plan.key, sku=plan.sku, before=before, after=sent)

@@ -5,7 +5,7 @@ exactly what `wsync import` would do.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,9 @@ class ItemPlan:
     reason: str = ""
     # A resumed job counts items it already wrote in its earlier attempt as that attempt did.
     done_earlier: str | None = None
+    # An adopted item's object as the store answered it (context=edit), when it was read whole:
+    # the before-image `wsync undo` restores comes from it, not from another read.
+    store_state: dict[str, Any] | None = None
 
     @property
     def changed(self) -> list[str]:
@@ -69,12 +72,19 @@ def complete_variation_attributes(product: Product) -> None:
 
 def plan_item(kind: str, key: str, sku: str | None, desired: dict[str, Any], record: ItemRecord | None,
               adopted_id: int | None, opts: ImportOptions, job_id: int | None,
-              parent_key: str | None = None) -> ItemPlan:
+              parent_key: str | None = None, store_state: dict[str, Any] | None = None,
+              store_pushed: dict[str, Any] | None = None) -> ItemPlan:
+    """`store_state` / `store_pushed`: an adopted item as the store holds it, whole, and in the
+    shape of a payload; then only the fields that differ from it are sent, and none when it is
+    already as the feed says (a write that changes nothing still costs the store a save, bumps
+    its date_modified and re-syncs a variation's parent)."""
     full = desired
     wanted = restrict(desired, opts.only)
     store_id = record.store_id if record and record.store_id else adopted_id
     plan = ItemPlan(kind, key, sku, "unchanged", store_id=store_id, desired=full, parent_key=parent_key,
                     adopted=bool(adopted_id and not (record and record.store_id)))
+    if plan.adopted:
+        plan.store_state = store_state
     if store_id is None:
         if not opts.create_new:
             plan.action, plan.reason = "skip", "new item, and --no-create-new"
@@ -86,8 +96,13 @@ def plan_item(kind: str, key: str, sku: str | None, desired: dict[str, Any], rec
     if not opts.update_existing:
         plan.action, plan.reason = "skip", "exists, and --no-update-existing"
         return plan
+    if plan.adopted and store_pushed is not None and not opts.force:
+        changed = diff(wanted, store_pushed)
+        if changed:
+            plan.action, plan.send = "update", changed
+        return plan
     if opts.force or plan.adopted or record is None:
-        # Adopted items: what the store holds is unknown to us, so send the whole state once.
+        # Adopted items the store's state of is not at hand: the whole state, once.
         plan.action, plan.send = "update", dict(wanted)
         return plan
     if not opts.only and record.hash == content_hash(full):
@@ -149,8 +164,11 @@ def variations_by_parent(records: dict[tuple[str, str], ItemRecord]) -> dict[str
 def plan_variations(product: Product, parent_id: int | None, records: dict[tuple[str, str], ItemRecord],
                     store_variations: list[dict[str, Any]] | None, resolver: TermResolver,
                     opts: ImportOptions, job_id: int | None,
-                    by_parent: dict[str, list[ItemRecord]] | None = None) -> list[ItemPlan]:
-    """Variations of one parent, matched by SKU or, when the feed gives none, by attributes."""
+                    by_parent: dict[str, list[ItemRecord]] | None = None,
+                    store_pushed: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> list[ItemPlan]:
+    """Variations of one parent, matched by SKU or, when the feed gives none, by attributes.
+    `store_pushed`: a store variation (read whole) in the shape of a payload, for adopting
+    variations with only the fields that differ (wsync.sync.rebuild.pushed_from_store)."""
     from wsync.sync.adopt import attribute_signature
 
     by_sku: dict[str, dict[str, Any]] = {}
@@ -177,8 +195,10 @@ def plan_variations(product: Product, parent_id: int | None, records: dict[tuple
             matched_ids.add(adopted_id)
         if parent_id is None:
             record, adopted_id = None, None
+        as_pushed = store_pushed(found) if (adopted_id and found and store_pushed is not None) else None
         plans.append(plan_item("variation", variation.key, sku, desired, record, adopted_id, opts, job_id,
-                               parent_key=product.key))
+                               parent_key=product.key, store_state=found if as_pushed is not None else None,
+                               store_pushed=as_pushed))
     if opts.stale_variations == "delete" and not opts.only and parent_id is not None:
         wanted = {v.key for v in product.variations}
         siblings = (by_parent.get(product.key, []) if by_parent is not None

@@ -22,6 +22,7 @@ from wsync.sync.journal import describe_create
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_variations, variations_by_parent
 from wsync.sync.push import BatchPusher, Op, OpResult
+from wsync.sync.rebuild import pushed_from_store
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy
 
@@ -41,9 +42,9 @@ def plan(run: ImportRun, products: list[Product], product_plans: list[ItemPlan])
         parent_plan = plan_by_key.get(product.key)
         parent_id = rec.store_id if rec and rec.store_id else (parent_plan.store_id if parent_plan else None)
         known = any(True for _ in _known_records(run, product))
-        store_vars = read_variations(run.client, parent_id) if (parent_id and not known) else None
+        store_vars = read_variations(run.client, parent_id, whole=True) if (parent_id and not known) else None
         plans += plan_variations(product, parent_id, run.records, store_vars, CachedResolver(run.taxonomy),
-                                 run.opts, None, by_parent=by_parent(run))
+                                 run.opts, None, by_parent=by_parent(run), store_pushed=_pushed)
     return plans
 
 
@@ -92,9 +93,9 @@ def push_parent(run: ImportRun, product: Product, parent_id: int) -> ParentDone:
     known = any(r.parent_key == product.key and r.kind == "variation" and r.store_id
                 for r in _known_records(run, product))
     fresh = ("product", product.key) in run.created_now
-    store_vars = None if (fresh or known) else read_variations(run.client, parent_id)
+    store_vars = None if (fresh or known) else read_variations(run.client, parent_id, whole=True)
     plans = plan_variations(product, parent_id, run.records, store_vars, CachedResolver(run.taxonomy), run.opts,
-                            run.ctx.job_id, by_parent=by_parent(run))
+                            run.ctx.job_id, by_parent=by_parent(run), store_pushed=_pushed)
     ops = []
     for item in plans:
         if item.action == "create":
@@ -122,6 +123,10 @@ def push_parent(run: ImportRun, product: Product, parent_id: int) -> ParentDone:
         for chunk in pusher.run(ops):
             results.extend(chunk)
     return product, parent_id, plans, results
+
+
+def _pushed(obj: dict[str, Any]) -> dict[str, Any]:
+    return pushed_from_store(obj, "variation")
 
 
 def by_parent(run: ImportRun) -> dict[str, list[ItemRecord]]:
@@ -156,10 +161,18 @@ def record_variations(run: ImportRun, product: Product, parent_id: int, plans: l
                       results: list[OpResult]) -> None:
     """One parent's answers into the ledger and the counts; deleted variations leave the ledger."""
     sent = {id(r.op.ref) for r in results}
+    records, deleted = [], []
     for item in plans:
         if id(item) not in sent and item.action != "remove":
             run.count_quiet(item)
-    records, deleted = [], []
+            if item.adopted and item.action == "unchanged" and item.store_id:
+                # Adopted as the store already has it: nothing sent, and the ledger learns it.
+                rec = ItemRecord("variation", item.key, sku=item.sku, store_id=int(item.store_id),
+                                 parent_key=product.key, parent_id=parent_id, pushed=dict(item.desired),
+                                 hash=content_hash(item.desired))
+                with run.lock:
+                    run.records[("variation", item.key)] = rec
+                records.append(rec)
     for result in results:
         item = result.op.ref
         if result.op.action == "delete":
