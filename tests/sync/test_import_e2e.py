@@ -89,6 +89,22 @@ def test_adopted_variations_send_only_what_differs(rig):
     assert again["requests"]["write"] == 0 and again["variations"]["unchanged"] == 20, again
 
 
+def test_adopted_under_only_learns_the_stores_state_not_the_feeds(rig):
+    """Adopted with `--only stock`, a variation whose stock agrees is left alone, and the ledger
+    keeps what the store has, not the feed's price it never compared: the next full run sends it."""
+    rows = rig.rows(simple=1, variable=1, per_parent=3)
+    rig.run(rig.feed(rows), process_images=False)
+    changed = next(r for r in rows if r.get("parent"))
+    changed["price"] = "31.00"
+    renamed = rig.feed(rows, name="renamed.csv")
+    stock, _ = rig.run(renamed, feed_name="renamed", process_images=False, only=["stock"])
+    assert stock["variations"]["updated"] == 0 and stock["variations"]["unchanged"] == 3, stock
+    full, _ = rig.run(renamed, feed_name="renamed", process_images=False)
+    assert full["variations"]["updated"] == 1 and full["variations"]["unchanged"] == 2, full
+    parent = next(p for p in rig.all_products() if p["sku"] == changed["parent"])
+    assert sorted(v["regular_price"] for v in rig.all_variations(parent["id"])) == ["10.00", "10.00", "31.00"]
+
+
 def test_poisoned_item_fails_alone(rig):
     rows = rig.rows(simple=60, variable=0)
     # A SKU a variation already holds: the store refuses it; the other 59 must land.

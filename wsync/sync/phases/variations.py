@@ -166,10 +166,13 @@ def record_variations(run: ImportRun, product: Product, parent_id: int, plans: l
         if id(item) not in sent and item.action != "remove":
             run.count_quiet(item)
             if item.adopted and item.action == "unchanged" and item.store_id:
-                # Adopted as the store already has it: nothing sent, and the ledger learns it.
+                # Adopted as the store already has it: nothing sent, and the ledger learns it, with
+                # the feed's state where every field was compared, else (--only) the store's own.
+                pushed = dict(item.desired) if not run.opts.only or item.store_state is None \
+                    else _pushed(item.store_state)
                 rec = ItemRecord("variation", item.key, sku=item.sku, store_id=int(item.store_id),
-                                 parent_key=product.key, parent_id=parent_id, pushed=dict(item.desired),
-                                 hash=content_hash(item.desired))
+                                 parent_key=product.key, parent_id=parent_id, pushed=pushed,
+                                 hash=content_hash(pushed))
                 with run.lock:
                     run.records[("variation", item.key)] = rec
                 records.append(rec)
