@@ -104,9 +104,13 @@ def trim_fields(doc: dict, fields_param: str | None) -> dict:
     """`_fields=a,b`: keep only those top-level keys (nested `a.b` keeps `a`); `id` stays."""
     if not fields_param:
         return doc
-    wanted = {f.strip().split(".")[0] for f in str(fields_param).split(",") if f.strip()}
-    wanted.add("id")
+    wanted = _top_level(fields_param) | {"id"}
     return {k: v for k, v in doc.items() if k in wanted}
+
+
+def _top_level(fields_param: Any) -> set[str]:
+    """The top-level keys a `_fields` value names (`a.b` names `a`)."""
+    return {f.strip().split(".")[0] for f in str(fields_param).split(",") if f.strip()}
 
 
 def trim_answer(doc: Any, fields_param: Any) -> Any:
@@ -114,5 +118,5 @@ def trim_answer(doc: Any, fields_param: Any) -> Any:
     nothing added; an error slot of a batch (`{"id": 0, "error": ...}`) is not an answer and stays."""
     if not fields_param or not isinstance(doc, dict) or "error" in doc:
         return doc
-    wanted = {f.strip().split(".")[0] for f in str(fields_param).split(",") if f.strip()}
-    return {k: v for k, v in doc.items() if k in wanted or k == "_links"}
+    wanted = _top_level(fields_param) | {"_links"}
+    return {k: v for k, v in doc.items() if k in wanted}

@@ -37,24 +37,26 @@ class PlanItems(Sequence[dict[str, Any]]):
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         yield from self._head
-        if self._tail is not None:
-            self._tail.flush()
-            self._tail.seek(0)
-            for line in self._tail:
-                yield json.loads(line)
-            self._tail.seek(0, 2)
+        for line in self._tail_lines():
+            yield json.loads(line)
+
+    def _tail_lines(self) -> Iterator[str]:
+        """The items on disk, as the JSON lines they were written as; the file is left where the
+        next item goes."""
+        if self._tail is None:
+            return
+        self._tail.flush()
+        self._tail.seek(0)
+        for line in self._tail:
+            yield line.rstrip("\n")
+        self._tail.seek(0, 2)
 
     def json_lines(self) -> Iterator[str]:
-        """Each item as one line of JSON, in order: the items on disk are already JSON, passed
-        through as they are (decoding and encoding them again was a tenth of a big plan's time)."""
+        """Each item as one line of JSON, in order: the items on disk are already JSON and are
+        passed through as they are, not decoded and encoded again."""
         for item in self._head:
             yield json.dumps(item, ensure_ascii=False)
-        if self._tail is not None:
-            self._tail.flush()
-            self._tail.seek(0)
-            for line in self._tail:
-                yield line.rstrip("\n")
-            self._tail.seek(0, 2)
+        yield from self._tail_lines()
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...

@@ -200,6 +200,7 @@ class BatchPusher:
             if self.idempotent is False:
                 answer = self.client.post(self.endpoint, self._payload(chunk), idempotent=False).data or {}
             else:
+                # `fields` only when asked for: a BatchClient need not take it otherwise.
                 answer = (self.client.batch(self.endpoint, self._payload(chunk), fields=self.fields) if self.fields
                           else self.client.batch(self.endpoint, self._payload(chunk)))
         except StoreAuthError:
