@@ -70,6 +70,10 @@ _ONE_SUFFIX = re.compile(r"-(?:scaled|rotated|\d+x\d+|e\d{10,}|\d{1,3})$")
 _NORMAL_URL = re.compile(r"[a-z][a-z0-9+.-]*://[a-z0-9.\-_~%!$&'()*+,;=:]+/[^#\s]*(?<!\?)\Z")
 
 
+# What `_record` reads from a product's answer to an image update.
+ANSWER_FIELDS = ("id", "images")
+
+
 def normalise_url(url: str) -> str:
     """One spelling per image: scheme and host lower-cased, fragment dropped, query kept (it may
     select a different image on a CDN)."""
@@ -433,6 +437,9 @@ class ImagePhase:
             groups.setdefault(endpoint, []).append(Op("update", body, ref=(task, slots), sku=task.sku))
         retry: list[ImageTask] = []
         for endpoint, ops in groups.items():
+            # `_record` reads only the saved product's id and images; the store then builds
+            # nothing else of its answer (recordings/33). Variations build theirs whole anyway.
+            fields = ANSWER_FIELDS if endpoint == "products/batch" else None
             downloads = [op for op in ops if any("src" in slot for _, slot in op.ref[1])]
             reuse = [op for op in ops if not any("src" in slot for _, slot in op.ref[1])]
             # Items that bring a new file in make the store download and resize it inside the
@@ -440,14 +447,15 @@ class ImagePhase:
             pusher = BatchPusher(self.client, endpoint, size=self.opts.images_per_batch,
                                  concurrency=self.limit, reconcile=self._reconcile_factory(endpoint),
                                  reconcile_updates=True, idempotent=False, should_stop=self.should_stop,
-                                 max_request_s=self.max_request_s, journal=self.journal, on_wait=self.on_wait)
+                                 max_request_s=self.max_request_s, journal=self.journal, on_wait=self.on_wait,
+                                 fields=fields)
             for results in pusher.run(downloads):
                 retry.extend(self._record(results))
             # Items that only reference attachments by id cost the store no download: they go in
             # full-size batches and may be repeated safely.
             size = self.opts.products_per_batch if endpoint == "products/batch" else self.opts.variations_per_batch
             pusher = BatchPusher(self.client, endpoint, size=max(size, self.opts.images_per_batch),
-                                 concurrency=self.limit, should_stop=self.should_stop)
+                                 concurrency=self.limit, should_stop=self.should_stop, fields=fields)
             for results in pusher.run(reuse):
                 retry.extend(self._record(results))
         return retry
