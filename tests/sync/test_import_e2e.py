@@ -89,6 +89,33 @@ def test_adopted_variations_send_only_what_differs(rig):
     assert again["requests"]["write"] == 0 and again["variations"]["unchanged"] == 20, again
 
 
+def test_adopted_products_send_only_what_differs(rig):
+    """The same catalogue under a new feed name: its products are read whole once (100 per
+    request) and compared with the feed; one whose price changed gets that price alone, the
+    others nothing (not even the feed marker: a renamed file must not make the store save every
+    product again), and the ledger learns them, so the next run reads nothing either."""
+    rows = rig.rows(simple=4, variable=2, per_parent=3)
+    first, _ = rig.run(rig.feed(rows), process_images=False)
+    assert first["created"] == 6, first
+    changed = next(r for r in rows if r["sku"] == rig.sku("S00001"))
+    changed["price"] = "17.50"
+    renamed = rig.feed(rows, name="renamed.csv")
+    result, _ = rig.run(renamed, feed_name="renamed", process_images=False)
+    assert result["failed"] == 0 and result["created"] == 0, result
+    assert result["updated"] == 1 and result["unchanged"] == 5, result
+    assert result["variations"]["unchanged"] == 6 and result["variations"]["updated"] == 0, result
+    assert result["requests"]["write"] == 1, result["requests"]
+    by_sku = {p["sku"]: p for p in rig.all_products()}
+    assert by_sku[changed["sku"]]["regular_price"] == "17.50"
+    assert by_sku[rig.sku("S00002")]["regular_price"] == "10.00"
+    noted = [c for c in JobChanges(rig.ledger).for_job(result["job_id"]) if c.kind == "product"]
+    assert [(c.sku, c.before, c.after) for c in noted] == [
+        (changed["sku"], {"regular_price": "10.00"}, {"regular_price": "17.50"})]
+    again, _ = rig.run(renamed, feed_name="renamed", process_images=False)
+    assert again["requests"] == {"read": 0, "write": 0}, again
+    assert again["unchanged"] == 6 and again["variations"]["unchanged"] == 6, again
+
+
 def test_adopted_under_only_learns_the_stores_state_not_the_feeds(rig):
     """Adopted with `--only stock`, a variation whose stock agrees is left alone, and the ledger
     keeps what the store has, not the feed's price it never compared: the next full run sends it."""

@@ -46,6 +46,40 @@ def test_adopted_product_is_updated_not_created():
     assert plans[0].action == "update" and plans[0].store_id == 99 and plans[0].adopted
 
 
+def test_adopted_product_read_whole_sends_only_what_differs_and_not_the_feed_marker():
+    """The store's product (as `pushed_from_store` shapes it) from another feed's import, with a
+    plugin's meta beside wsync's: equal but for the marker and the plugin's key, nothing is sent;
+    a price the store lacks is sent alone."""
+    store = product_payload(shirt(), "old-feed", Resolver())
+    store["meta_data"] = [*store["meta_data"], {"key": "plugin_rating", "value": "5"}]
+    adopted = {"S1": {"id": 99, "sku": "S1", "type": "simple"}}
+
+    def plan(product):
+        return plan_products([product], {}, adopted, "new-feed", Resolver(), ImportOptions(), 1,
+                             store_states={99: {"id": 99}}, store_pushed=lambda _obj: store)[0]
+
+    same = plan(shirt())
+    assert same.action == "unchanged" and same.adopted and same.store_id == 99 and same.send == {}
+    assert same.store_state == {"id": 99}
+    changed = plan(shirt("12.00"))
+    assert changed.action == "update" and changed.send == {"regular_price": "12.00"}
+    # A meta value wsync owns that the store holds otherwise is sent, with this feed's marker.
+    store["meta_data"] = [m if m["key"] != "_wsync_key" else {**m, "value": "S1-old"} for m in store["meta_data"]]
+    rekeyed = plan(shirt())
+    assert rekeyed.action == "update" and list(rekeyed.send) == ["meta_data"]
+    assert {"key": "_wsync_feed", "value": "new-feed"} in rekeyed.send["meta_data"]
+
+
+def test_meta_compares_by_key_as_the_store_merges_it():
+    from wsync.sync.payload import same_value
+
+    held = [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]
+    assert same_value("meta_data", [{"key": "b", "value": "2"}], held)
+    assert not same_value("meta_data", [{"key": "b", "value": "3"}], held)
+    assert not same_value("meta_data", [{"key": "c", "value": "1"}], held)
+    assert not same_value("attributes", held[:1], held)  # other lists still compare whole
+
+
 def test_sku_held_by_a_variation_is_not_adopted_as_product():
     plans = plan_products([shirt()], {}, {"S1": {"id": 99, "sku": "S1", "type": "variation"}}, "feed", Resolver(),
                           ImportOptions(), 1)

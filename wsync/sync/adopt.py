@@ -21,6 +21,19 @@ log = logging.getLogger("wsync.sync.adopt")
 URL_BUDGET = 1800  # characters of `sku=` list per request, keeping URLs under ~2 KB
 SCAN_PAGE = 100
 FIELDS = ["id", "sku", "type", "parent_id", "status"]
+# What comparing an adopted product with the feed reads (wsync.sync.rebuild.pushed_from_store):
+# the fields a payload may hold, by name, so the store builds nothing else of its answer (it
+# trims product answers field by field: related products, prices HTML and the like are skipped).
+PRODUCT_STATE_FIELDS = [
+    "id", "sku", "type", "parent_id", "status", "name", "short_description", "description",
+    "regular_price", "sale_price", "manage_stock", "stock_quantity", "stock_status", "weight", "tax_class",
+    "dimensions", "categories", "tags", "attributes", "default_attributes", "meta_data",
+    "grouped_products", "upsell_ids", "cross_sell_ids",
+    "featured", "catalog_visibility", "date_on_sale_from", "date_on_sale_to", "tax_status", "backorders",
+    "low_stock_amount", "sold_individually", "reviews_allowed", "purchase_note", "shipping_class",
+    "menu_order", "virtual", "downloadable", "downloads", "download_limit", "download_expiry",
+    "external_url", "button_text",
+]
 
 
 def sku_chunks(skus: list[str]) -> int:
@@ -54,6 +67,20 @@ def find_existing(client: StoreClient, skus: Iterable[str]) -> dict[str, dict[st
         if sku:
             found[sku] = obj
     return found
+
+
+def read_products(client: StoreClient, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Adopted products as the store keeps them (context=edit), 100 per request: a feed seen under
+    a new name or a lost ledger then sends only what differs, and nothing when the store agrees
+    (each write costs the store a whole product save and bumps its date_modified)."""
+    wanted = sorted({int(i) for i in ids})
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(wanted), SCAN_PAGE):
+        chunk = wanted[start:start + SCAN_PAGE]
+        for obj in client.iter_pages("products", params={"include": ",".join(map(str, chunk)), "context": "edit"},
+                                     fields=PRODUCT_STATE_FIELDS, per_page=SCAN_PAGE):
+            out[int(obj["id"])] = obj
+    return out
 
 
 def read_variations(client: StoreClient, parent_id: int, whole: bool = False) -> list[dict[str, Any]]:

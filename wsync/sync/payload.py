@@ -213,6 +213,13 @@ def same_value(name: str, desired: Any, pushed: Any) -> bool:
     sending the feed's order would change nothing."""
     if desired == pushed:
         return True
+    if name == "meta_data" and isinstance(desired, list) and isinstance(pushed, list):
+        # The store updates meta entry by entry, by key, and keeps the keys it is not sent (its
+        # REST controllers call update_meta_data per entry): entries it already holds with these
+        # values change nothing, whatever else it holds (another plugin's meta, a key the feed dropped).
+        have = {m.get("key"): m.get("value") for m in pushed if isinstance(m, dict)}
+        return all(isinstance(m, dict) and m.get("key") in have and have[m.get("key")] == m.get("value")
+                   for m in desired)
     if not (isinstance(desired, list) and isinstance(pushed, list)) or len(desired) != len(pushed):
         return False
     if name in ("categories", "tags"):

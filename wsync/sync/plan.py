@@ -12,7 +12,15 @@ from typing import Any
 from wsync.catalogue import Attribute, Product
 from wsync.ledger.items import ItemRecord
 from wsync.sync.options import ImportOptions
-from wsync.sync.payload import TermResolver, content_hash, diff, product_payload, restrict, variation_payload
+from wsync.sync.payload import (
+    META_FEED,
+    TermResolver,
+    content_hash,
+    diff,
+    product_payload,
+    restrict,
+    variation_payload,
+)
 
 
 @dataclass
@@ -119,7 +127,11 @@ def plan_item(kind: str, key: str, sku: str | None, desired: dict[str, Any], rec
 
 def plan_products(products: list[Product], records: dict[tuple[str, str], ItemRecord],
                   adopted: dict[str, dict[str, Any]], feed: str, resolver: TermResolver,
-                  opts: ImportOptions, job_id: int | None) -> list[ItemPlan]:
+                  opts: ImportOptions, job_id: int | None,
+                  store_states: dict[int, dict[str, Any]] | None = None,
+                  store_pushed: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> list[ItemPlan]:
+    """`store_states`: adopted products read whole, by id (wsync.sync.adopt.read_products), with
+    `store_pushed` putting one in the shape of a payload; those send only what differs."""
     plans = []
     for product in products:
         complete_variation_attributes(product)
@@ -130,8 +142,26 @@ def plan_products(products: list[Product], records: dict[tuple[str, str], ItemRe
         adopted_id = None
         if found and found.get("type") != "variation":
             adopted_id = int(found["id"])
-        plans.append(plan_item("product", product.key, sku, desired, record, adopted_id, opts, job_id))
+        state = (store_states or {}).get(adopted_id) if adopted_id else None
+        as_pushed = store_pushed(state) if state is not None and store_pushed is not None else None
+        if as_pushed is not None:
+            as_pushed = with_feed_marker(as_pushed, feed)
+        plans.append(plan_item("product", product.key, sku, desired, record, adopted_id, opts, job_id,
+                               store_state=state if as_pushed is not None else None, store_pushed=as_pushed))
     return plans
+
+
+def with_feed_marker(pushed: dict[str, Any], feed: str) -> dict[str, Any]:
+    """An adopted product's state with wsync's feed marker read as this feed's. A product that
+    differs only there is left alone: a wholesaler's export saved under a new name each day would
+    otherwise have every product saved again for a value only `wsync ledger rebuild` reads (it
+    then files the product under the older name, and the next import adopts it again, without
+    writes). The marker is rewritten whenever the product's other meta is."""
+    meta = pushed.get("meta_data")
+    if not isinstance(meta, list) or not any(isinstance(m, dict) and m.get("key") == META_FEED for m in meta):
+        return pushed
+    marked = [{**m, "value": feed} if isinstance(m, dict) and m.get("key") == META_FEED else m for m in meta]
+    return {**pushed, "meta_data": marked}
 
 
 def plan_missing(present: Container[str], records: Iterable[ItemRecord], opts: ImportOptions) -> list[ItemPlan]:

@@ -17,12 +17,13 @@ from wsync.catalogue import Product
 from wsync.ledger.items import ItemRecord, TermCache
 from wsync.store.errors import StoreError
 from wsync.sync import before_images
-from wsync.sync.adopt import find_existing
+from wsync.sync.adopt import find_existing, read_products
 from wsync.sync.journal import describe_create
 from wsync.sync.links import keep_links
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_products
 from wsync.sync.push import BatchPusher, Op, OpResult
+from wsync.sync.rebuild import pushed_from_store
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy
 
@@ -40,7 +41,15 @@ def plan(run: ImportRun, products: list[Product]) -> list[ItemPlan]:
     if run.taxonomy is None:
         run.taxonomy = Taxonomy(run.client, TermCache(run.ledger), dry_run=run.dry_run or bool(run.opts.only))
         before_images.watch_terms(run, run.taxonomy)
-    return plan_products(products, run.records, adopted, run.feed, run.taxonomy, run.opts, run.ctx.job_id)
+    # Adopted products are read whole once (100 per request), so only what differs is sent.
+    ids = [int(o["id"]) for o in adopted.values() if o.get("type") != "variation" and o.get("id")]
+    states = read_products(run.client, ids) if ids and not run.opts.force else {}
+    return plan_products(products, run.records, adopted, run.feed, run.taxonomy, run.opts, run.ctx.job_id,
+                         store_states=states, store_pushed=_pushed)
+
+
+def _pushed(obj: dict[str, Any]) -> dict[str, Any]:
+    return pushed_from_store(obj, "product")
 
 
 def push(run: ImportRun, plans: list[ItemPlan]) -> None:
@@ -54,6 +63,7 @@ def push(run: ImportRun, plans: list[ItemPlan]) -> None:
             ops.append(Op("update", {**item.send, "id": item.store_id}, ref=item.key, sku=item.sku))
         else:
             run.count_quiet(item)
+    learn_adopted(run, plans)
     run.report("products")
     pusher = BatchPusher(run.client, "products/batch", size=run.opts.products_per_batch,
                          concurrency=run.limit, reconcile=lambda creates: reconcile(run, creates),
@@ -68,6 +78,27 @@ def push(run: ImportRun, plans: list[ItemPlan]) -> None:
         # A duplicate-SKU answer named the product that holds the SKU: adopt it and update.
         for results in pusher.run(retry):
             record_products(run, results, by_key, adopting=True)
+
+
+def learn_adopted(run: ImportRun, plans: list[ItemPlan]) -> None:
+    """Adopted products the store already holds as the feed says: nothing is sent, and the ledger
+    learns them (ids for the variations, links and images that follow), with the feed's state
+    where every field was compared, else (--only) the store's own; the links they show on the
+    store are kept, so the links phase sends only those that differ."""
+    if run.dry_run:
+        return
+    records = []
+    for item in plans:
+        if not (item.adopted and item.action == "unchanged" and item.store_id and item.store_state is not None):
+            continue
+        on_store = _pushed(item.store_state)
+        pushed = dict(item.desired) if not run.opts.only else on_store
+        digest = content_hash(pushed)  # of the payload alone, as a pushed product's (links apart)
+        rec = ItemRecord("product", item.key, sku=item.sku, store_id=int(item.store_id),
+                         pushed=keep_links(pushed, on_store), hash=digest)
+        run.records[("product", item.key)] = rec
+        records.append(rec)
+    run.items.save(records)
 
 
 def reconcile(run: ImportRun, creates: list[Op]) -> dict[int, dict[str, Any]]:
