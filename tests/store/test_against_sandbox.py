@@ -101,6 +101,36 @@ def test_batches_paging_and_sku_lookups(client):
             client.batch("products/batch", {"delete": ids})
 
 
+def test_meta_merges_by_key_and_adopted_products_read_back_as_pushed(client):
+    """What comparing an adopted product relies on, on the sandbox and the real store alike: an
+    update's meta_data changes the keys it names and keeps the others (so meta compares by key,
+    wsync.sync.payload.same_value), and a product read back by id (`include=`, context=edit,
+    `_fields` of what a payload holds) shapes into the payload it was created from, which then
+    plans no change (wsync.sync.adopt.read_products, rebuild.pushed_from_store)."""
+    from wsync.sync.adopt import read_products
+    from wsync.sync.payload import diff
+    from wsync.sync.rebuild import pushed_from_store
+
+    sku = f"WST-{uuid.uuid4().hex[:10]}"
+    payload = {"name": "Meta test", "type": "simple", "sku": sku, "regular_price": "4.50", "sale_price": "",
+               "manage_stock": True, "stock_quantity": 3, "status": "publish", "description": "",
+               "meta_data": [{"key": "_wsync_key", "value": sku}, {"key": "colour_code", "value": "R1"}]}
+    made = client.batch("products/batch", {"create": [payload]})["create"][0]
+    pid = int(made["id"])
+    try:
+        client.batch("products/batch", {"update": [{"id": pid, "meta_data": [{"key": "colour_code", "value": "R2"}]}]})
+        state = read_products(client, [pid])[pid]
+        meta = {m["key"]: m["value"] for m in state["meta_data"]}
+        assert meta["_wsync_key"] == sku and meta["colour_code"] == "R2", meta
+        assert "related_ids" not in state and "price_html" not in state
+        payload["meta_data"][1]["value"] = "R2"
+        assert diff(payload, pushed_from_store(state, "product")) == {}
+        assert diff({**payload, "regular_price": "5.00"}, pushed_from_store(state, "product")) == {
+            "regular_price": "5.00"}
+    finally:
+        client.batch("products/batch", {"delete": [pid]})
+
+
 # Faults come from a proxy in front of the store, so these run on the sandbox and live alike.
 @pytest.fixture
 def proxy(store_settings):
