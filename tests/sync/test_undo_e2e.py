@@ -140,10 +140,14 @@ def test_undo_puts_back_a_price_and_stock_job_then_deletes_the_import(rig, store
     assert now == after_first, "every other field equals the state after the first import"
     assert rig.jobs.get(job2)["undone_by"] == result["job_id"]
 
-    # Undo of the import: nothing of it is left (guarded: it is the whole store).
+    # Undo of the import: nothing of it is left (guarded: it is the whole store; a live store
+    # that holds far more than this test's 60 items, e.g. a benchmark's catalogue, is not guarded).
     job1 = first["job_id"]
-    with pytest.raises(Exception, match="more than 20 %"):
-        undo(rig, job1)
+    with rig.client() as c:
+        store_products = int(c.get("products", params={"per_page": 1, "_fields": "id"}).headers.get("X-WP-Total") or 0)
+    if not LIVE or 0.2 * (store_products + 24) < 60:  # its 60 items against the store's and its variations
+        with pytest.raises(Exception, match="more than 20 %"):
+            undo(rig, job1)
     gone = undo(rig, job1, allow_mass_change=True)
     assert gone["counts"]["deleted"] == 60 and gone["counts"]["failed"] == 0
     assert snapshot(rig) == {}
