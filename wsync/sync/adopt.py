@@ -13,6 +13,8 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from wsync.sync.rebuild import state_fields
+
 if TYPE_CHECKING:
     from wsync.store import StoreClient
 
@@ -21,19 +23,10 @@ log = logging.getLogger("wsync.sync.adopt")
 URL_BUDGET = 1800  # characters of `sku=` list per request, keeping URLs under ~2 KB
 SCAN_PAGE = 100
 FIELDS = ["id", "sku", "type", "parent_id", "status"]
-# What comparing an adopted product with the feed reads (wsync.sync.rebuild.pushed_from_store):
-# the fields a payload may hold, by name, so the store builds nothing else of its answer (it
-# trims product answers field by field: related products, prices HTML and the like are skipped).
-PRODUCT_STATE_FIELDS = [
-    "id", "sku", "type", "parent_id", "status", "name", "short_description", "description",
-    "regular_price", "sale_price", "manage_stock", "stock_quantity", "stock_status", "weight", "tax_class",
-    "dimensions", "categories", "tags", "attributes", "default_attributes", "meta_data",
-    "grouped_products", "upsell_ids", "cross_sell_ids",
-    "featured", "catalog_visibility", "date_on_sale_from", "date_on_sale_to", "tax_status", "backorders",
-    "low_stock_amount", "sold_individually", "reviews_allowed", "purchase_note", "shipping_class",
-    "menu_order", "virtual", "downloadable", "downloads", "download_limit", "download_expiry",
-    "external_url", "button_text",
-]
+# What comparing an adopted product with the feed reads (wsync.sync.rebuild.pushed_from_store),
+# by name, so the store builds nothing else of its answer (it trims product answers field by
+# field: related products, prices HTML and the like are skipped).
+PRODUCT_STATE_FIELDS = list(dict.fromkeys([*FIELDS, *state_fields("product")]))
 
 
 def sku_chunks(skus: list[str]) -> int:

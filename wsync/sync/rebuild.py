@@ -40,6 +40,16 @@ def _meta(obj: dict[str, Any]) -> dict[str, Any]:
     return {str(m.get("key")): m.get("value") for m in obj.get("meta_data") or [] if isinstance(m, dict)}
 
 
+def state_fields(kind: str) -> list[str]:
+    """The store fields `pushed_from_store` reads for `kind`: what a read meant for it names in
+    `_fields`, so the store builds nothing else of its answer."""
+    names = ["sku", *_COMMON, *(_PRODUCT_ONLY if kind == "product" else ()), "dimensions",
+             *(n for n in Details.__slots__ if n != "gtin"), "attributes", "meta_data"]
+    if kind == "product":
+        names += ["categories", "tags", "default_attributes"]
+    return list(dict.fromkeys(names))
+
+
 def pushed_from_store(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     """A product or variation as the store holds it, in the shape wsync's payload has (so an
     unchanged feed item compares equal and sends nothing)."""
@@ -85,6 +95,15 @@ def pushed_from_store(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     if meta:
         out["meta_data"] = meta
     return out
+
+
+def learned_state(item: Any, only: list[str] | None) -> dict[str, Any]:
+    """What the ledger records as pushed for an adopted item (an ItemPlan) found as the feed says,
+    with nothing sent: the feed's state where every field was compared, else (--only) the
+    store's own, so the next full run compares the fields --only never looked at."""
+    if only and item.store_state is not None:
+        return pushed_from_store(item.store_state, item.kind)
+    return dict(item.desired)
 
 
 def _images(obj: dict[str, Any], kind: str) -> tuple[list[int] | None, list[str] | None, list[tuple[str, int, Any]]]:

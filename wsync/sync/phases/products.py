@@ -23,7 +23,7 @@ from wsync.sync.links import keep_links
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_products
 from wsync.sync.push import BatchPusher, Op, OpResult
-from wsync.sync.rebuild import pushed_from_store
+from wsync.sync.rebuild import learned_state, pushed_from_store
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy
 
@@ -82,20 +82,18 @@ def push(run: ImportRun, plans: list[ItemPlan]) -> None:
 
 def learn_adopted(run: ImportRun, plans: list[ItemPlan]) -> None:
     """Adopted products the store already holds as the feed says: nothing is sent, and the ledger
-    learns them (ids for the variations, links and images that follow), with the feed's state
-    where every field was compared, else (--only) the store's own; the links they show on the
-    store are kept, so the links phase sends only those that differ."""
+    learns them (ids for the variations, links and images that follow; `learned_state`), with
+    the links they show on the store, so the links phase sends only those that differ."""
     if run.dry_run:
         return
     records = []
     for item in plans:
         if not (item.adopted and item.action == "unchanged" and item.store_id and item.store_state is not None):
             continue
-        on_store = _pushed(item.store_state)
-        pushed = dict(item.desired) if not run.opts.only else on_store
+        pushed = learned_state(item, run.opts.only)
         digest = content_hash(pushed)  # of the payload alone, as a pushed product's (links apart)
         rec = ItemRecord("product", item.key, sku=item.sku, store_id=int(item.store_id),
-                         pushed=keep_links(pushed, on_store), hash=digest)
+                         pushed=keep_links(pushed, _pushed(item.store_state)), hash=digest)
         run.records[("product", item.key)] = rec
         records.append(rec)
     run.items.save(records)

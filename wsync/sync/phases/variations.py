@@ -22,7 +22,7 @@ from wsync.sync.journal import describe_create
 from wsync.sync.payload import content_hash, merge_pushed
 from wsync.sync.plan import ItemPlan, plan_variations, variations_by_parent
 from wsync.sync.push import BatchPusher, Op, OpResult
-from wsync.sync.rebuild import pushed_from_store
+from wsync.sync.rebuild import learned_state, pushed_from_store
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy
 
@@ -166,10 +166,8 @@ def record_variations(run: ImportRun, product: Product, parent_id: int, plans: l
         if id(item) not in sent and item.action != "remove":
             run.count_quiet(item)
             if item.adopted and item.action == "unchanged" and item.store_id:
-                # Adopted as the store already has it: nothing sent, and the ledger learns it, with
-                # the feed's state where every field was compared, else (--only) the store's own.
-                pushed = dict(item.desired) if not run.opts.only or item.store_state is None \
-                    else _pushed(item.store_state)
+                # Adopted as the store already has it: nothing sent, and the ledger learns it.
+                pushed = learned_state(item, run.opts.only)
                 rec = ItemRecord("variation", item.key, sku=item.sku, store_id=int(item.store_id),
                                  parent_key=product.key, parent_id=parent_id, pushed=pushed,
                                  hash=content_hash(pushed))
