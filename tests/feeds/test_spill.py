@@ -2,19 +2,23 @@
 
 Every fixture feed, and generated feeds with variations in random order, duplicates, orphans,
 filtered parents and groups whose parent SKUs meet, are loaded both ways and compared: the same
-products in the same order (every field), the same errors and warnings, the same counts.
+products in the same order (every field), the same errors and warnings, the same counts. The
+on-disk load is also made a second time with its first pass shared with a helper process
+(wsync.feeds.second_core, forced on for these small files, blocks of two records): that one must
+equal the one-process load exactly, the errors' order included.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import random
 from pathlib import Path
 
 import pytest
 
 from wsync.errors import FeedRefused
-from wsync.feeds import FeedSpec, load_catalogue
+from wsync.feeds import FeedSpec, load_catalogue, second_core
 from wsync.mapping.spill import SpilledProducts
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -34,12 +38,52 @@ FIXTURES = [
 ]
 
 
+# What each helper process's collect gave in this test (None: it failed, its share mapped here).
+COLLECTED: list[object] = []
+
+
+@pytest.fixture(autouse=True)
+def _helper_on_small_files(monkeypatch):
+    """A helper for any file, in blocks of two records; one process unless a load asks for two."""
+    monkeypatch.setattr(second_core, "MIN_BYTES", 0)
+    monkeypatch.setattr(second_core, "BLOCK", 2)
+    monkeypatch.setenv(second_core.ENV, "1")
+    real = second_core.Helper.collect
+
+    def collect(self):
+        share = real(self)
+        COLLECTED.append(share)
+        return share
+
+    monkeypatch.setattr(second_core.Helper, "collect", collect)
+    COLLECTED.clear()
+
+
+def load_spilled(spec: FeedSpec, tmp_path: Path, processes: int):
+    spill = tmp_path / f"spill-{processes}"
+    spill.mkdir(exist_ok=True)
+    os.environ[second_core.ENV] = str(processes)  # restored by the fixture's monkeypatch
+    try:
+        return load_catalogue(spec, spill_dir=spill)
+    finally:
+        os.environ[second_core.ENV] = "1"
+
+
 def both(spec: FeedSpec, tmp_path: Path) -> tuple[object, object]:
     memory = load_catalogue(spec)
-    spill = tmp_path / "spill"
-    spill.mkdir(exist_ok=True)
-    disk = load_catalogue(spec, spill_dir=spill)
+    disk = load_spilled(spec, tmp_path, 1)
+    assert not COLLECTED
+    shared = load_spilled(spec, tmp_path, 2)
+    assert COLLECTED and all(share is not None for share in COLLECTED), "the helper mapped its share"
+    assert_shared_alike(disk, shared)
     return memory, disk
+
+
+def assert_shared_alike(disk, shared) -> None:
+    assert list(shared.products) == list(disk.products)
+    assert list(map(str, shared.errors)) == list(map(str, disk.errors))
+    assert shared.warnings == disk.warnings
+    assert shared.counts == disk.counts
 
 
 def assert_same(memory, disk) -> None:
@@ -62,6 +106,9 @@ def test_fixture_feeds_assemble_alike(name: str, preset: str | None, tmp_path: P
         with pytest.raises(FeedRefused) as again:
             load_catalogue(spec, spill_dir=spill)
         assert again.value.message.split(" (first:")[0] == refused.message.split(" (first:")[0]
+        with pytest.raises(FeedRefused) as shared:
+            load_spilled(spec, tmp_path, 2)
+        assert shared.value.message == again.value.message
         return
     memory, disk = both(spec, tmp_path)
     assert_same(memory, disk)
@@ -169,3 +216,30 @@ def test_group_marks_against_rows_of_the_same_key(tmp_path: Path):
     assert "Model 5" not in keys and "Model 6" in keys
     assert sum("duplicate key" in str(e) for e in memory.errors) == 2  # M4-0 again, and the Mug 4 row
     assert_same(memory, disk)
+
+
+def test_a_helper_that_dies_costs_only_time(tmp_path: Path, monkeypatch, caplog):
+    """The helper killed mid-feed (the OOM killer, a kill -9): its share is mapped here instead,
+    with the same result, and the log says so."""
+    feed = tmp_path / "supplier.csv"
+    write_feed(feed, 300, 5)
+    spec = FeedSpec.from_config("big", {
+        "source": str(feed), "locale": "de",
+        "mapping": {"sku": "item", "group": "model", "name": "title", "cost": "cost",
+                    "categories": "category", "attributes": {"Color": "colour"}, "variation_attributes": ["Color"]},
+    }, tmp_path)
+    disk = load_spilled(spec, tmp_path, 1)
+    real = second_core.start
+
+    def started_then_killed(*args):
+        helper = real(*args)
+        helper._proc.kill()  # before it could send anything: it always dies first
+        helper._proc.join()
+        return helper
+
+    monkeypatch.setattr(second_core, "start", started_then_killed)
+    with caplog.at_level("WARNING", logger="wsync.feeds.second_core"):
+        shared = load_spilled(spec, tmp_path, 2)
+    assert "mapping its share in this process" in caplog.text and COLLECTED == [None]
+    assert disk.errors, "the feed has errors whose order the fallback must keep"
+    assert_shared_alike(disk, shared)

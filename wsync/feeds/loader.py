@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from wsync.catalogue import FieldUpdate, Product, RecordError
 from wsync.errors import FeedRefused
-from wsync.feeds.presets import mapper_for
+from wsync.feeds import second_core
+from wsync.feeds.presets import PresetMapper, mapper_for
 from wsync.feeds.records import detect_format, open_records
 from wsync.feeds.sources import open_source
 from wsync.feeds.spec import FeedSpec
-from wsync.mapping.assemble import Assembler
+from wsync.mapping.assemble import Assembler, keyless
 from wsync.mapping.fields import PARTIAL_FIELDS, FieldMapper
 from wsync.mapping.partial import update_fields
 from wsync.mapping.rows import Row
@@ -166,7 +167,7 @@ def _load(spec: FeedSpec, fetch_state: dict[str, Any] | None, force: bool, previ
                 records = joined_fields(records, index, spec.join, spec.label, result.errors)
                 if header is not None:
                     header = header + [h for h in index.header if h not in header and h != spec.join.other_on]
-        seen = _load_records(spec, records, header, index, result, spill_dir)
+        seen = _load_records(spec, records, header, index, result, spill_dir, path, fmt)
         if index is not None and spec.join is not None:
             result.errors.extend(index.unmatched(spec.label, spec.join.on))
     finally:
@@ -187,23 +188,32 @@ def file_digest(path: Path) -> str:
         return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: list[str] | None, index: Any,
-                  result: LoadResult, spill_dir: Path | None = None) -> int:
-    """Map the records into result (products, or a partial feed's updates); how many were read."""
+def map_one_for(spec: FeedSpec, header: list[str] | None,
+                index: Any) -> tuple[MapOne, FieldMapper | None, PresetMapper | None]:
+    """The function that maps one record of this feed; its generic mapper (None under a preset, or
+    until a header-less feed's first record names the fields); its preset's mapper, if any."""
     mapper = None
     if spec.preset:
         preset_mapper = mapper_for(spec.preset, {"key_template": spec.key_template})
         map_one: MapOne = lambda record, where: preset_mapper(record, where, spec.decimal)  # noqa: E731
-    else:
-        mapper = spec.mapper
-        if header is not None:
-            mapper = mapper or _auto_mapper(header, spec.label, spec)
-            _check_columns(mapper, header, spec.label)
-        map_one = _lazy_generic(mapper, spec)
-        if spec.join is not None and spec.join.kind == "variations":
-            from wsync.feeds.join import joined_variations
+        return map_one, None, preset_mapper
+    mapper = spec.mapper
+    if header is not None:
+        mapper = mapper or _auto_mapper(header, spec.label, spec)
+        _check_columns(mapper, header, spec.label)
+    map_one = _lazy_generic(mapper, spec)
+    if spec.join is not None and spec.join.kind == "variations":
+        from wsync.feeds.join import joined_variations
 
-            map_one = joined_variations(map_one, index, spec.join, mapper)
+        map_one = joined_variations(map_one, index, spec.join, mapper)
+    return map_one, mapper, None
+
+
+def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: list[str] | None, index: Any,
+                  result: LoadResult, spill_dir: Path | None = None, path: Path | None = None,
+                  fmt: str = "") -> int:
+    """Map the records into result (products, or a partial feed's updates); how many were read."""
+    map_one, mapper, preset_mapper = map_one_for(spec, header, index)
     carried = _partial(spec, mapper)
     if carried:
         result.partial_fields = carried
@@ -211,10 +221,14 @@ def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: li
         seen_records = _feed_updates(records, map_one, spec, carried, result.updates, result.errors)
         _check_partial(spec, result)
         return seen_records
-    assembler: Assembler | SpillAssembler = (SpillAssembler(spill_dir / "catalogue.sqlite") if spill_dir is not None
-                                             else Assembler())
-    seen_records = _feed_rows(records, map_one, spec, assembler, result.errors)
-    if spec.preset:
+    if spill_dir is not None:
+        spilled = SpillAssembler(spill_dir / "catalogue.sqlite")
+        seen_records = _feed_rows_spilled(spec, records, map_one, spilled, result, spill_dir, path, fmt)
+        assembler: Assembler | SpillAssembler = spilled
+    else:
+        assembler = Assembler()
+        seen_records = _feed_rows(records, map_one, spec, assembler, result.errors)
+    if preset_mapper is not None:
         # A preset's notes on the file as a whole (columns it does not import, the language read).
         result.warnings.extend(getattr(preset_mapper, "warnings", []))
     products = assembler.finish()
@@ -224,6 +238,36 @@ def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: li
     if isinstance(assembler, SpillAssembler):
         result.counts = {**assembler.counts}
     return seen_records
+
+
+def _feed_rows_spilled(spec: FeedSpec, records: Iterable[tuple[str, Any]], map_one: MapOne,
+                       assembler: SpillAssembler, result: LoadResult, spill_dir: Path, path: Path | None,
+                       fmt: str) -> int:
+    """Pass 1 into the spill: on two cores where that pays (wsync.feeds.second_core), else here."""
+    helper = None
+    if path is not None and second_core.wanted(path, spilled=True, joined=spec.join is not None, partial=False):
+        helper = second_core.start(spec, path, fmt, spill_dir)
+    if helper is None:
+        return _feed_rows(records, map_one, spec, assembler, result.errors)
+    try:
+        ours = second_core.Share(mine=0, block=helper.block)
+        seen = _feed_rows(records, map_one, spec, assembler, [], share=ours)
+        theirs = helper.collect()
+        if theirs is None:
+            assert path is not None
+            helper.spill.unlink(missing_ok=True)  # whatever it wrote before it failed
+            theirs = second_core.Share(mine=1, block=helper.block)
+            again, _ = open_records(spec, path, fmt, [])
+            _feed_rows(again, map_one, spec, assembler, [], share=theirs)
+        else:
+            assembler.absorb(helper.spill)
+    finally:
+        helper.stop()
+    row_errors, keyless_errors = second_core.merged(ours, theirs)
+    result.errors.extend(row_errors)
+    # One process reports rows without a key as it adds them, after every mapping error.
+    assembler.errors[:0] = keyless_errors
+    return seen
 
 
 def _partial(spec: FeedSpec, mapper: FieldMapper | None) -> list[str]:
@@ -297,14 +341,29 @@ def _lazy_generic(mapper: FieldMapper | None, spec: FeedSpec) -> MapOne:
 
 def _feed_rows(records: Iterable[tuple[str, Any]], map_one: MapOne, spec: FeedSpec,
                assembler: Assembler | SpillAssembler,
-               errors: list[RecordError]) -> int:
+               errors: list[RecordError], share: second_core.Share | None = None) -> int:
+    """Map and filter every record into the assembler; with `share`, only the records it takes,
+    their errors kept in it with their places in the feed (`errors` is then not used)."""
     rules = spec.rules
     seen = 0
     for where, record in records if isinstance(records, Iterator) else iter(records):
         seen += 1
+        if share is not None:
+            index = seen - 1
+            if not share.takes(index):
+                if index == 0:
+                    # A mapper learns the file from its first record (a header-less feed's fields,
+                    # a preset's columns): whoever maps the rest must have seen it too.
+                    map_one(record, where)
+                continue
+            assert isinstance(assembler, SpillAssembler)
+            assembler.place(index)
         row, row_errors = map_one(record, where)
         if row_errors:
-            errors.extend(row_errors)
+            if share is not None:
+                share.row_errors.extend((seen - 1, e) for e in row_errors)
+            else:
+                errors.extend(row_errors)
         if row is None:
             continue
         if not rules.keep(row):
@@ -320,6 +379,9 @@ def _feed_rows(records: Iterable[tuple[str, Any]], map_one: MapOne, spec: FeedSp
                 kept.append(child)
         row.children = kept
         row.source = None
+        if share is not None and not row.key:
+            share.keyless.append((seen - 1, keyless(row)))
+            continue
         assembler.add(row)
     return seen
 

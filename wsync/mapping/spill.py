@@ -35,6 +35,10 @@ _WRITE_BATCH = 5000
 # written as the rows come, was half the rows of a distributor's feed and a quarter of the SQL.
 _PARENT, _VARIATION, _GROUP = "p", "v", "g"
 _PICKLE = pickle.HIGHEST_PROTOCOL
+# Two processes sharing a feed's first pass (wsync.feeds.second_core) number each record's rows
+# from the record's index in the feed, shifted by this many bits: the rows of both, merged, are in
+# feed order. Room for 16 million rows (a parent's nested variations) per record.
+_RECORD_BITS = 24
 
 
 class SpilledProducts:
@@ -125,7 +129,12 @@ class SpillAssembler:
             child.kind = "variation"
             self._variation(child, owner)
         if len(self._rows) >= _WRITE_BATCH:
-            self._flush()
+            self.flush()
+
+    def place(self, index: int) -> None:
+        """The next rows are the record at `index` in the feed (used when another process maps
+        other records of the same feed: `absorb`)."""
+        self._seq = index << _RECORD_BITS
 
     def exclude(self, row: Row) -> None:
         """A row a filter dropped: its variations are dropped with it, not reported as orphans."""
@@ -147,7 +156,7 @@ class SpillAssembler:
                            pickle.dumps(row, _PICKLE), 1 if grouped else None, row.parent_sku if grouped else None))
         return self._seq
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         conn = self._conn
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO rows (seq, key, kind, parent, owner, place, sku, blob, grouped, parent_sku) "
@@ -156,6 +165,25 @@ class SpillAssembler:
         conn.executemany("INSERT OR IGNORE INTO excluded VALUES (?)", self._excluded)
         conn.execute("COMMIT")
         self._rows, self._aliases, self._excluded = [], [], []
+
+    def absorb(self, other: Path) -> None:
+        """The rows, aliases and exclusions another process's pass 1 wrote to `other` (its records
+        placed by index, as ours), merged into this file; `other` is deleted."""
+        self.flush()
+        conn = self._conn
+        conn.execute("ATTACH DATABASE ? AS other", (str(other),))
+        try:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO main.rows SELECT * FROM other.rows")
+            conn.execute("INSERT INTO main.aliases SELECT * FROM other.aliases")
+            conn.execute("INSERT OR IGNORE INTO main.excluded SELECT * FROM other.excluded")
+            conn.execute("COMMIT")
+        finally:
+            conn.execute("DETACH DATABASE other")
+        other.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self._conn.close()
 
     # -- between the passes: what needs the whole feed ------------------------------------
     def _drop_duplicates(self) -> None:
@@ -226,7 +254,7 @@ class SpillAssembler:
 
     # -- pass 2: products out -----------------------------------------------------------
     def finish(self) -> SpilledProducts:
-        self._flush()
+        self.flush()
         self._drop_duplicates()
         self._resolve_parents()
         # The SKUs two groups' parents would share (their slugs meet): only these need a holder.
