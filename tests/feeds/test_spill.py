@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from wsync.errors import FeedRefused
-from wsync.feeds import FeedSpec, load_catalogue, second_core
+from wsync.feeds import FeedSpec, load_catalogue, rows_pass, second_core
 from wsync.mapping.spill import SpilledProducts
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -40,13 +40,14 @@ FIXTURES = [
 
 # What each helper process's collect gave in this test (None: it failed, its share mapped here).
 COLLECTED: list[object] = []
+BUILT: list[object] = []  # and what each one's pass 2 gave
 
 
 @pytest.fixture(autouse=True)
 def _helper_on_small_files(monkeypatch):
     """A helper for any file, in blocks of two records; one process unless a load asks for two."""
     monkeypatch.setattr(second_core, "MIN_BYTES", 0)
-    monkeypatch.setattr(second_core, "BLOCK", 2)
+    monkeypatch.setattr(rows_pass, "BLOCK", 2)
     monkeypatch.setenv(second_core.ENV, "1")
     real = second_core.Helper.collect
 
@@ -56,7 +57,16 @@ def _helper_on_small_files(monkeypatch):
         return share
 
     monkeypatch.setattr(second_core.Helper, "collect", collect)
+    real_built = second_core.Helper.built
+
+    def built(self):
+        done = real_built(self)
+        BUILT.append(done)
+        return done
+
+    monkeypatch.setattr(second_core.Helper, "built", built)
     COLLECTED.clear()
+    BUILT.clear()
 
 
 def load_spilled(spec: FeedSpec, tmp_path: Path, processes: int):
@@ -75,6 +85,7 @@ def both(spec: FeedSpec, tmp_path: Path) -> tuple[object, object]:
     assert not COLLECTED
     shared = load_spilled(spec, tmp_path, 2)
     assert COLLECTED and all(share is not None for share in COLLECTED), "the helper mapped its share"
+    assert BUILT and all(done is not None for done in BUILT), "and built its share of the products"
     assert_shared_alike(disk, shared)
     return memory, disk
 
@@ -240,6 +251,31 @@ def test_a_helper_that_dies_costs_only_time(tmp_path: Path, monkeypatch, caplog)
     monkeypatch.setattr(second_core, "start", started_then_killed)
     with caplog.at_level("WARNING", logger="wsync.feeds.second_core"):
         shared = load_spilled(spec, tmp_path, 2)
-    assert "mapping its share in this process" in caplog.text and COLLECTED == [None]
+    assert "while mapping its share; doing its share in this process" in caplog.text and COLLECTED == [None]
     assert disk.errors, "the feed has errors whose order the fallback must keep"
+    assert_shared_alike(disk, shared)
+
+
+def test_a_helper_that_dies_before_building_costs_only_time(tmp_path: Path, monkeypatch, caplog):
+    """Killed between the passes: this process builds the helper's groups too, same result."""
+    feed = tmp_path / "supplier.csv"
+    write_feed(feed, 300, 6)
+    spec = FeedSpec.from_config("big", {
+        "source": str(feed), "locale": "de",
+        "mapping": {"sku": "item", "group": "model", "name": "title", "cost": "cost", "images": "image",
+                    "categories": "category", "attributes": {"Color": "colour"}, "variation_attributes": ["Color"]},
+    }, tmp_path)
+    disk = load_spilled(spec, tmp_path, 1)
+    real = second_core.Helper.build
+
+    def killed_first(self, *args):
+        self._proc.kill()
+        self._proc.join()
+        return real(self, *args)
+
+    monkeypatch.setattr(second_core.Helper, "build", killed_first)
+    with caplog.at_level("WARNING", logger="wsync.feeds.second_core"):
+        shared = load_spilled(spec, tmp_path, 2)
+    assert "while building its share; doing its share in this process" in caplog.text
+    assert COLLECTED and COLLECTED[0] is not None, "it had mapped its share of pass 1"
     assert_shared_alike(disk, shared)

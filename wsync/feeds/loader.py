@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 from wsync.catalogue import FieldUpdate, Product, RecordError
 from wsync.errors import FeedRefused
 from wsync.feeds import second_core
-from wsync.feeds.presets import PresetMapper, mapper_for
 from wsync.feeds.records import detect_format, open_records
+from wsync.feeds.rows_pass import Share, feed_rows, map_one_for
 from wsync.feeds.sources import open_source
 from wsync.feeds.spec import FeedSpec
-from wsync.mapping.assemble import Assembler, keyless
+from wsync.mapping.assemble import Assembler
 from wsync.mapping.fields import PARTIAL_FIELDS, FieldMapper
 from wsync.mapping.partial import update_fields
-from wsync.mapping.rows import Row
 from wsync.mapping.spill import SpillAssembler, SpilledProducts
 from wsync.redact import redact
 
@@ -68,31 +67,6 @@ def count(products: list[Product], errors: list[RecordError]) -> dict[str, int]:
                 distinct.add(v.image.src)
     return {"products": len(products), "variable": sum(1 for p in products if p.type == "variable"),
             "variations": variations, "images": images, "distinct_images": len(distinct), "errors": len(errors)}
-
-
-def _check_columns(mapper: FieldMapper, header: list[str], label: str) -> None:
-    missing = [c for c in dict.fromkeys(mapper.source_columns()) if c not in header]
-    if missing:
-        shown = ", ".join(repr(h) for h in header[:12]) + (" ..." if len(header) > 12 else "")
-        raise FeedRefused(f"{label} line 1: the mapping names column(s) {', '.join(map(repr, missing))} that the "
-                          f"header does not have (columns: {shown})",
-                          hint="fix [feeds.NAME.mapping], or the delimiter / encoding if the header looks wrong")
-
-
-def _auto_mapper(header: list[str], label: str, spec: FeedSpec) -> FieldMapper:
-    mapper = FieldMapper.automatic(header)
-    mapper.decimal, mapper.variants_path = spec.decimal, spec.variants_path
-    if "sku" in mapper.columns and "name" not in mapper.columns and spec.partial is not False:
-        partial = FieldMapper(columns={k: v for k, v in mapper.columns.items()
-                                       if k in ("sku", *PARTIAL_FIELDS)}, auto=True)
-        partial.decimal = spec.decimal
-        if partial.partial_fields():
-            return partial  # a key and stock / prices: a partial feed
-    if "sku" not in mapper.columns or "name" not in mapper.columns:
-        shown = ", ".join(repr(h) for h in header[:12])
-        raise FeedRefused(f"{label}: no column recognised as the SKU and the name (columns: {shown})",
-                          hint="add a [feeds.NAME.mapping] table, or use --preset")
-    return mapper
 
 
 def load_catalogue(spec: FeedSpec, *, fetch_state: dict[str, Any] | None = None, force: bool = False,
@@ -188,27 +162,6 @@ def file_digest(path: Path) -> str:
         return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def map_one_for(spec: FeedSpec, header: list[str] | None,
-                index: Any) -> tuple[MapOne, FieldMapper | None, PresetMapper | None]:
-    """The function that maps one record of this feed; its generic mapper (None under a preset, or
-    until a header-less feed's first record names the fields); its preset's mapper, if any."""
-    mapper = None
-    if spec.preset:
-        preset_mapper = mapper_for(spec.preset, {"key_template": spec.key_template})
-        map_one: MapOne = lambda record, where: preset_mapper(record, where, spec.decimal)  # noqa: E731
-        return map_one, None, preset_mapper
-    mapper = spec.mapper
-    if header is not None:
-        mapper = mapper or _auto_mapper(header, spec.label, spec)
-        _check_columns(mapper, header, spec.label)
-    map_one = _lazy_generic(mapper, spec)
-    if spec.join is not None and spec.join.kind == "variations":
-        from wsync.feeds.join import joined_variations
-
-        map_one = joined_variations(map_one, index, spec.join, mapper)
-    return map_one, mapper, None
-
-
 def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: list[str] | None, index: Any,
                   result: LoadResult, spill_dir: Path | None = None, path: Path | None = None,
                   fmt: str = "") -> int:
@@ -221,17 +174,23 @@ def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: li
         seen_records = _feed_updates(records, map_one, spec, carried, result.updates, result.errors)
         _check_partial(spec, result)
         return seen_records
-    if spill_dir is not None:
-        spilled = SpillAssembler(spill_dir / "catalogue.sqlite")
-        seen_records = _feed_rows_spilled(spec, records, map_one, spilled, result, spill_dir, path, fmt)
-        assembler: Assembler | SpillAssembler = spilled
-    else:
-        assembler = Assembler()
-        seen_records = _feed_rows(records, map_one, spec, assembler, result.errors)
+    helper = None
+    try:
+        if spill_dir is not None:
+            spilled = SpillAssembler(spill_dir / "catalogue.sqlite")
+            seen_records, helper = _feed_rows_spilled(spec, records, map_one, spilled, result, spill_dir, path, fmt)
+            products: list[Product] | SpilledProducts = spilled.finish(helper)
+            assembler: Assembler | SpillAssembler = spilled
+        else:
+            assembler = Assembler()
+            seen_records = feed_rows(records, map_one, spec, assembler, result.errors)
+            products = assembler.finish()
+    finally:
+        if helper is not None:
+            helper.stop()
     if preset_mapper is not None:
         # A preset's notes on the file as a whole (columns it does not import, the language read).
         result.warnings.extend(getattr(preset_mapper, "warnings", []))
-    products = assembler.finish()
     result.errors.extend(assembler.errors)
     result.warnings.extend(str(w) for w in assembler.warnings)
     result.products = products
@@ -242,32 +201,36 @@ def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: li
 
 def _feed_rows_spilled(spec: FeedSpec, records: Iterable[tuple[str, Any]], map_one: MapOne,
                        assembler: SpillAssembler, result: LoadResult, spill_dir: Path, path: Path | None,
-                       fmt: str) -> int:
-    """Pass 1 into the spill: on two cores where that pays (wsync.feeds.second_core), else here."""
+                       fmt: str) -> tuple[int, second_core.Helper | None]:
+    """Pass 1 into the spill: on two cores where that pays (wsync.feeds.second_core), else here.
+    Returns the records read, and the helper process if it is there to share pass 2 (the
+    caller stops it)."""
     helper = None
     if path is not None and second_core.wanted(path, spilled=True, joined=spec.join is not None, partial=False):
         helper = second_core.start(spec, path, fmt, spill_dir)
     if helper is None:
-        return _feed_rows(records, map_one, spec, assembler, result.errors)
+        return feed_rows(records, map_one, spec, assembler, result.errors), None
     try:
-        ours = second_core.Share(mine=0, block=helper.block)
-        seen = _feed_rows(records, map_one, spec, assembler, [], share=ours)
+        ours = Share(mine=0, block=helper.block)
+        seen = feed_rows(records, map_one, spec, assembler, [], share=ours)
         theirs = helper.collect()
-        if theirs is None:
-            assert path is not None
-            helper.spill.unlink(missing_ok=True)  # whatever it wrote before it failed
-            theirs = second_core.Share(mine=1, block=helper.block)
-            again, _ = open_records(spec, path, fmt, [])
-            _feed_rows(again, map_one, spec, assembler, [], share=theirs)
-        else:
-            assembler.absorb(helper.spill)
-    finally:
+    except BaseException:
         helper.stop()
+        raise
+    if theirs is None:
+        assert path is not None
+        helper.spill.unlink(missing_ok=True)  # whatever it wrote before it failed
+        theirs = Share(mine=1, block=helper.block)
+        again, _ = open_records(spec, path, fmt, [])
+        feed_rows(again, map_one, spec, assembler, [], share=theirs)
+        helper = None  # stopped: pass 2 in this process
+    else:
+        assembler.absorb(helper.spill)
     row_errors, keyless_errors = second_core.merged(ours, theirs)
     result.errors.extend(row_errors)
     # One process reports rows without a key as it adds them, after every mapping error.
     assembler.errors[:0] = keyless_errors
-    return seen
+    return seen, helper
 
 
 def _partial(spec: FeedSpec, mapper: FieldMapper | None) -> list[str]:
@@ -319,71 +282,6 @@ def _check_partial(spec: FeedSpec, result: LoadResult) -> None:
     if not any("regular_price" in u.fields for u in result.updates or []):
         result.warnings.append(f"{spec.label}: a partial feed of costs and no pricing rule sets no store field "
                                "(add [feeds.NAME.pricing] to make prices from them)")
-
-
-def _lazy_generic(mapper: FieldMapper | None, spec: FeedSpec) -> MapOne:
-    """JSON/XML records have no header: an automatic mapping is guessed from the first record."""
-    state: dict[str, FieldMapper] = {}
-    if mapper is not None:
-        state["m"] = mapper
-
-    def map_one(record: Any, where: str) -> tuple[Row | None, list[RecordError]]:
-        if not isinstance(record, dict):
-            return None, [RecordError(where, "record is not an object / element with fields")]
-        if "__width_error__" in record:
-            return None, [RecordError(where, "row " + record["__width_error__"])]
-        if "m" not in state:
-            state["m"] = _auto_mapper(list(record), spec.label, spec)
-        return state["m"].map(record, where)
-
-    return map_one
-
-
-def _feed_rows(records: Iterable[tuple[str, Any]], map_one: MapOne, spec: FeedSpec,
-               assembler: Assembler | SpillAssembler,
-               errors: list[RecordError], share: second_core.Share | None = None) -> int:
-    """Map and filter every record into the assembler; with `share`, only the records it takes,
-    their errors kept in it with their places in the feed (`errors` is then not used)."""
-    rules = spec.rules
-    seen = 0
-    for where, record in records if isinstance(records, Iterator) else iter(records):
-        seen += 1
-        if share is not None:
-            index = seen - 1
-            if not share.takes(index):
-                if index == 0:
-                    # A mapper learns the file from its first record (a header-less feed's fields,
-                    # a preset's columns): whoever maps the rest must have seen it too.
-                    map_one(record, where)
-                continue
-            assert isinstance(assembler, SpillAssembler)
-            assembler.place(index)
-        row, row_errors = map_one(record, where)
-        if row_errors:
-            if share is not None:
-                share.row_errors.extend((seen - 1, e) for e in row_errors)
-            else:
-                errors.extend(row_errors)
-        if row is None:
-            continue
-        if not rules.keep(row):
-            assembler.exclude(row)
-            continue
-        rules.apply(row)
-        kept: list[Row] = []
-        for child in row.children:
-            child.source = child.source or None
-            if rules.keep(child):
-                rules.apply(child)
-                child.source = None
-                kept.append(child)
-        row.children = kept
-        row.source = None
-        if share is not None and not row.key:
-            share.keyless.append((seen - 1, keyless(row)))
-            continue
-        assembler.add(row)
-    return seen
 
 
 def _check_feed(spec: FeedSpec, result: LoadResult, seen: int, previous_count: int | None,

@@ -1,18 +1,23 @@
-"""The first pass over a big feed file on two cores: a helper process maps every other block of records.
+"""A big feed file's two passes on two cores: a helper process takes every other block of the work.
 
-Mapping rows (prices, slugs, category paths, rules) and writing them to the spill are most of a big
-feed's load, and all of it is one record at a time with nothing carried from one record to the
-next, so two processes can share it. Both read the whole file (parsing is a small part of the
-cost and every record's place, `line N`, comes out the same); the helper maps the odd blocks of
-`BLOCK` records into a spill file of its own, this process the even ones into the job's spill, and
-the helper's rows are then merged in. Each record's rows are numbered from its index in the feed
-(`SpillAssembler.place`), so the merged file holds the rows in feed order, and what comes out of
-it, the errors in their order included, is what one process would have made (a test compares the
-two).
+Mapping rows (prices, slugs, category paths, rules) into the spill, and building products from
+the spilled rows, are most of a big feed's load, and each is one record (one group) at a time
+with nothing carried from one to the next, so two processes can share them.
+
+Pass 1: both read the whole file (parsing is a small part of the cost, and every record's place,
+`line N`, comes out the same); the helper maps the odd blocks of `rows_pass.BLOCK` records into a spill file
+of its own, this process the even ones into the job's spill, and the helper's rows are then
+merged in. Each record's rows are numbered from its index in the feed (`SpillAssembler.place`),
+so the merged file holds the rows in feed order. Between the passes this process alone finds
+duplicates, parents and orphans (SQL over the merged file). Pass 2: each process builds the
+groups whose first record is in one of its blocks, reading the spill (the helper read-only) and
+writing products to a file of its own; the helper's products are merged in, numbered by their
+places. Errors carry their record's or group's place and are merged in that order, so the result
+is what one process makes (tests compare the two, errors' order included).
 
 Only where it pays and cannot change a result: a local file (a download is one) of at least
 `MIN_BYTES`, spilled, no join, not a partial feed, and a second CPU to run on. A helper that fails
-or dies costs nothing but time: its share is mapped here afterwards.
+or dies costs only time: this process does its share afterwards.
 """
 
 from __future__ import annotations
@@ -22,43 +27,29 @@ import heapq
 import logging
 import multiprocessing
 import os
+import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wsync.catalogue import RecordError
 from wsync.errors import FeedRefused
+from wsync.feeds import rows_pass
+from wsync.feeds.rows_pass import Share
+from wsync.mapping.spill import Built, build_products, products_file
 
 if TYPE_CHECKING:
     from wsync.feeds.spec import FeedSpec
 
 log = logging.getLogger(__name__)
 
-# Records per block. Long runs keep the merge cheap (the helper's rows go into the spill's table
-# as runs, not one between every two of ours); short enough that both processes have work to the end.
-BLOCK = 4096
 # Below this a file is read in one process: starting the helper (a fresh interpreter importing
 # wsync) costs about half a second, what mapping ~5 MB of CSV takes.
 MIN_BYTES = 8 * 1024 * 1024
 # WSYNC_FEED_PROCESSES=1 keeps the whole load in one process (a host that counts processes, a
 # comparison); unset or 2, a second process is used where the rules above allow.
 ENV = "WSYNC_FEED_PROCESSES"
-
-
-@dataclass
-class Share:
-    """The records one process maps (block index % 2 == mine), and the errors it met, each with
-    its record's index so both processes' errors merge into the feed's order."""
-
-    mine: int
-    block: int = BLOCK
-    row_errors: list[tuple[int, RecordError]] = field(default_factory=list)
-    keyless: list[tuple[int, RecordError]] = field(default_factory=list)
-
-    def takes(self, index: int) -> bool:
-        return (index // self.block) % 2 == self.mine
 
 
 def wanted(path: Path | None, *, spilled: bool, joined: bool, partial: bool) -> bool:
@@ -85,35 +76,60 @@ class Helper:
 
     def __init__(self, spec: FeedSpec, path: Path, fmt: str, spill: Path):
         self.spill = spill
-        self.block = BLOCK
+        self.block = rows_pass.BLOCK
         ctx = multiprocessing.get_context("spawn")  # not fork: this process may run threads
-        self._conn, child_end = ctx.Pipe(duplex=False)
+        self._conn, child_end = ctx.Pipe()
         self._proc = ctx.Process(target=_helper_main, args=(spec, path, fmt, spill, self.block, child_end), daemon=True,
                                  name="wsync-feed-helper")
         self._proc.start()
         child_end.close()
 
-    def collect(self) -> Share | None:
-        """The helper's share (its rows are in `self.spill`), or None if it failed: then the caller
-        maps that share itself. A feed the helper refused is refused here too."""
+    def _answer(self, what: str) -> tuple[str, Any]:
         try:
             status, payload = self._conn.recv()
         except (EOFError, OSError):
-            status, payload = "died", None
-        finally:
-            self._conn.close()
             self._proc.join(timeout=30)
-        if status == "ok":
-            share: Share = payload
-            return share
+            log.warning("the feed's helper process exited (%s) while %s; doing its share in this process",
+                        self._proc.exitcode, what)
+            return "died", None
+        if status == "error":
+            log.warning("the feed's helper process failed while %s (%s); doing its share in this process",
+                        what, payload)
+        return status, payload
+
+    def collect(self) -> Share | None:
+        """The helper's share of pass 1 (its rows are in `self.spill`), or None if it failed: then
+        the caller maps that share itself. A feed the helper refused is refused here too."""
+        status, payload = self._answer("mapping its share")
         if status == "refused":
             message, hint = payload
             raise FeedRefused(message, hint=hint)
-        log.warning("the feed's helper process %s; mapping its share in this process",
-                    f"failed ({payload})" if status == "error" else f"exited ({self._proc.exitcode})")
-        return None
+        if status != "ok":
+            self.stop()
+            return None
+        share: Share = payload
+        return share
+
+    # -- pass 2 (wsync.mapping.spill.BuildHelper) ---------------------------------------
+    def build(self, rows: Path, holders: dict[str, str], out: Path) -> None:
+        if self._proc.is_alive():
+            self._conn.send(("build", (rows, holders, out)))
+
+    def built(self) -> Built | None:
+        status, payload = self._answer("building its share")
+        if status != "built":
+            self.stop()
+            return None
+        done: Built = payload
+        return done
 
     def stop(self) -> None:
+        if self._proc.is_alive():
+            try:
+                self._conn.send(("quit", None))
+                self._proc.join(timeout=5)
+            except OSError:
+                pass
         if self._proc.is_alive():
             self._proc.terminate()
             self._proc.join(timeout=5)
@@ -125,28 +141,54 @@ def _helper_main(spec: FeedSpec, path: Path, fmt: str, spill: Path, block: int, 
     logging.disable(logging.CRITICAL)
     gc.set_threshold(200_000, 50, 1000)
     try:
-        share = map_share(spec, path, fmt, spill, Share(mine=1, block=block))
-    except FeedRefused as exc:
-        conn.send(("refused", (exc.message, exc.hint)))
-    except Exception as exc:  # reported to the parent, which then maps this share itself
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    else:
+        try:
+            share = map_share(spec, path, fmt, spill, Share(mine=1, block=block))
+        except FeedRefused as exc:
+            conn.send(("refused", (exc.message, exc.hint)))
+            return
+        except Exception as exc:  # reported to the parent, which then maps this share itself
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            return
         conn.send(("ok", share))
+        command, payload = conn.recv()
+        if command != "build":
+            return
+        rows, holders, out = payload
+        try:
+            built = build_share(rows, holders, out, block)
+        except Exception as exc:  # as above: the parent builds this share itself
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            return
+        conn.send(("built", built))
+    except (EOFError, OSError):
+        return  # the parent has gone or stopped us: nothing to report to
     finally:
         conn.close()
 
 
+def build_share(rows: Path, holders: dict[str, str], out: Path, block: int) -> Built:
+    """Pass 2 for the odd blocks of groups: the spill's rows read (never written: the parent reads
+    them at the same time), the products written to a file of their own."""
+    reader = sqlite3.connect(f"file:{rows}?mode=ro", uri=True)
+    reader.execute("PRAGMA cache_size=-32768")
+    writer = products_file(out)
+    try:
+        return build_products(reader, writer, holders, (1, block))
+    finally:
+        reader.close()
+        writer.close()
+
+
 def map_share(spec: FeedSpec, path: Path, fmt: str, spill: Path, share: Share) -> Share:
     """Read the whole file, map the records `share` takes into a spill file at `spill` (pass 1 only)."""
-    from wsync.feeds.loader import _feed_rows, map_one_for
     from wsync.feeds.records import open_records
     from wsync.mapping.spill import SpillAssembler
 
     records, header = open_records(spec, path, fmt, [])
-    map_one, _, _ = map_one_for(spec, header, None)
+    map_one, _, _ = rows_pass.map_one_for(spec, header, None)
     assembler = SpillAssembler(spill)
     try:
-        _feed_rows(records, map_one, spec, assembler, [], share=share)
+        rows_pass.feed_rows(records, map_one, spec, assembler, [], share=share)
         assembler.flush()
     finally:
         assembler.close()

@@ -4,9 +4,12 @@ A feed may list a variation anywhere: before its parent, at the other end of a m
 The in-memory Assembler (wsync.mapping.assemble) keeps every row until the end; this one writes
 each mapped row to a SQLite file as it arrives (pass 1), lets SQLite find what needs the whole
 feed (duplicate keys, each variation's parent, orphans), then reads the rows back parent by
-parent, builds each product with the Assembler's own rules and writes it to the same file
-(pass 2). What the engine gets is `SpilledProducts`: the products in feed order, read back a
-window at a time, with their count and the feed-wide counts already known. Nothing is sent to a
+parent, builds each product with the Assembler's own rules and writes it to a file of products
+(pass 2; the rows' file is then deleted). What the engine gets is `SpilledProducts`: the products
+in feed order, read back a window at a time, with their count and the feed-wide counts already
+known. Either pass can be shared with another process (wsync.feeds.second_core): rows are
+numbered by their record's place in the feed (`place`), products by their group's, so merged
+files keep the feed's order. Nothing is sent to a
 store before both passes are over, so the feed-wide checks (error share, a feed far smaller than
 last time) still see the whole feed first.
 
@@ -16,11 +19,14 @@ duplicate keys and orphans are found after the last row, so they follow the rows
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import pickle
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from wsync.catalogue import Product, RecordError, truncate
 from wsync.mapping.assemble import Assembler, Group, is_variation_row, keyless
@@ -253,99 +259,195 @@ class SpillAssembler:
         conn.execute("CREATE INDEX rows_group ON rows(pseq, ord, seq)")
 
     # -- pass 2: products out -----------------------------------------------------------
-    def finish(self) -> SpilledProducts:
+    def finish(self, helper: BuildHelper | None = None) -> SpilledProducts:
+        """The products, on disk. With `helper` (another process, wsync.feeds.second_core), it
+        builds every other block of groups beside this process, into a file of its own."""
         self.flush()
         self._drop_duplicates()
         self._resolve_parents()
-        # The SKUs two groups' parents would share (their slugs meet): only these need a holder.
-        contested = {sku for (sku,) in self._conn.execute(
-            "SELECT sku FROM rows WHERE kind = 'g' AND sku IS NOT NULL GROUP BY sku HAVING COUNT(*) > 1")}
-        builder = _SpillBuilder(contested)
-        conn = self._conn
-        read = conn.cursor()
-        read.execute("SELECT pseq, kind, key, blob FROM rows WHERE pseq IS NOT NULL ORDER BY pseq, ord, seq")
-        out: list[tuple[int, str, bytes]] = []
-        urls: list[tuple[int]] = []
-        counts = {"products": 0, "variable": 0, "variations": 0, "images": 0}
-        group: Group | None = None
-        group_seq: int | None = None
-        mark: str | None = None  # the key of a group mark waiting for its first member
-
-        def close_group() -> None:
-            if group is None:
-                return
-            product = builder.build(group)
-            if product is None:
-                return
-            counts["products"] += 1
-            counts["variable"] += product.type == "variable"
-            counts["variations"] += len(product.variations)
-            # Distinct URLs are counted by their hashes (appended, counted once at the end): a
-            # unique index over a million URLs costs more than the rest of the pass.
-            for image in product.images:
-                urls.append((hash(image.src),))
-            for v in product.variations:
-                if v.image is not None:
-                    urls.append((hash(v.image.src),))
-            counts["images"] += len(product.images) + sum(1 for v in product.variations if v.image is not None)
-            out.append((counts["products"], product.key, pickle.dumps(product, _PICKLE)))
-
-        while True:
-            batch = read.fetchmany(2000)
-            if not batch:
-                break
-            for pseq, kind, key, blob in batch:
-                if pseq != group_seq:
-                    close_group()
-                    group, group_seq, mark = None, pseq, None
-                    if kind == _GROUP:
-                        mark = key
-                        continue
-                if kind == _PARENT:
-                    group = Group(pickle.loads(blob))
-                    continue
-                if kind == _GROUP:
-                    continue
-                row: Row = pickle.loads(blob)
-                if group is None:
-                    if mark is None:
-                        continue  # cannot happen: a variation's place is a product or a group
-                    group = Group(builder.synthesise(row, mark), synthesised=True)
-                group.variations.append(row)
-            if len(out) >= 500:
-                self._write_products(out, urls)
-                out, urls = [], []
-        close_group()
-        self._write_products(out, urls)
-        read.close()
-        self.errors.extend(builder.errors)
-        self.warnings.extend(builder.warnings)
-        counts["distinct_images"] = conn.execute("SELECT COUNT(DISTINCT url_hash) FROM image_urls").fetchone()[0]
+        holders = self._contested_holders()
+        out_path = self.path.with_name(self.path.stem + "-products.sqlite")
+        out = products_file(out_path)
+        if helper is not None:
+            theirs_path = self.path.with_name(self.path.stem + "-helper-products.sqlite")
+            helper.build(self.path, holders, theirs_path)
+            ours = build_products(self._conn, out, holders, (0, helper.block))
+            theirs = helper.built()
+            if theirs is None:
+                theirs_path.unlink(missing_ok=True)  # whatever it wrote before it failed
+                theirs = build_products(self._conn, out, holders, (1, helper.block))
+            else:
+                _absorb_products(out, theirs_path)
+            built = [ours, theirs]
+        else:
+            built = [build_products(self._conn, out, holders)]
+        for name in ("errors", "warnings"):
+            getattr(self, name).extend(e for _, e in heapq.merge(*(getattr(b, name) for b in built),
+                                                                key=lambda pair: pair[0]))
+        counts = {k: sum(b.counts[k] for b in built) for k in built[0].counts}
+        counts["distinct_images"] = out.execute("SELECT COUNT(DISTINCT url_hash) FROM image_urls").fetchone()[0]
         self.counts = counts
-        # The rows are no longer needed: the file keeps only the products from here on.
-        conn.execute("DROP TABLE rows")
-        conn.execute("CREATE INDEX products_key ON products(key)")
-        return SpilledProducts(conn, counts["products"], counts["variations"])
+        # The rows are no longer needed: only the products' file is kept from here on.
+        self._conn.close()
+        self.path.unlink(missing_ok=True)
+        out.execute("CREATE INDEX products_key ON products(key)")
+        return SpilledProducts(out, counts["products"], counts["variations"])
 
-    def _write_products(self, out: list[tuple[int, str, bytes]], urls: list[tuple[int]]) -> None:
-        # Autocommitted while the read cursor over `rows` is open: SQLite holds the writes in
-        # one transaction until the cursor is done (no journal, no sync: a scratch file).
-        self._conn.executemany("INSERT INTO products VALUES (?,?,?)", out)
-        self._conn.executemany("INSERT INTO image_urls VALUES (?)", urls)
+    def _contested_holders(self) -> dict[str, str]:
+        """For each SKU two groups' made parents would share (their slugs meet), the group that
+        keeps it: the first in feed order that makes a parent (has a member). Known before any
+        product is built, so groups can be built in any order, by either process."""
+        holders: dict[str, str] = {}
+        for sku, key in self._conn.execute(
+                """SELECT g.sku, g.key FROM rows g
+                    WHERE g.kind = 'g' AND g.sku IN (SELECT sku FROM rows WHERE kind = 'g' AND sku IS NOT NULL
+                                                      GROUP BY sku HAVING COUNT(*) > 1)
+                      AND EXISTS (SELECT 1 FROM rows v WHERE v.pseq = g.seq AND v.kind = 'v')
+                    ORDER BY g.seq"""):
+            holders.setdefault(sku, key)
+        return holders
+
+
+class BuildHelper(Protocol):
+    """Another process that builds the groups of odd blocks (`block` records a block)."""
+
+    block: int
+
+    def build(self, rows: Path, holders: dict[str, str], out: Path) -> None:
+        """Start building its share from the rows in `rows` (read only) into `out`."""
+
+    def built(self) -> Built | None:
+        """Its share's counts and errors once done (its products in `out`); None if it failed."""
+
+
+@dataclass
+class Built:
+    """What building a share of the groups gave: counts, and errors and warnings each with the
+    place of its group, so two shares' merge in feed order."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {"products": 0, "variable": 0, "variations": 0,
+                                                            "images": 0})
+    errors: list[tuple[int, RecordError]] = field(default_factory=list)
+    warnings: list[tuple[int, RecordError]] = field(default_factory=list)
+
+
+def products_file(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.executescript("""CREATE TABLE IF NOT EXISTS products (seq INTEGER PRIMARY KEY, key TEXT NOT NULL,
+                                                             blob BLOB NOT NULL);
+                          CREATE TABLE IF NOT EXISTS image_urls (url_hash INTEGER NOT NULL);""")
+    return conn
+
+
+def url_hash(url: str) -> int:
+    # Distinct URLs are counted by 64-bit hashes (a unique index over a million URLs costs more
+    # than the rest of the pass); not hash(): two processes' str hashes differ.
+    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def build_products(rows: sqlite3.Connection, out: sqlite3.Connection, holders: dict[str, str],
+                   share: tuple[int, int] | None = None) -> Built:
+    """Pass 2 for the groups `share` = (mine, block) takes (those whose first row's record is in
+    a block numbered mine modulo 2; all groups without): rows read back parent by parent, each
+    product built with the Assembler's rules and written to `out`, numbered by its place."""
+    builder = _SpillBuilder(holders)
+    result = Built()
+    counts = result.counts
+    where, params = "pseq IS NOT NULL", tuple[int, ...]()
+    if share is not None:
+        where += " AND ((pseq >> ?) / ?) % 2 = ?"
+        params = (_RECORD_BITS, share[1], share[0])
+    read = rows.cursor()
+    read.execute(f"SELECT pseq, kind, key, blob FROM rows WHERE {where} ORDER BY pseq, ord, seq", params)
+    made: list[tuple[int, str, bytes]] = []
+    urls: list[tuple[int]] = []
+    group: Group | None = None
+    group_seq: int = -1
+    mark: str | None = None  # the key of a group mark waiting for its first member
+
+    def close_group() -> None:
+        if group is None:
+            return
+        errors, warnings = len(builder.errors), len(builder.warnings)
+        product = builder.build(group)
+        result.errors.extend((group_seq, e) for e in builder.errors[errors:])
+        result.warnings.extend((group_seq, w) for w in builder.warnings[warnings:])
+        if product is None:
+            return
+        counts["products"] += 1
+        counts["variable"] += product.type == "variable"
+        counts["variations"] += len(product.variations)
+        for image in product.images:
+            urls.append((url_hash(image.src),))
+        for v in product.variations:
+            if v.image is not None:
+                urls.append((url_hash(v.image.src),))
+        counts["images"] += len(product.images) + sum(1 for v in product.variations if v.image is not None)
+        made.append((group_seq, product.key, pickle.dumps(product, _PICKLE)))
+
+    while True:
+        batch = read.fetchmany(2000)
+        if not batch:
+            break
+        for pseq, kind, key, blob in batch:
+            if pseq != group_seq:
+                close_group()
+                group, group_seq, mark = None, pseq, None
+                if kind == _GROUP:
+                    mark = key
+                    continue
+            if kind == _PARENT:
+                group = Group(pickle.loads(blob))
+                continue
+            if kind == _GROUP:
+                continue
+            row: Row = pickle.loads(blob)
+            if group is None:
+                if mark is None:
+                    continue  # cannot happen: a variation's place is a product or a group
+                group = Group(builder.synthesise(row, mark), synthesised=True)
+            group.variations.append(row)
+        if len(made) >= 500:
+            _write_products(out, made, urls)
+            made, urls = [], []
+    close_group()
+    _write_products(out, made, urls)
+    read.close()
+    return result
+
+
+def _write_products(out: sqlite3.Connection, made: list[tuple[int, str, bytes]], urls: list[tuple[int]]) -> None:
+    out.execute("BEGIN")
+    out.executemany("INSERT INTO products VALUES (?,?,?)", made)
+    out.executemany("INSERT INTO image_urls VALUES (?)", urls)
+    out.execute("COMMIT")
+
+
+def _absorb_products(out: sqlite3.Connection, other: Path) -> None:
+    out.execute("ATTACH DATABASE ? AS other", (str(other),))
+    try:
+        out.execute("BEGIN")
+        out.execute("INSERT INTO main.products SELECT * FROM other.products")
+        out.execute("INSERT INTO main.image_urls SELECT * FROM other.image_urls")
+        out.execute("COMMIT")
+    finally:
+        out.execute("DETACH DATABASE other")
+    other.unlink(missing_ok=True)
 
 
 class _SpillBuilder(Assembler):
-    """The Assembler's product rules. A made parent's SKU is checked against other groups only
-    when another group's first member asks for the same one (found in SQL between the passes):
-    a big feed has hundreds of thousands of groups, and only these few need remembering."""
+    """The Assembler's product rules. Which group keeps a SKU two groups' made parents would
+    share is decided before building (`_contested_holders`): a big feed has hundreds of
+    thousands of groups, only these few need it, and either process may build either group."""
 
-    def __init__(self, contested: set[str]):
+    def __init__(self, holders: dict[str, str]):
         super().__init__()
-        self._contested = contested
+        self._holders = holders
 
     def parent_sku_holder(self, sku: str) -> str | None:
-        return super().parent_sku_holder(sku) if sku in self._contested else None
+        return self._holders.get(sku)
 
     def hold_parent_sku(self, sku: str, group: str) -> None:
-        if sku in self._contested:
-            super().hold_parent_sku(sku, group)
+        pass
