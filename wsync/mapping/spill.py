@@ -99,15 +99,17 @@ class SpillAssembler:
         self._conn.executescript(
             """
             CREATE TABLE rows (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, kind TEXT NOT NULL,
-                               parent TEXT, owner INTEGER, place TEXT, sku TEXT, blob BLOB,
+                               parent TEXT, owner INTEGER, place TEXT, sku TEXT,
                                pseq INTEGER, ord INTEGER, grouped INTEGER, parent_sku TEXT);
+            CREATE TABLE blobs (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL);
             CREATE TABLE aliases (alias TEXT NOT NULL, key TEXT NOT NULL, owner INTEGER NOT NULL);
             CREATE TABLE excluded (key TEXT PRIMARY KEY);
-            CREATE TABLE products (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, blob BLOB NOT NULL);
-            CREATE TABLE image_urls (url_hash INTEGER NOT NULL);
             """)
         self._seq = 0
         self._rows: list[tuple[Any, ...]] = []
+        # The pickled rows apart from what SQL reads between the passes: every UPDATE, index and
+        # scan there then walks narrow pages (a row's record is rewritten whole when it changes).
+        self._blobs: list[tuple[int, bytes]] = []
         self._aliases: list[tuple[str, str, int]] = []
         self._excluded: list[tuple[str]] = []
         self.errors: list[RecordError] = []
@@ -159,18 +161,20 @@ class SpillAssembler:
     def _put(self, row: Row, kind: str, parent: str | None, owner: int | None, grouped: bool = False) -> int:
         self._seq += 1
         self._rows.append((self._seq, row.key, kind, parent, owner, row.where, row.sku,
-                           pickle.dumps(row, _PICKLE), 1 if grouped else None, row.parent_sku if grouped else None))
+                           1 if grouped else None, row.parent_sku if grouped else None))
+        self._blobs.append((self._seq, pickle.dumps(row, _PICKLE)))
         return self._seq
 
     def flush(self) -> None:
         conn = self._conn
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO rows (seq, key, kind, parent, owner, place, sku, blob, grouped, parent_sku) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?)", self._rows)
+        conn.executemany("INSERT INTO rows (seq, key, kind, parent, owner, place, sku, grouped, parent_sku) "
+                         "VALUES (?,?,?,?,?,?,?,?,?)", self._rows)
+        conn.executemany("INSERT INTO blobs VALUES (?,?)", self._blobs)
         conn.executemany("INSERT INTO aliases VALUES (?,?,?)", self._aliases)
         conn.executemany("INSERT OR IGNORE INTO excluded VALUES (?)", self._excluded)
         conn.execute("COMMIT")
-        self._rows, self._aliases, self._excluded = [], [], []
+        self._rows, self._blobs, self._aliases, self._excluded = [], [], [], []
 
     def absorb(self, other: Path) -> None:
         """The rows, aliases and exclusions another process's pass 1 wrote to `other` (its records
@@ -181,6 +185,7 @@ class SpillAssembler:
         try:
             conn.execute("BEGIN")
             conn.execute("INSERT INTO main.rows SELECT * FROM other.rows")
+            conn.execute("INSERT INTO main.blobs SELECT * FROM other.blobs")
             conn.execute("INSERT INTO main.aliases SELECT * FROM other.aliases")
             conn.execute("INSERT OR IGNORE INTO main.excluded SELECT * FROM other.excluded")
             conn.execute("COMMIT")
@@ -355,12 +360,14 @@ def build_products(rows: sqlite3.Connection, out: sqlite3.Connection, holders: d
     builder = _SpillBuilder(holders)
     result = Built()
     counts = result.counts
-    where, params = "pseq IS NOT NULL", tuple[int, ...]()
+    where, params = "r.pseq IS NOT NULL", tuple[int, ...]()
     if share is not None:
-        where += " AND ((pseq >> ?) / ?) % 2 = ?"
+        where += " AND ((r.pseq >> ?) / ?) % 2 = ?"
         params = (_RECORD_BITS, share[1], share[0])
     read = rows.cursor()
-    read.execute(f"SELECT pseq, kind, key, blob FROM rows WHERE {where} ORDER BY pseq, ord, seq", params)
+    # A dropped row's blob stays behind, never read; a group mark has none.
+    read.execute(f"SELECT r.pseq, r.kind, r.key, b.blob FROM rows r LEFT JOIN blobs b ON b.seq = r.seq "
+                 f"WHERE {where} ORDER BY r.pseq, r.ord, r.seq", params)
     made: list[tuple[int, str, bytes]] = []
     urls: list[tuple[int]] = []
     group: Group | None = None
