@@ -143,3 +143,42 @@ def test_many_small_windows_do_what_one_window_does(tmp_path: Path, image_host):
     finally:
         small.close()
         whole.close()
+
+
+def test_a_feed_loaded_on_two_cores_imports_as_on_one(tmp_path: Path, image_host, monkeypatch):
+    """The load shared with a helper process (forced here for a small file, blocks of 2 records)
+    gives the job what one process gives it: the same results, store contents and ledger, and a
+    re-run that writes nothing."""
+    from wsync.feeds import rows_pass, second_core
+
+    monkeypatch.setattr(second_core, "MIN_BYTES", 0)
+    monkeypatch.setattr(rows_pass, "BLOCK", 2)
+    shares: list[object] = []
+    real_built = second_core.Helper.built
+
+    def built(self):
+        done = real_built(self)
+        shares.append(done)
+        return done
+
+    monkeypatch.setattr(second_core.Helper, "built", built)
+    feed = write(tmp_path / "export.csv", rows(image_host.url))
+    one, two = Store(tmp_path / "one"), Store(tmp_path / "two")
+    try:
+        monkeypatch.setenv(second_core.ENV, "1")
+        alone = one.run(feed, window=4)
+        assert not shares
+        monkeypatch.setenv(second_core.ENV, "2")
+        shared = two.run(feed, window=4)
+        assert shares and all(done is not None for done in shares), "the helper built its share"
+        assert shared["created"] == 25 and shared["variations"]["created"] == 30
+        assert comparable(shared) == comparable(alone)
+        assert two.contents() == one.contents()
+        assert two.ledger_items() == one.ledger_items()
+        with feed.open("a", encoding="utf-8") as fh:
+            fh.write("\n")  # other bytes (a blank line), the same records: read again, not skipped
+        again = two.run(feed, window=4)
+        assert again["requests"]["write"] == 0 and again["unchanged"] == 25 and len(shares) == 2
+    finally:
+        one.close()
+        two.close()
