@@ -1,14 +1,16 @@
 """A distributor's big feed, end to end through the CLI: peak memory and records/s of `wsync plan`.
 
     python benchmarks/bench_big_feed.py [--rows 100000,1000000,2000000] [--max-memory MB] [--ledger-items N]
-                                        [--json]
+                                        [--processes 1] [--json]
 
 Generates a CSV of variable parents x 5 variations (`--rows` / 5 parents) with every row in a
 random place of the file (a variation is seldom next to its parent), serves an empty sandbox
 store in another process, and runs `wsync plan FEED --json` (stdout to /dev/null) as a child
-process; its peak RSS is the child's own high-water mark (os.wait4), so neither the generator
-nor the sandbox is counted. `--ledger-items N` first fills the ledger with N items of the feed
-(as if an earlier run had pushed them), so planning runs against a big ledger too.
+process; its peak RSS is the child's own high-water mark (os.wait4), and the peak of it and its
+feed helper process together is sampled from /proc, so neither the generator nor the sandbox is
+counted. `--processes 1` keeps the feed's load in one process (WSYNC_FEED_PROCESSES=1).
+`--ledger-items N` first fills the ledger with N items of the feed (as if an earlier run had
+pushed them), so planning runs against a big ledger too.
 
 Targets (issue: any feed size in bounded memory): 1,000,000 rows under 300 MB, 2,000,000 within
 10 % of that, >= 20,000 records/s.
