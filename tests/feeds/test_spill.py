@@ -279,3 +279,28 @@ def test_a_helper_that_dies_before_building_costs_only_time(tmp_path: Path, monk
     assert "while building its share; doing its share in this process" in caplog.text
     assert COLLECTED and COLLECTED[0] is not None, "it had mapped its share of pass 1"
     assert_shared_alike(disk, shared)
+
+
+def test_a_file_replaced_while_two_processes_read_it_is_refused(tmp_path: Path, monkeypatch):
+    """A wholesaler's upload landing mid-load: never read half old, half new."""
+    from wsync.feeds import loader
+
+    feed = tmp_path / "supplier.csv"
+    write_feed(feed, 100, 7)
+    spec = FeedSpec.from_config("big", {
+        "source": str(feed), "locale": "de",
+        "mapping": {"sku": "item", "group": "model", "name": "title", "cost": "cost",
+                    "attributes": {"Color": "colour"}, "variation_attributes": ["Color"]},
+    }, tmp_path)
+    real = loader.feed_rows
+
+    def then_replaced(*args, **kwargs):
+        seen = real(*args, **kwargs)
+        new = tmp_path / "upload.tmp"
+        write_feed(new, 90, 8)
+        new.replace(feed)  # an atomic upload: a new file under the old name
+        return seen
+
+    monkeypatch.setattr(loader, "feed_rows", then_replaced)
+    with pytest.raises(FeedRefused, match="the file changed while it was being read"):
+        load_spilled(spec, tmp_path, 2)

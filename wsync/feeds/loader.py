@@ -185,9 +185,12 @@ def _load_records(spec: FeedSpec, records: Iterable[tuple[str, Any]], header: li
             assembler = Assembler()
             seen_records = feed_rows(records, map_one, spec, assembler, result.errors)
             products = assembler.finish()
-    finally:
+    except BaseException:
         if helper is not None:
-            helper.stop()
+            helper.stop(now=True)
+        raise
+    if helper is not None:
+        helper.stop()
     if preset_mapper is not None:
         # A preset's notes on the file as a whole (columns it does not import, the language read).
         result.warnings.extend(getattr(preset_mapper, "warnings", []))
@@ -210,19 +213,21 @@ def _feed_rows_spilled(spec: FeedSpec, records: Iterable[tuple[str, Any]], map_o
         helper = second_core.start(spec, path, fmt, spill_dir)
     if helper is None:
         return feed_rows(records, map_one, spec, assembler, result.errors), None
+    assert path is not None
     try:
         ours = Share(mine=0, block=helper.block)
         seen = feed_rows(records, map_one, spec, assembler, [], share=ours)
+        second_core.check_unchanged(path, spec.label, helper.file)
         theirs = helper.collect()
     except BaseException:
-        helper.stop()
+        helper.stop(now=True)
         raise
     if theirs is None:
-        assert path is not None
         helper.spill.unlink(missing_ok=True)  # whatever it wrote before it failed
         theirs = Share(mine=1, block=helper.block)
         again, _ = open_records(spec, path, fmt, [])
         feed_rows(again, map_one, spec, assembler, [], share=theirs)
+        second_core.check_unchanged(path, spec.label, helper.file)
         helper = None  # stopped: pass 2 in this process
     else:
         assembler.absorb(helper.spill)

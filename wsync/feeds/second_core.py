@@ -5,15 +5,20 @@ the spilled rows, are most of a big feed's load, and each is one record (one gro
 with nothing carried from one to the next, so two processes can share them.
 
 Pass 1: both read the whole file (parsing is a small part of the cost, and every record's place,
-`line N`, comes out the same); the helper maps the odd blocks of `rows_pass.BLOCK` records into a spill file
-of its own, this process the even ones into the job's spill, and the helper's rows are then
-merged in. Each record's rows are numbered from its index in the feed (`SpillAssembler.place`),
-so the merged file holds the rows in feed order. Between the passes this process alone finds
-duplicates, parents and orphans (SQL over the merged file). Pass 2: each process builds the
-groups whose first record is in one of its blocks, reading the spill (the helper read-only) and
-writing products to a file of its own; the helper's products are merged in, numbered by their
-places. Errors carry their record's or group's place and are merged in that order, so the result
-is what one process makes (tests compare the two, errors' order included).
+`line N`, comes out the same); the helper maps the odd blocks of `rows_pass.BLOCK` records into
+a spill file of its own, this process the even ones into the job's spill, and the helper's rows
+are then merged in. Each record's rows are numbered from its index in the feed
+(`SpillAssembler.place`), so the merged file holds the rows in feed order. Between the passes
+this process alone finds duplicates, parents and orphans (SQL over the merged file). Pass 2:
+each process builds the groups whose first record is in one of its blocks, reading the spill
+(the helper read-only) and writing products to a file of its own; the helper's products are
+merged in, numbered by their places. Errors carry their record's or group's place and are merged
+in that order, so the result is what one process makes (tests compare the two, errors' order
+included).
+
+A file replaced or rewritten while the two read it (a wholesaler's upload landing mid-job) is
+refused rather than read half old, half new: both compare its identity (inode, size,
+modification time) at the end with what it was when the load began.
 
 Only where it pays and cannot change a result: a local file (a download is one) of at least
 `MIN_BYTES`, spilled, no join, not a partial feed, and a second CPU to run on. A helper that fails
@@ -27,6 +32,7 @@ import heapq
 import logging
 import multiprocessing
 import os
+import signal
 import sqlite3
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
@@ -38,6 +44,7 @@ from wsync.errors import FeedRefused
 from wsync.feeds import rows_pass
 from wsync.feeds.rows_pass import Share
 from wsync.mapping.spill import Built, build_products, products_file
+from wsync.redact import redact
 
 if TYPE_CHECKING:
     from wsync.feeds.spec import FeedSpec
@@ -63,6 +70,22 @@ def wanted(path: Path | None, *, spilled: bool, joined: bool, partial: bool) -> 
     return len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) >= 2
 
 
+def identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def check_unchanged(path: Path, label: str, seen: tuple[int, int, int]) -> None:
+    """Refuse a file that is no longer the one the load began with."""
+    try:
+        now = identity(path)
+    except OSError:
+        now = (-1, -1, -1)
+    if now != seen:
+        raise FeedRefused(f"{label}: the file changed while it was being read (replaced or rewritten)",
+                          hint="run again once the new file is complete; upload to a temporary name and rename")
+
+
 def merged(*shares: Share) -> tuple[list[RecordError], list[RecordError]]:
     """The shares' row errors and keyless-row errors, each in the feed's order."""
     def by_index(lists: Iterable[list[tuple[int, RecordError]]]) -> list[RecordError]:
@@ -77,10 +100,11 @@ class Helper:
     def __init__(self, spec: FeedSpec, path: Path, fmt: str, spill: Path):
         self.spill = spill
         self.block = rows_pass.BLOCK
+        self.file = identity(path)
         ctx = multiprocessing.get_context("spawn")  # not fork: this process may run threads
         self._conn, child_end = ctx.Pipe()
-        self._proc = ctx.Process(target=_helper_main, args=(spec, path, fmt, spill, self.block, child_end), daemon=True,
-                                 name="wsync-feed-helper")
+        self._proc = ctx.Process(target=_helper_main, args=(spec, path, fmt, spill, self.block, self.file, child_end),
+                                 daemon=True, name="wsync-feed-helper")
         self._proc.start()
         child_end.close()
 
@@ -94,7 +118,7 @@ class Helper:
             return "died", None
         if status == "error":
             log.warning("the feed's helper process failed while %s (%s); doing its share in this process",
-                        what, payload)
+                        what, redact(payload))
         return status, payload
 
     def collect(self) -> Share | None:
@@ -123,8 +147,10 @@ class Helper:
         done: Built = payload
         return done
 
-    def stop(self) -> None:
-        if self._proc.is_alive():
+    def stop(self, now: bool = False) -> None:
+        """Ask the helper to end (it is waiting for a command once its work is sent); `now`, as
+        when this process's own load failed or was interrupted: ended at once."""
+        if self._proc.is_alive() and not now:
             try:
                 self._conn.send(("quit", None))
                 self._proc.join(timeout=5)
@@ -136,13 +162,18 @@ class Helper:
         self._conn.close()
 
 
-def _helper_main(spec: FeedSpec, path: Path, fmt: str, spill: Path, block: int, conn: Connection) -> None:
+def _helper_main(spec: FeedSpec, path: Path, fmt: str, spill: Path, block: int, file: tuple[int, int, int],
+                 conn: Connection) -> None:
     # The parent reports the feed's warnings; the helper's copies of them would only be noise.
     logging.disable(logging.CRITICAL)
+    # Ctrl-C reaches the whole process group: the parent decides, and ends this process itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.set_threshold(200_000, 50, 1000)
     try:
         try:
+            check_unchanged(path, spec.label, file)
             share = map_share(spec, path, fmt, spill, Share(mine=1, block=block))
+            check_unchanged(path, spec.label, file)
         except FeedRefused as exc:
             conn.send(("refused", (exc.message, exc.hint)))
             return
