@@ -43,28 +43,26 @@ COLLECTED: list[object] = []
 BUILT: list[object] = []  # and what each one's pass 2 gave
 
 
+def record_returns(monkeypatch, cls: type, name: str, into: list[object]) -> None:
+    """Patch cls.name to append what each call returns to `into` (and still return it)."""
+    real = getattr(cls, name)
+
+    def recorded(self, *args, **kwargs):
+        value = real(self, *args, **kwargs)
+        into.append(value)
+        return value
+
+    monkeypatch.setattr(cls, name, recorded)
+
+
 @pytest.fixture(autouse=True)
 def _helper_on_small_files(monkeypatch):
     """A helper for any file, in blocks of two records; one process unless a load asks for two."""
     monkeypatch.setattr(second_core, "MIN_BYTES", 0)
     monkeypatch.setattr(rows_pass, "BLOCK", 2)
     monkeypatch.setenv(second_core.ENV, "1")
-    real = second_core.Helper.collect
-
-    def collect(self):
-        share = real(self)
-        COLLECTED.append(share)
-        return share
-
-    monkeypatch.setattr(second_core.Helper, "collect", collect)
-    real_built = second_core.Helper.built
-
-    def built(self):
-        done = real_built(self)
-        BUILT.append(done)
-        return done
-
-    monkeypatch.setattr(second_core.Helper, "built", built)
+    record_returns(monkeypatch, second_core.Helper, "collect", COLLECTED)
+    record_returns(monkeypatch, second_core.Helper, "built", BUILT)
     COLLECTED.clear()
     BUILT.clear()
 

@@ -149,19 +149,13 @@ def test_a_feed_loaded_on_two_cores_imports_as_on_one(tmp_path: Path, image_host
     """The load shared with a helper process (forced here for a small file, blocks of 2 records)
     gives the job what one process gives it: the same results, store contents and ledger, and a
     re-run that writes nothing."""
+    from tests.feeds.test_spill import record_returns
     from wsync.feeds import rows_pass, second_core
 
     monkeypatch.setattr(second_core, "MIN_BYTES", 0)
     monkeypatch.setattr(rows_pass, "BLOCK", 2)
     shares: list[object] = []
-    real_built = second_core.Helper.built
-
-    def built(self):
-        done = real_built(self)
-        shares.append(done)
-        return done
-
-    monkeypatch.setattr(second_core.Helper, "built", built)
+    record_returns(monkeypatch, second_core.Helper, "built", shares)
     feed = write(tmp_path / "export.csv", rows(image_host.url))
     one, two = Store(tmp_path / "one"), Store(tmp_path / "two")
     try:
