@@ -180,18 +180,7 @@ class SpillAssembler:
         """The rows, aliases and exclusions another process's pass 1 wrote to `other` (its records
         placed by index, as ours), merged into this file; `other` is deleted."""
         self.flush()
-        conn = self._conn
-        conn.execute("ATTACH DATABASE ? AS other", (str(other),))
-        try:
-            conn.execute("BEGIN")
-            conn.execute("INSERT INTO main.rows SELECT * FROM other.rows")
-            conn.execute("INSERT INTO main.blobs SELECT * FROM other.blobs")
-            conn.execute("INSERT INTO main.aliases SELECT * FROM other.aliases")
-            conn.execute("INSERT OR IGNORE INTO main.excluded SELECT * FROM other.excluded")
-            conn.execute("COMMIT")
-        finally:
-            conn.execute("DETACH DATABASE other")
-        other.unlink(missing_ok=True)
+        merge_file(self._conn, other, ("rows", "blobs", "aliases", "excluded"))
 
     def close(self) -> None:
         self._conn.close()
@@ -282,7 +271,7 @@ class SpillAssembler:
                 theirs_path.unlink(missing_ok=True)  # whatever it wrote before it failed
                 theirs = build_products(self._conn, out, holders, (1, helper.block))
             else:
-                _absorb_products(out, theirs_path)
+                merge_file(out, theirs_path, ("products", "image_urls"))
             built = [ours, theirs]
         else:
             built = [build_products(self._conn, out, holders)]
@@ -432,15 +421,18 @@ def _write_products(out: sqlite3.Connection, made: list[tuple[int, str, bytes]],
     out.execute("COMMIT")
 
 
-def _absorb_products(out: sqlite3.Connection, other: Path) -> None:
-    out.execute("ATTACH DATABASE ? AS other", (str(other),))
+def merge_file(conn: sqlite3.Connection, other: Path, tables: tuple[str, ...]) -> None:
+    """Every row of `tables` in the file `other` (another process's share, same schema) added to
+    conn's tables of those names, in one transaction; `other` is deleted. A key already present
+    (an exclusion both shares made) is kept once."""
+    conn.execute("ATTACH DATABASE ? AS other", (str(other),))
     try:
-        out.execute("BEGIN")
-        out.execute("INSERT INTO main.products SELECT * FROM other.products")
-        out.execute("INSERT INTO main.image_urls SELECT * FROM other.image_urls")
-        out.execute("COMMIT")
+        conn.execute("BEGIN")
+        for table in tables:
+            conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM other.{table}")
+        conn.execute("COMMIT")
     finally:
-        out.execute("DETACH DATABASE other")
+        conn.execute("DETACH DATABASE other")
     other.unlink(missing_ok=True)
 
 
