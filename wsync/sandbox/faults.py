@@ -93,6 +93,10 @@ class Faults:
     # The next N image sideloads fail as WordPress fails when two requests create the month's
     # uploads folder at once; the request that met it fails its other sideloads too.
     upload_dir_failures: int = 0
+    # A store that files every item of a variations batch under the URL's product, whatever
+    # product_id the item names (WooCommerce 8.2.2 honours the item's own: recordings/34). Not a
+    # request failure: the answers are 200 and wrong, which wsync must notice.
+    variations_under_url: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.upload_dir_failures, int) or self.upload_dir_failures < 0:

@@ -123,6 +123,8 @@ class Router:
         self.tax = taxonomy
         self.base_url = base_url
         self.pacer = pacer or Pacer(catalog.db.lock, _no_latency)
+        # Faults.variations_under_url: every batch item filed under the URL's product.
+        self.variations_under_url = False
         self.routes: list[Route] = [
             (r"/wc/v3/system_status", {"GET": (self.system_status, "view")}, "system_status"),
             (r"/wc/v3/products",
@@ -386,20 +388,38 @@ class Router:
         if batch_size(req.body if isinstance(req.body, dict) else {}) > BATCH_LIMIT:
             raise _too_large()
         with cat.db.lock:
-            parent = cat.parent_for_variations(m["pid"])
+            url_parent = cat.parent_for_variations(m["pid"])
+
+        def parent_of(item: dict[str, Any]) -> dict:
+            # WooCommerce merges the URL's product_id under each create and update item, so an
+            # item naming its own is filed under that product (recordings/34); a product_id that
+            # is no product fails the item as a parent that cannot take attributes.
+            own = item.get("product_id")
+            if self.variations_under_url or own in (None, "") or str(own) == str(url_parent["id"]):
+                return url_parent
+            with cat.db.lock:
+                try:
+                    return cat.parent_for_variations(own)
+                except RestError:
+                    raise RestError("woocommerce_rest_product_variation_invalid_parent",
+                                    "Cannot set attributes due to invalid parent product.", 404) from None
 
         def create(item: Any) -> Staged:
-            post = cat.prepare_variation(parent, _item(item))
+            body = _item(item)
+            parent = parent_of(body)
+            post = cat.prepare_variation(parent, body)
             return Staged(lambda: cat.render_variation(cat.insert_variation(parent, post), parent))
 
         def update(item: Any) -> dict[str, Any]:
             if not isinstance(item, dict):
                 raise RestError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 400)
+            parent = parent_of(item)
             return cat.render_variation(cat.update_variation(parent, item.get("id", 0), item), parent)
 
         def delete(item: Any) -> dict[str, Any]:
+            # A delete is a plain id: it stays with the URL's product.
             item_id = item.get("id") if isinstance(item, dict) else item
-            return cat.delete_variation(parent, item_id, force=True)
+            return cat.delete_variation(url_parent, item_id, force=True)
 
         answer = run_batch(req.body, create, update, delete, counter, self.pacer, variation=True)
         req.counters["written"] = counter.written

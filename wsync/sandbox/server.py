@@ -128,6 +128,7 @@ class SandboxServer(ServerLifecycle):
         self.taxonomy = Taxonomy(self.db, lambda: self.url)
         self.catalog = Catalog(self.db, self.taxonomy, self.media, lambda: self.url)
         self.router = Router(self.catalog, self.taxonomy, lambda: self.url, Pacer(self.db.lock, lambda: self.latency))
+        self.router.variations_under_url = self.roller.faults.variations_under_url
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -159,6 +160,7 @@ class SandboxServer(ServerLifecycle):
         faults = faults or Faults(**kwargs)
         self.roller.set(faults)
         self.media.fail_uploads(faults.upload_dir_failures)
+        self.router.variations_under_url = faults.variations_under_url
         return faults
 
     def set_latency(self, latency: LatencyModel | None = None, **kwargs: Any) -> LatencyModel:
