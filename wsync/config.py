@@ -102,6 +102,7 @@ STORE_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 IMPORT_KEYS: dict[str, Callable[[Any], Any]] = {
     "products_per_batch": _int(1, 100), "variations_per_batch": _int(1, 100), "images_per_batch": _int(1, 100),
+    "variations_across_parents": _bool,
     "concurrency": _concurrency, "concurrency_max": _int(1, 16), "process_images": _bool,
     "update_existing": _bool, "create_new": _bool,
     "missing": _choice(*MISSING_POLICIES), "stale_variations": _choice(*STALE_VARIATION_POLICIES),

@@ -59,8 +59,8 @@ def test_the_recorded_exchanges_file_items_alike(sandbox, woo_api):
 
 
 def test_a_product_id_that_is_no_product_fails_only_its_item(sandbox, woo_api):
-    parent = woo_api.post("products", {"name": "P", "type": "variable", "sku": "P",
-                                       "attributes": [{"name": "Size", "options": ["S", "M"], "variation": True}]}).json()
+    sizes = [{"name": "Size", "options": ["S", "M"], "variation": True}]
+    parent = woo_api.post("products", {"name": "P", "type": "variable", "sku": "P", "attributes": sizes}).json()
     answer = woo_api.post(f"products/{parent['id']}/variations/batch", {"create": [
         {"sku": "P-S", "attributes": [{"name": "Size", "option": "S"}]},
         {"sku": "X-S", "attributes": [{"name": "Size", "option": "S"}], "product_id": 99999}]}).json()

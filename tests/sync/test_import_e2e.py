@@ -16,9 +16,10 @@ def test_first_import_batches_and_second_run_writes_nothing(rig):
     assert result["created"] == 120 + 6 and result["total_processed"] == 126
     assert result["variations"]["created"] == 6 * 30 == result["variations"]["processed"]
     assert result["failed"] == 0 and result["variations"]["failed"] == 0
-    # ceil(P/50) product batches, ceil(V/25) variation batches per parent; nothing else written
-    # but the categories the store lacked (Shop, Shop > Simple, Shop > Variable on an empty one).
-    expected_writes = batches(126, 50) + 6 * batches(30, 25) + result["categories_created"]
+    # ceil(P/50) product batches, ceil(V/25) variation batches, several parents' variations in one
+    # (recordings/34); nothing else written but the categories the store lacked (Shop, Shop >
+    # Simple, Shop > Variable on an empty one).
+    expected_writes = batches(126, 50) + batches(6 * 30, 25) + result["categories_created"]
     assert result["requests"]["write"] == expected_writes, result["requests"]
 
     products = rig.all_products()
@@ -192,7 +193,8 @@ def test_stock_only_fast_path(rig):
     assert result["failed"] == 0 and result["variations"]["failed"] == 0
     # The simple products' stock changed, the variable parents' did not (their variations hold it).
     assert result["updated"] == 10 and result["unchanged"] == 2 and result["variations"]["updated"] == 6
-    assert result["requests"]["write"] == 1 + 2
+    # One product batch and one variations batch: both parents' variations in one request.
+    assert result["requests"]["write"] == 1 + 1
 
 
 def test_variations_of_a_parent_the_store_refused_are_failed_variations(rig):

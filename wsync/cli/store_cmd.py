@@ -38,6 +38,7 @@ consumer_secret = "cs_..."
 [import]
 # products_per_batch = 50     # at most 100
 # variations_per_batch = 25   # at most 100
+# variations_across_parents = true  # one request may hold several parents' variations
 # images_per_batch = 5
 # process_images = true
 # update_existing = true

@@ -42,8 +42,8 @@ class WriteJournal:
             self.pending.remove(token)
 
 
-def describe_create(op: Op, *, match: dict[str, str] | None = None,
-                    parent_key: str | None = None) -> dict[str, Any] | None:
+def describe_create(op: Op, *, match: dict[str, str] | None = None, parent_key: str | None = None,
+                    parent_id: int | None = None) -> dict[str, Any] | None:
     """A create, by the feed key the ledger will file it under and the SKU the store knows it by
     (a variation without a SKU: by its attribute combination)."""
     if op.action != "create":
@@ -54,6 +54,9 @@ def describe_create(op: Op, *, match: dict[str, str] | None = None,
         item["match"] = match
     if parent_key:
         item["parent_key"] = parent_key
+    if parent_id:
+        # A request may hold several parents' variations: each item says under which it lands.
+        item["parent_id"] = parent_id
     return item
 
 

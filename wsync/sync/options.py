@@ -27,6 +27,9 @@ class ImportOptions:
     products_per_batch: int = 50
     variations_per_batch: int = 25
     images_per_batch: int = 5
+    # Variations of several parents in one variations/batch request, each naming its product_id
+    # (wsync.sync.phases.variations); false: one parent's variations per request.
+    variations_across_parents: bool = True
     # "auto": found as the job goes, up to concurrency_max (wsync.store.limiter); a number pins it.
     concurrency: int | str = "auto"
     concurrency_max: int = DEFAULT_CEILING

@@ -42,6 +42,10 @@ MAX_POLL_S = 5.0
 # When looking up the creates of a failed request fails too (the client has already retried it):
 # pauses before asking again; after the last, the creates are left for the next run to settle.
 LOOKUP_PAUSES_S = (2.0, 6.0, 15.0)
+# Requests a lone item of a failed request gets on its own. Only whole-request failures (5xx,
+# timeouts, dropped answers) come here, and they are transient: on a host failing one request in
+# six (the proof's faults) an item that met four failures in a row was still being lost.
+LONE_RETRIES = 2
 
 
 @dataclass
@@ -120,8 +124,11 @@ class BatchPusher:
                  max_request_s: float = 0.0, reconcile_updates: bool = False, idempotent: bool | None = None,
                  journal: Journal | None = None, on_wait: WaitListener | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
-                 fields: Sequence[str] | None = None):
+                 fields: Sequence[str] | None = None, endpoint_for: Callable[[list[Op]], str] | None = None):
         self.client = client
+        # Where a chunk goes, when that depends on its items (a variations batch of several
+        # parents goes to the first one's endpoint); else always `endpoint`.
+        self.endpoint_for = endpoint_for
         # The fields read from each saved item's answer; None: the whole object.
         self.fields = list(fields) if fields else None
         self.endpoint = endpoint
@@ -190,19 +197,23 @@ class BatchPusher:
                 payload.setdefault(op.action, []).append(op.body)
         return payload
 
+    def _endpoint(self, chunk: list[Op]) -> str:
+        return self.endpoint_for(chunk) if self.endpoint_for is not None else self.endpoint
+
     def _send(self, chunk: list[Op]) -> list[OpResult]:
         if not chunk:
             return []
-        token = self.journal.begin(self.endpoint, chunk) if self.journal is not None else None
+        endpoint = self._endpoint(chunk)
+        token = self.journal.begin(endpoint, chunk) if self.journal is not None else None
         sent_at = self.clock()
         try:
             self.stats.add(requests=1)
             if self.idempotent is False:
-                answer = self.client.post(self.endpoint, self._payload(chunk), idempotent=False).data or {}
+                answer = self.client.post(endpoint, self._payload(chunk), idempotent=False).data or {}
             else:
                 # `fields` only when asked for: a BatchClient need not take it otherwise.
-                answer = (self.client.batch(self.endpoint, self._payload(chunk), fields=self.fields) if self.fields
-                          else self.client.batch(self.endpoint, self._payload(chunk)))
+                answer = (self.client.batch(endpoint, self._payload(chunk), fields=self.fields) if self.fields
+                          else self.client.batch(endpoint, self._payload(chunk)))
         except StoreAuthError:
             self._end(token)  # refused at authentication: nothing ran
             raise
@@ -218,13 +229,13 @@ class BatchPusher:
         self._end(token)
         with self._lock:
             self._unreachable = 0
-        return self._align(chunk, answer)
+        return self._align(chunk, answer, endpoint)
 
     def _end(self, token: int | None) -> None:
         if self.journal is not None:
             self.journal.end(token)
 
-    def _align(self, chunk: list[Op], answer: dict[str, Any]) -> list[OpResult]:
+    def _align(self, chunk: list[Op], answer: dict[str, Any], endpoint: str) -> list[OpResult]:
         """Match answer slots to ops: the store answers creates, updates, deletes in input order."""
         slots = {k: list(answer.get(k) or []) for k in ("create", "update", "delete")}
         results = []
@@ -236,7 +247,7 @@ class BatchPusher:
                                  status=200)
                 results.append(OpResult(op, False, error=err))
             elif isinstance(item, dict) and item.get("error"):
-                err = StoreError.from_body(item["error"] or {}, endpoint=self.endpoint)
+                err = StoreError.from_body(item["error"] or {}, endpoint=endpoint)
                 results.append(OpResult(op, False, data=item, error=err))
             else:
                 results.append(OpResult(op, True, data=item))
@@ -253,8 +264,9 @@ class BatchPusher:
                 self._end(token)  # never reached the store: nothing to settle
                 raise StoreUnavailable(f"the store stopped answering: {exc}",
                                        hint="the ledger keeps what was done; run the import again (or `wsync recover`)")
+        endpoint = self._endpoint(chunk)
         log.warning("batch of %d to %s failed (%s); reconciling and retrying in smaller requests",
-                    len(chunk), self.endpoint, exc)
+                    len(chunk), endpoint, exc)
         remaining: list[Op] = []
         creates = [op for op in chunk if op.action == "create" or self.reconcile_updates]
         saved: dict[int, dict[str, Any]] = {}
@@ -272,7 +284,7 @@ class BatchPusher:
                                      "settles it", code="wsync_outcome_unknown",
                                      status=getattr(lookup_exc, "status", None))
                 log.warning("batch of %d to %s failed and its creates could not be looked up (%s): left for the "
-                            "next run to settle", len(chunk), self.endpoint, lookup_exc)
+                            "next run to settle", len(chunk), endpoint, lookup_exc)
                 lost = {id(op) for op in creates}
                 failed = [OpResult(op, False, error=unknown) for op in chunk if id(op) in lost]
                 rest = [op for op in chunk if id(op) not in lost]
@@ -298,8 +310,8 @@ class BatchPusher:
             half = len(remaining) // 2
             return done + self._send(remaining[:half]) + self._send(remaining[half:]), True
         op = remaining[0]
-        if op.attempts < 1:
-            # A lone item gets one more request of its own (a create only once reconciliation
+        if op.attempts < LONE_RETRIES:
+            # A lone item gets more requests of its own (a create only once reconciliation
             # showed it unsaved): transient trouble should not cost an item.
             op.attempts += 1
             return done + self._send([op]), True

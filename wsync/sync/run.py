@@ -149,6 +149,10 @@ class ImportRun:
         self.taxonomy: Taxonomy | None = None
         # The ledger's variations by parent key, built once by the variations phase.
         self.parent_index: dict[str, list[ItemRecord]] | None = None
+        # Whether the store files a variations batch's items under the product_id each names
+        # (recordings/34): None until a batch of several parents was checked on the store, then
+        # True; False after a check failed (each parent's variations go on their own).
+        self.across_parents: bool | None = None
         self.started = time.monotonic()
         self.lock = threading.Lock()  # records and parent_index, written from worker threads
         # How many requests the phases keep in flight: one limit for the whole job, told of every

@@ -148,17 +148,23 @@ def _products_landed(client: StoreClient, write: PendingWrite) -> Landed:
 
 def _variations_landed(client: StoreClient, write: PendingWrite) -> Landed:
     landed = Landed(wanted=len(write.items))
-    if not write.parent_id:
-        return landed
-    store = read_variations(client, write.parent_id)
-    by_sku = {v.get("sku"): v for v in store if v.get("sku")}
-    by_combination = {attribute_signature(v.get("attributes")): v for v in store}
+    # One request may hold several parents' variations: each item names its own parent (a row
+    # written before that: the request's).
+    by_parent: dict[int, list[dict[str, Any]]] = {}
     for item in write.items:
-        obj = by_sku.get(item.get("sku")) if item.get("sku") else None
-        if obj is None and item.get("match"):
-            obj = by_combination.get(attribute_signature(item["match"]))
-        if obj is not None:
-            landed.items[str(item["key"])] = obj
+        parent_id = int(item.get("parent_id") or write.parent_id or 0)
+        if parent_id:
+            by_parent.setdefault(parent_id, []).append(item)
+    for parent_id, items in by_parent.items():
+        store = read_variations(client, parent_id)
+        by_sku = {v.get("sku"): v for v in store if v.get("sku")}
+        by_combination = {attribute_signature(v.get("attributes")): v for v in store}
+        for item in items:
+            obj = by_sku.get(item.get("sku")) if item.get("sku") else None
+            if obj is None and item.get("match"):
+                obj = by_combination.get(attribute_signature(item["match"]))
+            if obj is not None:
+                landed.items[str(item["key"])] = {**obj, "parent_id": parent_id}
     return landed
 
 
@@ -201,7 +207,8 @@ def _adopt(ledger: Ledger, feed: str, write: PendingWrite, landed: Landed, repor
         rec.sku = by_key[key].get("sku")
         rec.store_id = int(obj["id"])
         if kind == "variation":
-            rec.parent_key, rec.parent_id = by_key[key].get("parent_key"), write.parent_id
+            rec.parent_key = by_key[key].get("parent_key")
+            rec.parent_id = int(obj.get("parent_id") or write.parent_id or 0) or None
         # What it holds is not known for sure (it may have been saved half-way): no pushed
         # state, so the plan sends it in full once, as an update.
         rec.last_job_id, rec.last_action = write.job_id, "created"

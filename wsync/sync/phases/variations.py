@@ -11,23 +11,26 @@ in the ledger, not in the feed) are deleted under `--stale-variations delete`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import Any, TypeVar
 
 from wsync.catalogue import Product
 from wsync.ledger.items import ItemRecord
 from wsync.sync import before_images
 from wsync.sync.adopt import read_variations
-from wsync.sync.journal import describe_create
 from wsync.sync.payload import content_hash, merge_pushed
+from wsync.sync.phases import across_parents
+from wsync.sync.phases.variation_requests import ParentWork, send_alone
 from wsync.sync.plan import ItemPlan, plan_variations, variations_by_parent
-from wsync.sync.push import BatchPusher, Op, OpResult
+from wsync.sync.push import Op, OpResult
 from wsync.sync.rebuild import learned_state, pushed_from_store
 from wsync.sync.run import ImportRun, describe_failure
 from wsync.sync.taxonomy import Taxonomy
 
 # What one parent's push gives back to be recorded: the parent, its id, its plans and the answers.
 ParentDone = tuple[Product, int, list[ItemPlan], list[OpResult]]
+T = TypeVar("T")
 
 
 def plan(run: ImportRun, products: list[Product], product_plans: list[ItemPlan]) -> list[ItemPlan]:
@@ -71,58 +74,69 @@ def push(run: ImportRun, products: list[Product]) -> None:
         parents.append((product, rec.store_id))
     if not parents:
         return
+    if run.opts.variations_across_parents and run.across_parents is not False:
+        across_parents.push(run, [prepare(run, p) for p in _in_flight(run, _plan_parent, parents)],
+                            record=record_variations)
+        return
+    for done in _in_flight(run, push_parent, parents):
+        record_variations(run, *done)
+
+
+def _in_flight(run: ImportRun, work: Callable[[ImportRun, Product, int], T],
+               parents: list[tuple[Product, int]]) -> Iterator[T]:
+    """`work` for each parent, as many at a time as the job's limit allows (asked again before
+    each is started); results in the caller's thread, as they complete."""
     with ThreadPoolExecutor(max_workers=run.limit.ceiling, thread_name_prefix="wsync-var") as pool:
-        pending: set[Future[ParentDone]] = set()
+        pending: set[Future[T]] = set()
         it = iter(parents)
         while True:
             while len(pending) < run.limit.allowed() and not run.ctx.should_stop():
                 nxt = next(it, None)
                 if nxt is None:
                     break
-                pending.add(pool.submit(push_parent, run, *nxt))
+                pending.add(pool.submit(work, run, *nxt))
             if not pending:
                 break
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                product, parent_id, plans, results = future.result()
-                record_variations(run, product, parent_id, plans, results)
+                yield future.result()
 
 
 def push_parent(run: ImportRun, product: Product, parent_id: int) -> ParentDone:
     """Plan one parent's variations and send them (in a worker thread; recorded by the caller)."""
+    done = prepare(run, _plan_parent(run, product, parent_id))
+    return product, parent_id, done.plans, send_alone(run, done, done.ops)
+
+
+def _plan_parent(run: ImportRun, product: Product, parent_id: int) -> tuple[Product, int, list[ItemPlan]]:
+    """One parent's variations planned (the store read only when the ledger knows none of them
+    and the parent was not created just now)."""
     known = any(r.parent_key == product.key and r.kind == "variation" and r.store_id
                 for r in _known_records(run, product))
     fresh = ("product", product.key) in run.created_now
     store_vars = None if (fresh or known) else read_variations(run.client, parent_id, whole=True)
     plans = plan_variations(product, parent_id, run.records, store_vars, CachedResolver(run.taxonomy), run.opts,
                             run.ctx.job_id, by_parent=by_parent(run), store_pushed=_pushed)
+    return product, parent_id, plans
+
+
+def prepare(run: ImportRun, planned: tuple[Product, int, list[ItemPlan]]) -> ParentWork:
+    """A planned parent's requests: each create and update names its product_id, so it can travel
+    in a request of several parents' variations (recordings/34); under its own parent's URL the
+    two agree."""
+    product, parent_id, plans = planned
     ops = []
     for item in plans:
         if item.action == "create":
-            ops.append(Op("create", item.send, ref=item, sku=item.sku))
+            ops.append(Op("create", {**item.send, "product_id": parent_id}, ref=item, sku=item.sku))
         elif item.action == "update":
-            ops.append(Op("update", {**item.send, "id": item.store_id}, ref=item, sku=item.sku))
+            ops.append(Op("update", {**item.send, "id": item.store_id, "product_id": parent_id}, ref=item,
+                          sku=item.sku))
         elif item.action == "remove":
             ops.append(Op("delete", {"id": item.store_id}, ref=item, sku=item.sku))
-    results: list[OpResult] = []
     if ops:
         before_images.note_before(run, "variation", plans, parent_id)
-        combinations = {v.key: dict(v.attributes) for v in product.variations}
-
-        def describe(op: Op) -> dict[str, Any] | None:
-            key = op.ref.key
-            return describe_create(op, match=None if op.body.get("sku") else combinations.get(key),
-                                   parent_key=product.key)
-
-        pusher = BatchPusher(run.client, f"products/{parent_id}/variations/batch",
-                             size=run.opts.variations_per_batch, concurrency=1,
-                             reconcile=lambda creates: reconcile(run, parent_id, creates),
-                             should_stop=run.ctx.should_stop, max_request_s=run.max_request_s,
-                             journal=run.journal("variation", describe, parent_id=parent_id),
-                             on_wait=run.waiting)
-        for chunk in pusher.run(ops):
-            results.extend(chunk)
-    return product, parent_id, plans, results
+    return ParentWork(product, parent_id, plans, ops)
 
 
 def _pushed(obj: dict[str, Any]) -> dict[str, Any]:
@@ -142,19 +156,6 @@ def by_parent(run: ImportRun) -> dict[str, list[ItemRecord]]:
 def _known_records(run: ImportRun, product: Product) -> list[ItemRecord]:
     """The ledger's records of the product's variations in the feed."""
     return [run.records[("variation", v.key)] for v in product.variations if ("variation", v.key) in run.records]
-
-
-def reconcile(run: ImportRun, parent_id: int, creates: list[Op]) -> dict[int, dict[str, Any]]:
-    """Which creates of a request that failed as a whole the store saved anyway (by SKU, under
-    this parent)."""
-    found = {}
-    by_sku = {o["sku"]: o for o in run.client.find_by_skus([op.sku for op in creates if op.sku],
-                                                           fields=["id", "sku", "type", "parent_id"])
-              if int(o.get("parent_id") or 0) == parent_id}
-    for index, op in enumerate(creates):
-        if op.sku in by_sku:
-            found[index] = by_sku[op.sku]
-    return found
 
 
 def record_variations(run: ImportRun, product: Product, parent_id: int, plans: list[ItemPlan],

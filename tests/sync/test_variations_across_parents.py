@@ -1,0 +1,101 @@
+"""Variations of several parents in one variations/batch request (recordings/34): fewer requests,
+every variation under its own parent, and a store that files them elsewhere caught and set right.
+Runs against the sandbox or a live store (the fault knob only on the sandbox)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+
+from tests.sync.conftest import LIVE, SyncRig, batches, sandbox_only
+from wsync.feeds import FeedSpec, load_catalogue
+from wsync.ledger.items import ItemMap
+from wsync.ledger.pending import PendingWrites
+from wsync.sandbox import Faults
+
+PARENTS, PER_PARENT = 8, 5
+
+
+def filing(rig: SyncRig) -> dict[str, list[str]]:
+    """Each of the test's parents (by SKU) and its variations' SKUs, as the store lists them."""
+    parents = [p for p in rig.all_products() if p["type"] == "variable"]
+    return {p["sku"]: sorted(v["sku"] for v in rig.all_variations(p["id"])) for p in parents}
+
+
+def wanted(rig: SyncRig) -> dict[str, list[str]]:
+    rows = rig.rows(0, PARENTS, PER_PARENT)
+    parents = [r["sku"] for r in rows if not r.get("parent")]
+    return {p: sorted(v["sku"] for v in rows if v.get("parent") == p) for p in parents}
+
+
+def ledger_parents(rig: SyncRig) -> dict[str, int | None]:
+    return {r.sku: r.parent_id for r in ItemMap(rig.ledger, "test-feed").iter_records("variation")}
+
+
+def store_ids(rig: SyncRig) -> dict[str, int]:
+    return {p["sku"]: p["id"] for p in rig.all_products()}
+
+
+def test_several_parents_variations_travel_in_one_request_each_filed_under_its_own(rig):
+    feed = rig.feed(rig.rows(0, PARENTS, PER_PARENT))
+    result, _ = rig.run(feed, process_images=False)
+    assert result["success"] and result["variations"]["created"] == PARENTS * PER_PARENT
+    # 40 variations of 8 parents: 2 requests of at most 25, not 8 (one per parent).
+    variation_writes = batches(PARENTS * PER_PARENT, 25)
+    assert result["requests"]["write"] == batches(PARENTS, 50) + variation_writes + result["categories_created"]
+    assert filing(rig) == wanted(rig)
+    ids = store_ids(rig)
+    assert ledger_parents(rig) == {v: ids[p] for p, vs in wanted(rig).items() for v in vs}
+    again, _ = rig.run(feed, process_images=False)
+    assert again["requests"]["write"] == 0
+
+
+def test_one_parent_per_request_when_turned_off(rig):
+    result, _ = rig.run(rig.feed(rig.rows(0, PARENTS, PER_PARENT)), process_images=False,
+                        variations_across_parents=False)
+    assert result["requests"]["write"] == batches(PARENTS, 50) + PARENTS + result["categories_created"]
+    assert filing(rig) == wanted(rig)
+
+
+@sandbox_only
+def test_a_store_that_files_them_under_the_urls_product_is_caught_and_set_right(rig, caplog):
+    rig.sandbox.set_faults(Faults(variations_under_url=True))
+    feed = rig.feed(rig.rows(0, PARENTS, PER_PARENT))
+    result, _ = rig.run(feed, process_images=False)
+    assert result["success"] and result["failed"] == 0 and result["variations"]["failed"] == 0
+    assert result["variations"]["created"] == PARENTS * PER_PARENT
+    # The misfiled ones were deleted where they landed and created again under their parents.
+    assert filing(rig) == wanted(rig)
+    ids = store_ids(rig)
+    assert ledger_parents(rig) == {v: ids[p] for p, vs in wanted(rig).items() for v in vs}
+    assert "under another product" in caplog.text
+    # Only the first request was packed (5 parents, its first one's filed right); one request took
+    # the other 4 parents' back; then each parent but the first went on its own.
+    assert result["requests"]["write"] == (batches(PARENTS, 50) + 1 + 1 + (PARENTS - 1)
+                                           + result["categories_created"])
+    again, _ = rig.run(feed, process_images=False)
+    assert again["requests"]["write"] == 0
+
+
+def test_a_dead_workers_request_of_several_parents_is_settled_under_each(rig):
+    """The journal row of a packed request names each item's parent: the next run finds each
+    variation under its own parent and adopts it, and creates none again."""
+    feed = rig.feed(rig.rows(0, PARENTS, PER_PARENT))
+    rig.run(feed, process_images=False)
+    products = load_catalogue(FeedSpec.adhoc(str(feed), format="csv", name="test-feed")).products
+    ids = store_ids(rig)
+    items = [{"key": v.key, "sku": v.sku, "parent_key": p.key, "parent_id": ids[p.sku]}
+             for p in products for v in p.variations]
+    # The worker died after the store saved the request and before the ledger heard of it.
+    ItemMap(rig.ledger, "test-feed").delete("variation", [i["key"] for i in items])
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    PendingWrites(rig.ledger).add(job_id=None, feed="test-feed", kind="variation",
+                                  endpoint=f"products/{items[0]['parent_id']}/variations/batch", parent_id=None,
+                                  items=items, pid=proc.pid, host=socket.gethostname())
+    result, _ = rig.run(feed, process_images=False, settle_s=1.0)
+    assert result["settled"]["adopted_items"] == PARENTS * PER_PARENT
+    assert result["variations"]["created"] == 0 and result["variations"]["failed"] == 0
+    assert filing(rig) == wanted(rig)
+    assert ledger_parents(rig) == {v: ids[p] for p, vs in wanted(rig).items() for v in vs}
+    assert not LIVE or result["success"]
