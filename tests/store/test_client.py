@@ -154,6 +154,22 @@ def test_batch_asks_only_for_the_fields_it_reads(scripted, scripted_client):
     assert "_fields" not in scripted.requests[1]["query"] and scripted.requests[1]["body"] == {"update": [{"id": 3}]}
 
 
+def test_a_batch_never_repeated_asks_for_the_same_fields(scripted, scripted_client):
+    """An image download batch goes as a plain POST, so that no retry downloads twice; its
+    answer is restricted as any batch's is (the plain POST used to ask for whole products)."""
+    from wsync.sync.push import BatchPusher, Op
+
+    scripted.script = [Reply(200, {"update": [{"id": 3, "images": [{"id": 9}]}]})]
+    pusher = BatchPusher(scripted_client, "products/batch", size=5, concurrency=1, idempotent=False,
+                         fields=("id", "images"))
+    body = {"id": 3, "images": [{"src": "https://img.example/a.png"}]}
+    [results] = list(pusher.run([Op("update", body, sku="A")]))
+    assert results[0].ok and results[0].data == {"id": 3, "images": [{"id": 9}]}
+    sent = scripted.requests[0]
+    assert sent["query"]["_fields"] == "create,update,delete,id,images"
+    assert sent["body"] == {"update": [{**body, "_fields": "id,images"}]}
+
+
 def test_batch_413_from_the_store(scripted, scripted_client):
     scripted.script = [Reply(413, {"code": "woocommerce_rest_request_entity_too_large",
                                    "message": "Unable to accept more than 100 items for this request.",

@@ -62,6 +62,20 @@ def _guard_loggers() -> None:
             logger.addFilter(RedactingFilter())
 
 
+def answer_fields(body: dict[str, list[Any]], fields: Sequence[str] | None
+                  ) -> tuple[dict[str, list[Any]], dict[str, str] | None]:
+    """A batch body and query that ask the store to build only `fields` of each saved item's
+    answer: the query reaches the creates and filters the batch answer's own keys, so it names
+    them too; an update sees only its own body, so each update carries the list (recordings/33)."""
+    if not fields or not body:
+        return body, None
+    wanted = ",".join(fields)
+    if body.get("update"):
+        body = {**body, "update": [{**item, "_fields": wanted} if isinstance(item, dict) else item
+                                   for item in body["update"]]}
+    return body, {"_fields": ",".join(("create", "update", "delete", *fields))}
+
+
 class StoreClient:
     def __init__(self, settings: StoreSettings, session: requests.Session | None = None, pool_size: int = 0):
         _guard_loggers()
@@ -174,16 +188,8 @@ class StoreClient:
             raise E.BatchTooLarge(f"a batch holds at most {BATCH_LIMIT} items, this one {count}",
                                   status=413, code="woocommerce_rest_request_entity_too_large",
                                   endpoint=endpoint, store_url=self.url)
-        body = {op: list(payload[op]) for op in ("create", "update", "delete") if payload.get(op)}
-        params = None
-        if fields and body:
-            wanted = ",".join(fields)
-            # The query reaches the creates and filters the batch answer's own keys, so it names
-            # them too; an update sees only its own body, so each update carries the list.
-            params = {"_fields": ",".join(("create", "update", "delete", *fields))}
-            if body.get("update"):
-                body["update"] = [{**item, "_fields": wanted} if isinstance(item, dict) else item
-                                  for item in body["update"]]
+        body, params = answer_fields({op: list(payload[op]) for op in ("create", "update", "delete")
+                                      if payload.get(op)}, fields)
         response = self._request("POST", endpoint, params=params, data=body, idempotent=not body.get("create"))
         if not body and isinstance(response.data, list) and not response.data:
             # WooCommerce answers an empty batch with [], a JSON list (recordings/25).

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wsync.errors import StoreUnavailable
+from wsync.store.client import answer_fields
 from wsync.store.errors import OutcomeUnknown, StoreAuthError, StoreConnectionError, StoreError
 from wsync.store.limiter import FixedLimit
 from wsync.store.response import StoreResponse
@@ -209,7 +210,10 @@ class BatchPusher:
         try:
             self.stats.add(requests=1)
             if self.idempotent is False:
-                answer = self.client.post(endpoint, self._payload(chunk), idempotent=False).data or {}
+                # Never repeated by retries (an image download would run twice); the answer
+                # restricted as a batch's is, which the plain POST does not do by itself.
+                body, params = answer_fields(self._payload(chunk), self.fields)
+                answer = self.client.post(endpoint, body, params=params, idempotent=False).data or {}
             else:
                 # `fields` only when asked for: a BatchClient need not take it otherwise.
                 answer = (self.client.batch(endpoint, self._payload(chunk), fields=self.fields) if self.fields
