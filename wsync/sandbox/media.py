@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -21,6 +22,13 @@ from wsync.sandbox.db import Database
 from wsync.sandbox.rest_error import RestError
 
 DOWNLOAD_TIMEOUT_S = 10
+# WordPress's wp_mkdir_p() checks file_exists() and then calls mkdir(): of requests that find the
+# month's uploads folder missing at the same moment, the first creates it and the others fail
+# "Unable to create directory" (recordings/28; a live import met it on the first images after a
+# reset). On PHP the gap is microseconds wide, but requests that start together reach it
+# together; here a request already running when another one creates the folder, and needing it
+# within this long of that, loses the race.
+MONTH_FOLDER_RACE_S = 0.05
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp"}
 NOT_ALLOWED = "Sorry, you are not allowed to upload this file type."
 
@@ -67,6 +75,7 @@ class Media:
         self._upload_failures = 0
         self._failures_lock = threading.Lock()
         self._request = threading.local()
+        self._folders_made: dict[str, tuple[float, int]] = {}  # month folder -> (made at, by thread)
 
     def fail_uploads(self, count: int) -> None:
         with self._failures_lock:
@@ -74,6 +83,7 @@ class Media:
 
     def begin_request(self) -> None:
         self._request.upload_dir_error = False
+        self._request.began = time.monotonic()
 
     def _upload_dir_error(self) -> str | None:
         if not getattr(self._request, "upload_dir_error", False):
@@ -85,6 +95,24 @@ class Media:
         now = self.db.now()
         return (f"Invalid image: Unable to create directory wp-content/uploads/{now[:4]}/{now[5:7]}. "
                 "Is its parent directory writable by the server?")
+
+    def _lost_folder_race(self, rel_dir: str) -> bool:
+        """Whether this request lost the race to create the month's uploads folder (it is then
+        refused for the rest of the request, as WordPress caches wp_upload_dir()'s error)."""
+        me = threading.get_ident()
+        with self._failures_lock:
+            made = self._folders_made.get(rel_dir)
+            if made is None:
+                if os.path.isdir(os.path.join(self.uploads_dir, rel_dir)):
+                    return False
+                self._folders_made[rel_dir] = (time.monotonic(), me)
+                return False
+            at, by = made
+            began = getattr(self._request, "began", 0.0)
+            lost = by != me and began < at and time.monotonic() - at < MONTH_FOLDER_RACE_S
+        if lost:
+            self._request.upload_dir_error = True
+        return lost
 
     # -- attachments ---------------------------------------------------------------------
     def get(self, attachment_id: Any) -> dict[str, Any] | None:
@@ -138,6 +166,9 @@ class Media:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise RestError(error_code, f"Invalid URL {src}.", 400)
         data = self._download(src, error_code)
+        now = self.db.now()
+        rel_dir = f"{now[:4]}/{now[5:7]}"
+        self._lost_folder_race(rel_dir)  # the loser is refused as any uploads-folder failure is
         folder_error = self._upload_dir_error()
         if folder_error:
             raise RestError(error_code, folder_error, 400)
@@ -145,8 +176,6 @@ class Media:
         ext = os.path.splitext(filename)[1].lower()
         if ext not in IMAGE_EXTENSIONS or sniff_image(data) is None:
             raise RestError(error_code, f"Invalid image: {NOT_ALLOWED}", 400)
-        now = self.db.now()
-        rel_dir = f"{now[:4]}/{now[5:7]}"
         stored = self._store_file(rel_dir, filename, data)
         att_id = self.db.next_id("post")
         att = {"id": att_id, "kind": "attachment", "parent_id": parent_id, "type": sniff_image(data),
