@@ -212,6 +212,7 @@ class ImagePhase:
         # image phase too (a job killed repeatedly there is still making progress).
         self.on_saved = on_saved
         self._transient_met = False  # a failure of the moment in the last wave: wait before the next
+        self._uploaded = False  # the store saved a new image in this run: its uploads folder exists
         self.sleep: Callable[[float], None] = time.sleep
 
     # -- planning ----------------------------------------------------------------------
@@ -444,12 +445,15 @@ class ImagePhase:
             reuse = [op for op in ops if not any("src" in slot for _, slot in op.ref[1])]
             # Items that bring a new file in make the store download and resize it inside the
             # request: small batches, never repeated blindly (that would download again).
-            pusher = BatchPusher(self.client, endpoint, size=self.opts.images_per_batch,
-                                 concurrency=self.limit, reconcile=self._reconcile_factory(endpoint),
-                                 reconcile_updates=True, idempotent=False, should_stop=self.should_stop,
-                                 max_request_s=self.max_request_s, journal=self.journal, on_wait=self.on_wait,
-                                 fields=fields)
-            for results in pusher.run(downloads):
+            # Until the store has saved one new image in this run, download requests go one at a
+            # time: the month's uploads folder may not exist yet, and of requests that create it
+            # at once all but one are refused after downloading (wp_mkdir_p, recordings/28), so
+            # their images would be downloaded twice.
+            while downloads and not self._uploaded and not self.should_stop():
+                lead, downloads = downloads[:self.opts.images_per_batch], downloads[self.opts.images_per_batch:]
+                for results in self._download_pusher(endpoint, fields, FixedLimit(1)).run(lead):
+                    retry.extend(self._record(results))
+            for results in self._download_pusher(endpoint, fields, self.limit).run(downloads):
                 retry.extend(self._record(results))
             # Items that only reference attachments by id cost the store no download: they go in
             # full-size batches and may be repeated safely.
@@ -459,6 +463,12 @@ class ImagePhase:
             for results in pusher.run(reuse):
                 retry.extend(self._record(results))
         return retry
+
+    def _download_pusher(self, endpoint: str, fields: tuple[str, ...] | None, limit: Any) -> BatchPusher:
+        return BatchPusher(self.client, endpoint, size=self.opts.images_per_batch, concurrency=limit,
+                           reconcile=self._reconcile_factory(endpoint), reconcile_updates=True, idempotent=False,
+                           should_stop=self.should_stop, max_request_s=self.max_request_s, journal=self.journal,
+                           on_wait=self.on_wait, fields=fields)
 
     def _reconcile_factory(self, endpoint: str) -> Callable[[list[Op]], dict[int, dict[str, Any]]]:
         """After an ambiguous image request, read the items back: those already showing the sent
@@ -509,6 +519,7 @@ class ImagePhase:
                 for (url, slot), img in zip(slots, have, strict=True):
                     att = int(img["id"])
                     if "src" in slot:
+                        self._uploaded = True
                         self.report.sent_src += 1
                         self.known[url] = (att, img.get("src"))
                         learned.append((url, att, img.get("src")))
