@@ -464,7 +464,8 @@ class ImagePhase:
                 retry.extend(self._record(results))
         return retry
 
-    def _download_pusher(self, endpoint: str, fields: tuple[str, ...] | None, limit: Any) -> BatchPusher:
+    def _download_pusher(self, endpoint: str, fields: tuple[str, ...] | None,
+                         limit: int | FixedLimit) -> BatchPusher:
         return BatchPusher(self.client, endpoint, size=self.opts.images_per_batch, concurrency=limit,
                            reconcile=self._reconcile_factory(endpoint), reconcile_updates=True, idempotent=False,
                            should_stop=self.should_stop, max_request_s=self.max_request_s, journal=self.journal,
