@@ -65,14 +65,27 @@ class SpilledProducts:
         for window in self.windows(500):
             yield from window
 
-    def windows(self, size: int) -> Iterator[list[Product]]:
-        """Lists of at most `size` products, in feed order."""
-        cursor = self._conn.execute("SELECT blob FROM products ORDER BY seq")
+    def windows(self, size: int, start: int | None = None, stop: int | None = None) -> Iterator[list[Product]]:
+        """Lists of at most `size` products, in feed order; with `start` / `stop` (places, as
+        `place_of` gives them) only those from `start` on and before `stop`."""
+        cursor = self._conn.execute("SELECT blob FROM products WHERE seq >= ? AND seq < ? ORDER BY seq",
+                                    (-(1 << 63) if start is None else start, (1 << 63) - 1 if stop is None else stop))
         while True:
             rows = cursor.fetchmany(max(1, size))
             if not rows:
                 return
             yield [pickle.loads(blob) for (blob,) in rows]
+
+    def place_of(self, index: int) -> int | None:
+        """The place of the product at `index` in feed order (None past the last): where a share
+        of the windows starts (wsync.sync.plan_helper)."""
+        row = self._conn.execute("SELECT seq FROM products ORDER BY seq LIMIT 1 OFFSET ?", (index,)).fetchone()
+        return None if row is None else int(row[0])
+
+    @property
+    def path(self) -> Path:
+        """The products' file (another process may read it, read-only)."""
+        return Path(self._conn.execute("PRAGMA database_list").fetchone()[2])
 
     def sorted_keys(self) -> Iterator[str]:
         """Every product key, in SQLite's (binary) order: for a merge with the ledger's keys."""

@@ -34,8 +34,11 @@ def sku_chunks(skus: list[str]) -> int:
     return max(1, math.ceil(total / URL_BUDGET)) if skus else 0
 
 
-def find_existing(client: StoreClient, skus: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """SKU -> the store's product or variation (`id`, `type`, `parent_id`) for the SKUs it has."""
+def find_existing(client: StoreClient, skus: Iterable[str],
+                  size_memo: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
+    """SKU -> the store's product or variation (`id`, `type`, `parent_id`) for the SKUs it has.
+    `size_memo` keeps the catalogue's size from one call to the next: a plan (which writes
+    nothing) of a big feed asks once, not once per window, and asks nothing more of an empty store."""
     wanted = sorted({s for s in skus if s})
     if not wanted:
         return {}
@@ -43,8 +46,15 @@ def find_existing(client: StoreClient, skus: Iterable[str]) -> dict[str, dict[st
     found: dict[str, dict[str, Any]] = {}
     if lookups > 2:
         # Learn the catalogue's size for one cheap request, then pick the cheaper path.
-        head = client.get("products", params={"per_page": 1, "_fields": "id"})
-        total = int(head.headers.get("X-WP-Total") or 0)
+        if size_memo is not None and "total" in size_memo:
+            total = size_memo["total"]
+            if total == 0:
+                return found
+        else:
+            head = client.get("products", params={"per_page": 1, "_fields": "id"})
+            total = int(head.headers.get("X-WP-Total") or 0)
+            if size_memo is not None:
+                size_memo["total"] = total
         pages = math.ceil(total / SCAN_PAGE)
         if pages < lookups:
             log.info("adopting by scanning %d store products (%d pages) instead of %d SKU look-ups",

@@ -25,6 +25,7 @@ from wsync.ledger import Ledger
 from wsync.ledger.items import FeedStateStore
 from wsync.mapping.spill import SpilledProducts
 from wsync.store.limiter import FixedLimit
+from wsync.sync import plan_helper
 from wsync.sync.images import DistinctUrls
 from wsync.sync.options import ImportOptions
 from wsync.sync.phases import images as image_phase
@@ -32,7 +33,7 @@ from wsync.sync.phases import links as link_phase
 from wsync.sync.phases import missing as missing_phase
 from wsync.sync.phases import products as product_phase
 from wsync.sync.phases import variations as variation_phase
-from wsync.sync.plan import ItemPlan
+from wsync.sync.plan import add_counts, counts_for
 from wsync.sync.plan_items import PlanItems
 from wsync.sync.push import Unsettled
 from wsync.sync.run import (
@@ -357,7 +358,15 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
     own_client = client is None
     client = client or make_client(settings, pool_size=options.pool_size())
     run: ImportRun | None = None
+    helper: plan_helper.Helper | None = None
     try:
+        size = options.window_size()
+        store = settings.store if settings is not None else None
+        if isinstance(products, SpilledProducts) and store is not None and plan_helper.wanted(
+                products, own_client=own_client, store=store, ledger=ledger.path):
+            # Started first: its start-up runs beside the missing phase and the first windows.
+            helper = plan_helper.start(products, window=size, ledger=ledger.path, store=store,
+                                       options=options, feed=spec.name, work_dir=spill_dir)
         run = ImportRun(ledger=ledger, client=client, feed=spec.name, options=options, ctx=JobContext(None, None),
                         dry_run=True)
         missing = missing_phase.plan(run, products)
@@ -365,20 +374,41 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
         variation_counts = counts_for([])
         items = PlanItems()
         images = DistinctUrls(spill_dir / "urls.sqlite")
-        for window in windows(products, options.window_size()):
-            run.load_window(window)
-            plans = product_phase.plan(run, window)
-            variation_plans = variation_phase.plan(run, window, plans)
-            add_counts(product_counts, plans)
-            add_counts(variation_counts, variation_plans)
-            for p in plans + variation_plans:
-                if p.action != "unchanged":
-                    items.append(p.to_dict())
-            images.add(window)
+
+        def plan_windows(start: int | None = None, stop: int | None = None) -> None:
+            chosen = products.windows(size, start, stop) if isinstance(products, SpilledProducts) \
+                else windows(products, size)
+            for window in chosen:
+                plans, variation_plans = plan_helper.plan_window(run, window)
+                add_counts(product_counts, plans)
+                add_counts(variation_counts, variation_plans)
+                for p in plans + variation_plans:
+                    if p.action != "unchanged":
+                        items.append(p.to_dict())
+                images.add(window)
+
+        new_terms: set[str] = set()
+        requests: dict[str, int] = {}
+        if helper is None:
+            plan_windows()
+        else:
+            plan_windows(stop=helper.job.start)
+            share = helper.collect()
+            if share is None:
+                plan_windows(start=helper.job.start)
+            else:
+                add_counts(product_counts, [], share.products)
+                add_counts(variation_counts, [], share.variations)
+                items.extend_json_lines(helper.job.items)
+                images.absorb(helper.job.urls)
+                new_terms.update(share.new_terms)
+                requests = share.requests
         for p in missing:
             items.append(p.to_dict())
         counts = dict(product_counts)
         add_counts(counts, [], variation_counts)
+        new_terms.update(run.taxonomy.planned if run.taxonomy else ())
+        ours = client.counters.as_dict() if hasattr(client, "counters") else {}
         doc = {
             "success": True,
             "feed": spec.name,
@@ -386,13 +416,15 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
             "products": product_counts,
             "variations": variation_counts,
             "feed_errors": [e.to_dict() for e in result.errors],
-            "new_terms": sorted(run.taxonomy.planned) if run.taxonomy else [],
+            "new_terms": sorted(new_terms),
             "images": {"distinct": images.count()},
             "items": items,
-            "requests": client.counters.as_dict() if hasattr(client, "counters") else {},
+            "requests": {k: v + requests.get(k, 0) for k, v in ours.items()},
         }
         return doc
     finally:
+        if helper is not None:
+            helper.stop()  # at once, if this process failed or was interrupted before collecting
         if run is not None:
             run.close()
         if own_client and hasattr(client, "close"):
@@ -403,22 +435,6 @@ def variation_count(products: list[Product] | SpilledProducts) -> int:
     if isinstance(products, SpilledProducts):
         return products.variations
     return sum(len(p.variations) for p in products)
-
-
-def add_counts(into: dict[str, int], plans: list[ItemPlan], more: dict[str, int] | None = None) -> None:
-    """Add each plan's action (and the counts `more`) to `into`."""
-    for p in plans:
-        into[p.action] = into.get(p.action, 0) + 1
-    for action, n in (more or {}).items():
-        into[action] = into.get(action, 0) + n
-
-
-def counts_for(plans: list[ItemPlan]) -> dict[str, int]:
-    """How many plans of each action: create, update, unchanged, remove, skip."""
-    out = {"create": 0, "update": 0, "unchanged": 0, "remove": 0, "skip": 0}
-    for p in plans:
-        out[p.action] = out.get(p.action, 0) + 1
-    return out
 
 
 __all__ = [

@@ -34,6 +34,7 @@ import requests
 
 from wsync.catalogue import Product
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
+from wsync.mapping.spill import merge_file, url_hash
 from wsync.redact import redact
 from wsync.store.limiter import FixedLimit
 from wsync.sync.image_failures import (
@@ -627,15 +628,23 @@ class DistinctUrls:
         self._conn.execute("PRAGMA journal_mode=OFF")
         self._conn.execute("PRAGMA synchronous=OFF")
         # Hashes of the normalised URLs, appended and counted once at the end (a unique index
-        # over a million URLs would cost more than planning them).
+        # over a million URLs would cost more than planning them). The same in every process
+        # (not hash()): a plan's helper process counts its share into a file of its own.
         self._conn.execute("CREATE TABLE IF NOT EXISTS urls (url_hash INTEGER NOT NULL)")
 
     def add(self, products: list[Product]) -> None:
-        urls = [(hash(u),) for p in products for u in wanted_urls(p.images)]
-        urls += [(hash(u),) for p in products for v in p.variations if v.image for u in wanted_urls([v.image])]
+        urls = [(url_hash(u),) for p in products for u in wanted_urls(p.images)]
+        urls += [(url_hash(u),) for p in products for v in p.variations if v.image for u in wanted_urls([v.image])]
         self._conn.execute("BEGIN")  # one transaction: autocommit would commit (and sync) every URL
         self._conn.executemany("INSERT INTO urls VALUES (?)", urls)
         self._conn.execute("COMMIT")
+
+    def absorb(self, other: Path) -> None:
+        """The URLs another DistinctUrls counted into the file `other` (which is deleted)."""
+        merge_file(self._conn, other, ("urls",))
+
+    def close(self) -> None:
+        self._conn.close()
 
     def count(self) -> int:
         n = int(self._conn.execute("SELECT COUNT(DISTINCT url_hash) FROM urls").fetchone()[0])

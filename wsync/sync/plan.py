@@ -245,3 +245,19 @@ def plan_variations(product: Product, parent_id: int | None, records: dict[tuple
                                       store_id=int(sv["id"]), parent_key=product.key,
                                       reason="on the store, not in the feed"))
     return plans
+
+
+def add_counts(into: dict[str, int], plans: list[ItemPlan], more: dict[str, int] | None = None) -> None:
+    """Add each plan's action (and the counts `more`) to `into`."""
+    for p in plans:
+        into[p.action] = into.get(p.action, 0) + 1
+    for action, n in (more or {}).items():
+        into[action] = into.get(action, 0) + n
+
+
+def counts_for(plans: list[ItemPlan]) -> dict[str, int]:
+    """How many plans of each action: create, update, unchanged, remove, skip."""
+    out = {"create": 0, "update": 0, "unchanged": 0, "remove": 0, "skip": 0}
+    for p in plans:
+        out[p.action] = out.get(p.action, 0) + 1
+    return out

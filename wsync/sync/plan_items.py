@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import IO, Any, overload
 
 MEMORY_ITEMS = 10_000
@@ -31,6 +32,20 @@ class PlanItems(Sequence[dict[str, Any]]):
             self._tail = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wsync-plan-")  # noqa: SIM115 (closed by close())
         self._tail.write(json.dumps(item, ensure_ascii=False) + "\n")
         self._tail_len += 1
+
+    def extend_json_lines(self, path: Path) -> None:
+        """Append the items of a file of JSON lines (another process's share of a plan), which is
+        deleted: past the first `memory_items`, copied as they are, not decoded and encoded again."""
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                if len(self._head) < self._memory_items:
+                    self._head.append(json.loads(line))
+                    continue
+                if self._tail is None:
+                    self._tail = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wsync-plan-")  # noqa: SIM115 (closed by close())
+                self._tail.write(line)
+                self._tail_len += 1
+        path.unlink(missing_ok=True)
 
     def __len__(self) -> int:
         return len(self._head) + self._tail_len

@@ -153,6 +153,8 @@ class ImportRun:
         # (recordings/34): None until a batch of several parents was checked on the store, then
         # True; False after a check failed (each parent's variations go on their own).
         self.across_parents: bool | None = None
+        # The store's product count as a dry run first learned it (wsync.sync.adopt.find_existing).
+        self.catalogue_size: dict[str, int] = {}
         self.started = time.monotonic()
         self.lock = threading.Lock()  # records and parent_index, written from worker threads
         # How many requests the phases keep in flight: one limit for the whole job, told of every

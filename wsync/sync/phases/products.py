@@ -37,7 +37,8 @@ def plan(run: ImportRun, products: list[Product]) -> list[ItemPlan]:
     window sets `run.taxonomy`, which every later one and the variations reuse."""
     unknown = [p.sku or p.key for p in products
                if not (run.records.get(("product", p.key)) and run.records[("product", p.key)].store_id)]
-    adopted = find_existing(run.client, unknown) if unknown else {}
+    # A plan writes nothing: the store's catalogue size, once learned, holds for every window.
+    adopted = find_existing(run.client, unknown, run.catalogue_size if run.dry_run else None) if unknown else {}
     if run.taxonomy is None:
         run.taxonomy = Taxonomy(run.client, TermCache(run.ledger), dry_run=run.dry_run or bool(run.opts.only))
         before_images.watch_terms(run, run.taxonomy)

@@ -1,0 +1,202 @@
+"""`wsync plan` of a big feed on two cores: a helper process plans the later half of the windows.
+
+Planning a window (the ledger's records for it, payloads, content hashes, the items' JSON) is a
+third of a big feed's plan, one window at a time with nothing carried from one window to the
+next but caches (the store's categories, its catalogue size), so two processes can share it. Once
+the feed is loaded (its products on disk, wsync.mapping.spill), the helper opens the products'
+file read-only and plans every window from the middle product on, with its own store client
+(reads only) and its own handle on the ledger, writing its items as JSON lines to a file and its
+image URLs to a file of its own, while this process plans the first half. The helper's items
+then follow this process's, so the plan is what one process makes, item for item (tests compare
+the two); its counts, new terms and requests are added in.
+
+Only where it pays and cannot change a result: a plan (nothing written anywhere), a spilled feed
+of at least `MIN_PRODUCTS` products (starting the helper, a fresh interpreter importing wsync,
+costs about half a second), the store client made here from the settings, and a second CPU. A
+helper that fails or dies costs only time: this process plans its half afterwards.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import sqlite3
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from wsync.catalogue import Product
+from wsync.feeds import second_core
+from wsync.mapping.spill import SpilledProducts
+from wsync.redact import redact
+from wsync.store.settings import StoreSettings
+from wsync.sync.images import DistinctUrls
+from wsync.sync.options import ImportOptions
+from wsync.sync.phases import products as product_phase
+from wsync.sync.phases import variations as variation_phase
+from wsync.sync.plan import ItemPlan, add_counts, counts_for
+from wsync.sync.run import ImportRun, JobContext
+
+log = logging.getLogger(__name__)
+
+# Below this many products one process plans them all: the helper's start-up would eat the gain.
+MIN_PRODUCTS = 10_000
+
+
+@dataclass
+class Share:
+    """What the helper's half of the plan came to (its items are in the file it was given)."""
+
+    products: dict[str, int] = field(default_factory=dict)
+    variations: dict[str, int] = field(default_factory=dict)
+    items: int = 0
+    new_terms: list[str] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Job:
+    """Everything the helper needs, sent to it once (a spawned process shares no memory)."""
+
+    products: Path
+    start: int  # the place of the first product of the helper's half
+    window: int
+    ledger: Path
+    store: StoreSettings
+    options: ImportOptions
+    feed: str
+    items: Path
+    urls: Path
+
+
+def wanted(products: object, *, own_client: bool, store: StoreSettings | None, ledger: Path) -> bool:
+    if not isinstance(products, SpilledProducts) or len(products) < MIN_PRODUCTS:
+        return False
+    if not own_client or store is None or str(ledger) == ":memory:":
+        return False
+    if os.environ.get(second_core.ENV, "2").strip() == "1":
+        return False
+    return len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) >= 2
+
+
+class Helper:
+    """The helper process: started once the feed is loaded, its half collected at the end."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        ctx = multiprocessing.get_context("spawn")  # not fork: this process may run threads
+        self._conn, child_end = ctx.Pipe()
+        self._proc = ctx.Process(target=_helper_main, args=(job, child_end), daemon=True, name="wsync-plan-helper")
+        self._proc.start()
+        child_end.close()
+
+    def collect(self) -> Share | None:
+        """The helper's half (items in `job.items`, URLs in `job.urls`), or None if it failed:
+        then the caller plans that half itself."""
+        try:
+            status, payload = self._conn.recv()
+        except (EOFError, OSError):
+            self._proc.join(timeout=30)
+            log.warning("the plan's helper process exited (%s); planning its half in this process",
+                        self._proc.exitcode)
+            status, payload = "died", None
+        if status == "error":
+            log.warning("the plan's helper process failed (%s); planning its half in this process", redact(payload))
+        self._conn.close()  # it has answered: it ends on its own
+        self.stop()
+        if status != "done":
+            for path in (self.job.items, self.job.urls):
+                path.unlink(missing_ok=True)  # whatever it wrote before it failed
+            return None
+        share: Share = payload
+        return share
+
+    def stop(self) -> None:
+        """End the helper: at once unless it has answered (then it is ending on its own)."""
+        if self._proc.is_alive() and not self._conn.closed:
+            self._proc.terminate()
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=5)
+        self._conn.close()
+
+
+def start(products: SpilledProducts, *, window: int, ledger: Path, store: StoreSettings, options: ImportOptions,
+          feed: str, work_dir: Path) -> Helper | None:
+    """The helper for the windows from the middle one on; None when there is no helper to be had."""
+    windows = -(-len(products) // window)
+    start_at = products.place_of((windows // 2) * window) if windows >= 2 else None
+    if start_at is None:
+        return None
+    job = Job(products=products.path, start=start_at, window=window, ledger=ledger, store=store, options=options,
+              feed=feed, items=work_dir / "plan-helper-items.jsonl", urls=work_dir / "plan-helper-urls.sqlite")
+    try:
+        return Helper(job)
+    except (OSError, RuntimeError) as exc:  # no process to be had: one core's worth of work, as before
+        log.warning("could not start the plan's helper process (%s); planning in one process", exc)
+        return None
+
+
+def plan_window(run: ImportRun, window: list[Product]) -> tuple[list[ItemPlan], list[ItemPlan]]:
+    """A window's product and variation plans (reads only): what `wsync plan` lists for it."""
+    run.load_window(window)
+    plans = product_phase.plan(run, window)
+    return plans, variation_phase.plan(run, window, plans)
+
+
+
+def _helper_main(job: Job, conn: Connection) -> None:
+    # The parent reports what a plan has to say; the helper's copies would only be noise.
+    logging.disable(logging.CRITICAL)
+    # Ctrl-C reaches the whole process group: the parent decides, and ends this process itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.set_threshold(200_000, 50, 1000)
+    try:
+        try:
+            share = plan_share(job)
+        except Exception as exc:  # reported to the parent, which then plans this half itself
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            return
+        conn.send(("done", share))
+    except (EOFError, OSError):
+        return  # the parent has gone or stopped us: nothing to report to
+    finally:
+        conn.close()
+
+
+def plan_share(job: Job) -> Share:
+    """Plan the windows from `job.start` on, as the parent plans its own (wsync.sync.engine)."""
+    from wsync.ledger import Ledger
+    from wsync.store import StoreClient
+
+    reader = sqlite3.connect(f"file:{job.products}?mode=ro", uri=True)
+    ledger = Ledger(job.ledger)
+    client = StoreClient(job.store)
+    run = ImportRun(ledger=ledger, client=client, feed=job.feed, options=job.options, ctx=JobContext(None, None),
+                    dry_run=True)
+    share = Share(products=counts_for([]), variations=counts_for([]))
+    urls = DistinctUrls(job.urls)
+    try:
+        with open(job.items, "w", encoding="utf-8") as out:
+            for window in SpilledProducts(reader, 0, 0).windows(job.window, start=job.start):
+                plans, variation_plans = plan_window(run, window)
+                add_counts(share.products, plans)
+                add_counts(share.variations, variation_plans)
+                for p in plans + variation_plans:
+                    if p.action != "unchanged":
+                        out.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+                        share.items += 1
+                urls.add(window)
+        share.new_terms = sorted(run.taxonomy.planned) if run.taxonomy else []
+        share.requests = client.counters.as_dict()
+        return share
+    finally:
+        run.close()
+        urls.close()
+        client.close()
+        reader.close()
