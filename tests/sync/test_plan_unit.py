@@ -2,7 +2,8 @@
 
 from wsync.catalogue import Attribute, Image, Product, Variation
 from wsync.ledger.items import ItemRecord
-from wsync.sync.images import basename_key, match_by_basename, normalise_url, rename_chain
+from wsync.mapping.images import normalise_url
+from wsync.sync.images import basename_key, match_by_basename, rename_chain
 from wsync.sync.options import ImportOptions
 from wsync.sync.payload import content_hash, product_payload
 from wsync.sync.plan import complete_variation_attributes, plan_missing, plan_products, plan_variations

@@ -25,6 +25,7 @@ from wsync.feeds.sources import open_source
 from wsync.feeds.spec import FeedSpec
 from wsync.mapping.assemble import Assembler
 from wsync.mapping.fields import PARTIAL_FIELDS, FieldMapper
+from wsync.mapping.images import normalise_url
 from wsync.mapping.partial import update_fields
 from wsync.mapping.spill import SpillAssembler, SpilledProducts
 from wsync.redact import redact
@@ -59,12 +60,12 @@ def count(products: list[Product], errors: list[RecordError]) -> dict[str, int]:
     variations = 0
     for p in products:
         images += len(p.images)
-        distinct.update(i.src for i in p.images)
+        distinct.update(normalise_url(i.src) for i in p.images)
         variations += len(p.variations)
         for v in p.variations:
             if v.image is not None:
                 images += 1
-                distinct.add(v.image.src)
+                distinct.add(normalise_url(v.image.src))
     return {"products": len(products), "variable": sum(1 for p in products if p.type == "variable"),
             "variations": variations, "images": images, "distinct_images": len(distinct), "errors": len(errors)}
 

@@ -55,3 +55,17 @@ def normalise_image_url(value: str) -> str:
     path = quote(parts.path, safe=_SAFE_PATH)
     query = quote(parts.query, safe=_SAFE_QUERY)
     return urlunsplit((scheme, netloc, path or "/", query, ""))
+
+
+# A URL urlsplit/urlunsplit would give back unchanged: lower-case scheme and host, a path, no
+# fragment, no whitespace, no empty "?" at the end.
+_NORMAL_URL = re.compile(r"[a-z][a-z0-9+.-]*://[a-z0-9.\-_~%!$&'()*+,;=:]+/[^#\s]*(?<!\?)\Z")
+
+
+def normalise_url(url: str) -> str:
+    """One spelling per image: scheme and host lower-cased, fragment dropped, query kept (it may
+    select a different image on a CDN)."""
+    if _NORMAL_URL.match(url):  # most feeds spell their URLs this way already: no need to parse
+        return url
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from wsync.catalogue import Product, RecordError, truncate
 from wsync.mapping.assemble import Assembler, Group, is_variation_row, keyless
+from wsync.mapping.images import normalise_url
 from wsync.mapping.rows import Row
 
 # Rows are written in batches of this many: one executemany per batch keeps the per-row cost
@@ -388,11 +389,12 @@ def build_products(rows: sqlite3.Connection, out: sqlite3.Connection, holders: d
         counts["products"] += 1
         counts["variable"] += product.type == "variable"
         counts["variations"] += len(product.variations)
+        # Counted as the image phase tells URLs apart (one attachment per URL so spelled).
         for image in product.images:
-            urls.append((url_hash(image.src),))
+            urls.append((url_hash(normalise_url(image.src)),))
         for v in product.variations:
             if v.image is not None:
-                urls.append((url_hash(v.image.src),))
+                urls.append((url_hash(normalise_url(v.image.src)),))
         counts["images"] += len(product.images) + sum(1 for v in product.variations if v.image is not None)
         made.append((group_seq, product.key, pickle.dumps(product, _PICKLE)))
 

@@ -26,7 +26,6 @@ from wsync.ledger.items import FeedStateStore
 from wsync.mapping.spill import SpilledProducts
 from wsync.store.limiter import FixedLimit
 from wsync.sync import plan_helper
-from wsync.sync.images import DistinctUrls
 from wsync.sync.options import ImportOptions
 from wsync.sync.phases import images as image_phase
 from wsync.sync.phases import links as link_phase
@@ -373,7 +372,6 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
         product_counts = counts_for(missing)
         variation_counts = counts_for([])
         items = PlanItems()
-        images = DistinctUrls(spill_dir / "urls.sqlite")
 
         def plan_windows(start: int | None = None, stop: int | None = None) -> None:
             chosen = products.windows(size, start, stop) if isinstance(products, SpilledProducts) \
@@ -385,7 +383,6 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
                 for p in plans + variation_plans:
                     if p.action != "unchanged":
                         items.append(p.to_dict())
-                images.add(window)
 
         new_terms: set[str] = set()
         requests: dict[str, int] = {}
@@ -400,7 +397,6 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
                 add_counts(product_counts, [], share.products)
                 add_counts(variation_counts, [], share.variations)
                 items.extend_json_lines(helper.job.items)
-                images.absorb(helper.job.urls)
                 new_terms.update(share.new_terms)
                 requests = share.requests
         for p in missing:
@@ -417,7 +413,8 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
             "variations": variation_counts,
             "feed_errors": [e.to_dict() for e in result.errors],
             "new_terms": sorted(new_terms),
-            "images": {"distinct": images.count()},
+            # Counted as the feed was loaded, by the URLs the image phase tells apart.
+            "images": {"distinct": result.counts.get("distinct_images", 0)},
             "items": items,
             "requests": {k: v + requests.get(k, 0) for k, v in ours.items()},
         }

@@ -20,21 +20,19 @@ import json
 import logging
 import posixpath
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 
 from wsync.catalogue import Product
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
-from wsync.mapping.spill import merge_file, url_hash
+from wsync.mapping.images import normalise_url
 from wsync.redact import redact
 from wsync.store.limiter import FixedLimit
 from wsync.sync.image_failures import (
@@ -66,22 +64,8 @@ IMAGE_ERROR_CODES = {"woocommerce_product_image_upload_error", "woocommerce_vari
 # One WordPress rename step: a clash counter (-1), a big-image copy (-scaled), a size (-300x300).
 _ONE_SUFFIX = re.compile(r"-(?:scaled|rotated|\d+x\d+|e\d{10,}|\d{1,3})$")
 
-# A URL urlsplit/urlunsplit would give back unchanged: lower-case scheme and host, a path, no
-# fragment, no whitespace, no empty "?" at the end.
-_NORMAL_URL = re.compile(r"[a-z][a-z0-9+.-]*://[a-z0-9.\-_~%!$&'()*+,;=:]+/[^#\s]*(?<!\?)\Z")
-
-
 # What `_record` reads from a product's answer to an image update.
 ANSWER_FIELDS = ("id", "images")
-
-
-def normalise_url(url: str) -> str:
-    """One spelling per image: scheme and host lower-cased, fragment dropped, query kept (it may
-    select a different image on a CDN)."""
-    if _NORMAL_URL.match(url):  # most feeds spell their URLs this way already: no need to parse
-        return url
-    parts = urlsplit(url.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
 
 
 def _split_name(url_or_name: str) -> tuple[str, str]:
@@ -618,45 +602,3 @@ def _want(rec: ItemRecord, urls: list[str]) -> bool:
         return False
     rec.image_urls = list(urls)
     return True
-
-
-class DistinctUrls:
-    """The distinct image URLs of a feed's products, counted window by window on disk."""
-
-    def __init__(self, path: Path):
-        self._conn = sqlite3.connect(str(path), isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=OFF")
-        self._conn.execute("PRAGMA synchronous=OFF")
-        # Hashes of the normalised URLs, appended and counted once at the end (a unique index
-        # over a million URLs would cost more than planning them). The same in every process
-        # (not hash()): a plan's helper process counts its share into a file of its own.
-        self._conn.execute("CREATE TABLE IF NOT EXISTS urls (url_hash INTEGER NOT NULL)")
-
-    def add(self, products: list[Product]) -> None:
-        urls = [(url_hash(u),) for p in products for u in wanted_urls(p.images)]
-        urls += [(url_hash(u),) for p in products for v in p.variations if v.image for u in wanted_urls([v.image])]
-        self._conn.execute("BEGIN")  # one transaction: autocommit would commit (and sync) every URL
-        self._conn.executemany("INSERT INTO urls VALUES (?)", urls)
-        self._conn.execute("COMMIT")
-
-    def absorb(self, other: Path) -> None:
-        """The URLs another DistinctUrls counted into the file `other` (which is deleted)."""
-        merge_file(self._conn, other, ("urls",))
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def count(self) -> int:
-        n = int(self._conn.execute("SELECT COUNT(DISTINCT url_hash) FROM urls").fetchone()[0])
-        self._conn.close()
-        return n
-
-
-def count_distinct(products: list[Product]) -> int:
-    urls = set()
-    for p in products:
-        urls.update(wanted_urls(p.images))
-        for v in p.variations:
-            if v.image:
-                urls.update(wanted_urls([v.image]))
-    return len(urls)

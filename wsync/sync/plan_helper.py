@@ -5,10 +5,10 @@ third of a big feed's plan, one window at a time with nothing carried from one w
 next but caches (the store's categories, its catalogue size), so two processes can share it. Once
 the feed is loaded (its products on disk, wsync.mapping.spill), the helper opens the products'
 file read-only and plans every window from the middle product on, with its own store client
-(reads only) and its own handle on the ledger, writing its items as JSON lines to a file and its
-image URLs to a file of its own, while this process plans the first half. The helper's items
-then follow this process's, so the plan is what one process makes, item for item (tests compare
-the two); its counts, new terms and requests are added in.
+(reads only) and its own handle on the ledger, writing its items as JSON lines to a file of its
+own, while this process plans the first half. The helper's items then follow this process's, so
+the plan is what one process makes, item for item (tests compare the two); its counts, new terms
+and requests are added in.
 
 Only where it pays and cannot change a result: a plan (nothing written anywhere), a spilled feed
 of at least `MIN_PRODUCTS` products (starting the helper, a fresh interpreter importing wsync,
@@ -34,7 +34,6 @@ from wsync.feeds import second_core
 from wsync.mapping.spill import SpilledProducts
 from wsync.redact import redact
 from wsync.store.settings import StoreSettings
-from wsync.sync.images import DistinctUrls
 from wsync.sync.options import ImportOptions
 from wsync.sync.phases import products as product_phase
 from wsync.sync.phases import variations as variation_phase
@@ -70,7 +69,6 @@ class Job:
     options: ImportOptions
     feed: str
     items: Path
-    urls: Path
 
 
 def wanted(products: object, *, own_client: bool, store: StoreSettings | None, ledger: Path) -> bool:
@@ -95,7 +93,7 @@ class Helper:
         child_end.close()
 
     def collect(self) -> Share | None:
-        """The helper's half (items in `job.items`, URLs in `job.urls`), or None if it failed:
+        """The helper's half (its items in `job.items`), or None if it failed:
         then the caller plans that half itself."""
         try:
             status, payload = self._conn.recv()
@@ -109,8 +107,7 @@ class Helper:
         self._conn.close()  # it has answered: it ends on its own
         self.stop()
         if status != "done":
-            for path in (self.job.items, self.job.urls):
-                path.unlink(missing_ok=True)  # whatever it wrote before it failed
+            self.job.items.unlink(missing_ok=True)  # whatever it wrote before it failed
             return None
         share: Share = payload
         return share
@@ -134,7 +131,7 @@ def start(products: SpilledProducts, *, window: int, ledger: Path, store: StoreS
     if start_at is None:
         return None
     job = Job(products=products.path, start=start_at, window=window, ledger=ledger, store=store, options=options,
-              feed=feed, items=work_dir / "plan-helper-items.jsonl", urls=work_dir / "plan-helper-urls.sqlite")
+              feed=feed, items=work_dir / "plan-helper-items.jsonl")
     try:
         return Helper(job)
     except (OSError, RuntimeError) as exc:  # no process to be had: one core's worth of work, as before
@@ -180,7 +177,6 @@ def plan_share(job: Job) -> Share:
     run = ImportRun(ledger=ledger, client=client, feed=job.feed, options=job.options, ctx=JobContext(None, None),
                     dry_run=True)
     share = Share(products=counts_for([]), variations=counts_for([]))
-    urls = DistinctUrls(job.urls)
     try:
         with open(job.items, "w", encoding="utf-8") as out:
             for window in SpilledProducts(reader, 0, 0).windows(job.window, start=job.start):
@@ -191,12 +187,10 @@ def plan_share(job: Job) -> Share:
                     if p.action != "unchanged":
                         out.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
                         share.items += 1
-                urls.add(window)
         share.new_terms = sorted(run.taxonomy.planned) if run.taxonomy else []
         share.requests = client.counters.as_dict()
         return share
     finally:
         run.close()
-        urls.close()
         client.close()
         reader.close()

@@ -23,7 +23,8 @@ from wsync.catalogue import Details
 from wsync.ledger import Ledger
 from wsync.ledger.history import get_meta, set_meta
 from wsync.ledger.items import ImageMap, ItemMap, ItemRecord
-from wsync.sync.images import META_IMAGE, META_IMAGES, normalise_url, urls_hash
+from wsync.mapping.images import normalise_url
+from wsync.sync.images import META_IMAGE, META_IMAGES, urls_hash
 from wsync.sync.payload import LINK_FIELDS, META_FEED, META_KEY, content_hash
 
 log = logging.getLogger("wsync.sync.rebuild")
