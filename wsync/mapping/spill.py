@@ -55,6 +55,7 @@ class SpilledProducts:
         self._conn = conn
         self._count = count
         self.variations = variations
+        self._indexed = False
 
     def __len__(self) -> int:
         return self._count
@@ -88,12 +89,12 @@ class SpilledProducts:
         """The products' file (another process may read it, read-only)."""
         return Path(self._conn.execute("PRAGMA database_list").fetchone()[2])
 
-    def sorted_keys(self) -> Iterator[str]:
-        """Every product key, in SQLite's (binary) order: for a merge with the ledger's keys."""
-        for (key,) in self._conn.execute("SELECT key FROM products ORDER BY key"):
-            yield key
-
     def __contains__(self, key: object) -> bool:
+        if not self._indexed:
+            # Made when first asked (the missing phase, when the ledger has products of the feed):
+            # a first import or plan never asks, and a million keys take seconds to index.
+            self._conn.execute("CREATE INDEX IF NOT EXISTS products_key ON products(key)")
+            self._indexed = True
         return self._conn.execute("SELECT 1 FROM products WHERE key = ?", (key,)).fetchone() is not None
 
     def close(self) -> None:
@@ -298,7 +299,6 @@ class SpillAssembler:
         # The rows are no longer needed: only the products' file is kept from here on.
         self._conn.close()
         self.path.unlink(missing_ok=True)
-        out.execute("CREATE INDEX products_key ON products(key)")
         return SpilledProducts(out, counts["products"], counts["variations"])
 
     def _contested_holders(self) -> dict[str, str]:

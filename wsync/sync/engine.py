@@ -359,16 +359,17 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
     run: ImportRun | None = None
     helper: plan_helper.Helper | None = None
     try:
+        run = ImportRun(ledger=ledger, client=client, feed=spec.name, options=options, ctx=JobContext(None, None),
+                        dry_run=True)
+        missing = missing_phase.plan(run, products)
         size = options.window_size()
         store = settings.store if settings is not None else None
         if isinstance(products, SpilledProducts) and store is not None and plan_helper.wanted(
                 products, own_client=own_client, store=store, ledger=ledger.path):
-            # Started first: its start-up runs beside the missing phase and the first windows.
+            # Only now: the missing phase may index the products' file, a write the helper's
+            # reading would hold up. Its start-up runs beside this process's first windows.
             helper = plan_helper.start(products, window=size, ledger=ledger.path, store=store,
                                        options=options, feed=spec.name, work_dir=spill_dir)
-        run = ImportRun(ledger=ledger, client=client, feed=spec.name, options=options, ctx=JobContext(None, None),
-                        dry_run=True)
-        missing = missing_phase.plan(run, products)
         product_counts = counts_for(missing)
         variation_counts = counts_for([])
         items = PlanItems()
