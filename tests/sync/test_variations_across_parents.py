@@ -9,9 +9,11 @@ import subprocess
 
 from tests.sync.conftest import LIVE, SyncRig, batches, sandbox_only
 from wsync.feeds import FeedSpec, load_catalogue
+from wsync.ledger.history import get_meta, set_meta
 from wsync.ledger.items import ItemMap
 from wsync.ledger.pending import PendingWrites
 from wsync.sandbox import Faults
+from wsync.sync.phases import across_parents
 
 PARENTS, PER_PARENT = 8, 5
 
@@ -75,6 +77,37 @@ def test_a_store_that_files_them_under_the_urls_product_is_caught_and_set_right(
                                            + result["categories_created"])
     again, _ = rig.run(feed, process_images=False)
     assert again["requests"]["write"] == 0
+
+
+def test_a_check_that_held_is_remembered_and_the_next_jobs_send_at_once(rig):
+    rig.run(rig.feed(rig.rows(0, PARENTS, PER_PARENT)), process_images=False)
+    note = get_meta(rig.ledger, "variations_across_parents")
+    assert note and note["store"] == rig.store.root_url, "the check held on this store"
+    trusted, _ = rig.run(rig.feed(rig.rows(0, PARENTS, PER_PARENT, price="11.00")), process_images=False)
+    assert trusted["variations"]["updated"] == PARENTS * PER_PARENT
+    # A week later the note has run out: the next job checks again.
+    set_meta(rig.ledger, "variations_across_parents",
+             {**note, "checked_at": note["checked_at"] - across_parents.TRUSTED_FOR_S - 1})
+    checked, _ = rig.run(rig.feed(rig.rows(0, PARENTS, PER_PARENT, price="12.00")), process_images=False)
+    assert checked["variations"]["updated"] == PARENTS * PER_PARENT
+    # The check is the parents read back (one more read), nothing else.
+    assert checked["requests"]["read"] == trusted["requests"]["read"] + 1
+    assert checked["requests"]["write"] == trusted["requests"]["write"]
+    assert get_meta(rig.ledger, "variations_across_parents")["checked_at"] > note["checked_at"]
+    assert filing(rig) == wanted(rig)
+
+
+@sandbox_only
+def test_a_store_that_starts_misfiling_after_a_check_held_is_caught_and_forgotten(rig, caplog):
+    rig.run(rig.feed(rig.rows(0, PARENTS, PER_PARENT)), process_images=False)
+    assert get_meta(rig.ledger, "variations_across_parents")
+    rig.sandbox.set_faults(Faults(variations_under_url=True))  # an update of the store, say
+    result, _ = rig.run(rig.feed(rig.rows(0, PARENTS, PER_PARENT, price="11.00")), process_images=False)
+    assert result["success"] and result["variations"]["failed"] == 0
+    assert result["variations"]["updated"] == PARENTS * PER_PARENT
+    assert "under another product" in caplog.text, "refused under the URL's product, sent again under their own"
+    assert filing(rig) == wanted(rig)
+    assert get_meta(rig.ledger, "variations_across_parents") is None, "checked again by the next job"
 
 
 def test_a_dead_workers_request_of_several_parents_is_settled_under_each(rig):

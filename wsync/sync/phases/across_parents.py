@@ -15,15 +15,22 @@ under the parent it named; every later answer's `_links.up` must name it too. A 
 items elsewhere (the URL's product) has those items deleted from where they landed and sent
 again under their own parent's URL, and the rest of the job sends each parent on its own. Deletes
 are plain ids, routed by the URL: they always go to their own parent's endpoint.
+
+A check that held is remembered in the ledger for that store for `TRUSTED_FOR_S` (a week): the
+next jobs (a daily price change) skip the lone first request and its read-back, which kept the
+store's other core idle for a request's time, and rely on every answer's `_links.up`; a store
+seen misfiling is forgotten at once and checked again by the next job.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from wsync.catalogue import Product
+from wsync.ledger.history import get_meta, set_meta
 from wsync.store.errors import StoreAuthError, StoreConnectionError, StoreError
 from wsync.sync.phases.variation_requests import ParentWork, describer, reconcile, send_alone
 from wsync.sync.plan import ItemPlan
@@ -35,6 +42,31 @@ from wsync.sync.run import ImportRun
 Record = Callable[[ImportRun, Product, int, list[ItemPlan], list[OpResult]], None]
 
 log = logging.getLogger("wsync.sync.phases.across_parents")
+
+TRUSTED_FOR_S = 7 * 24 * 3600
+# What WooCommerce answers an update of a variation sent under another parent's URL.
+WRONG_PARENT = "woocommerce_rest_cannot_edit"
+_META = "variations_across_parents"
+
+
+def _store_of(run: ImportRun) -> str:
+    settings = getattr(run.client, "settings", None)
+    return str(getattr(settings, "root_url", "") or "")
+
+
+def remembered(run: ImportRun) -> bool:
+    """Whether this store's check held within `TRUSTED_FOR_S` (the ledger's note of it)."""
+    note = get_meta(run.ledger, _META)
+    if not isinstance(note, dict) or note.get("store") != _store_of(run) or not _store_of(run):
+        return False
+    try:
+        return 0 <= time.time() - float(note["checked_at"]) < TRUSTED_FOR_S
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _remember(run: ImportRun, held: bool) -> None:
+    set_meta(run.ledger, _META, {"store": _store_of(run), "checked_at": time.time()} if held else None)
 
 
 def push(run: ImportRun, work: list[ParentWork], *, record: Record) -> None:
@@ -82,6 +114,8 @@ def _send_packed(run: ImportRun, packed: list[Op], owner: dict[int, ParentWork],
                 _finish(run, w, record)
 
     rest = packed
+    if run.across_parents is None and remembered(run):
+        run.across_parents = True
     if run.across_parents is None:
         # The first request holding two parents or more goes alone and is read back; requests
         # of one parent need no such check and go with the rest.
@@ -129,6 +163,12 @@ def _checked(run: ImportRun, owner: dict[int, ParentWork], results: list[OpResul
         up = _up_link(r.data or {})
         if up is not None and up != _parent_of(r.op):
             misfiled[id(r)] = up
+    for r in results:
+        # An update the store looked for under the URL's product (not the one it named) is
+        # refused as another product's (contract: wrong parent on update): sent again under
+        # its own parent's URL, as a misfiled one is.
+        if not r.ok and r.op.action == "update" and getattr(r.error, "code", None) == WRONG_PARENT:
+            misfiled[id(r)] = 0
     if read_back and saved and not misfiled:
         listed = _listed(run, {_parent_of(r.op) for r in saved})
         if listed is None:
@@ -143,13 +183,15 @@ def _checked(run: ImportRun, owner: dict[int, ParentWork], results: list[OpResul
                 misfiled[id(r)] = landed or 0
         if not misfiled:
             run.across_parents = True
+            _remember(run, True)
             log.info("the store files a variations batch's items under their own parents: several parents per "
                      "request")
     if not misfiled:
         return results
     run.across_parents = False
-    log.warning("the store filed %d variation(s) of a batch of several parents under another product; taking "
-                "them back and sending each parent's variations on their own", len(misfiled))
+    _remember(run, False)
+    log.warning("the store filed (or, updates, looked for) %d variation(s) of a batch of several parents under "
+                "another product; taking them back and sending each parent's variations on their own", len(misfiled))
     _take_back(run, [(r, misfiled[id(r)]) for r in results if id(r) in misfiled])
     again: dict[int, tuple[ParentWork, list[Op]]] = {}
     for r in results:
