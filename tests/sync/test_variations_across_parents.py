@@ -132,3 +132,46 @@ def test_a_dead_workers_request_of_several_parents_is_settled_under_each(rig):
     assert filing(rig) == wanted(rig)
     assert ledger_parents(rig) == {v: ids[p] for p, vs in wanted(rig).items() for v in vs}
     assert not LIVE or result["success"]
+
+
+def test_a_refusal_under_the_items_own_parent_is_no_sign_of_misfiling():
+    """`woocommerce_rest_cannot_edit` for an update in a request of its own parent's URL is that
+    item's own error: nothing is sent again, and packing (and the ledger's note) stay."""
+    from types import SimpleNamespace
+
+    from wsync.store.errors import StoreError
+    from wsync.sync.push import Op, OpResult
+
+    run = SimpleNamespace(across_parents=True)
+    ops = [Op("update", {"id": 10 + i, "product_id": 7}) for i in range(2)]
+    results = [OpResult(ops[0], True, data={"id": 10, "_links": {"up": [{"href": "https://s/wp-json/wc/v3/products/7"}]}}),
+               OpResult(ops[1], False, error=StoreError("Sorry, you are not allowed to edit this resource.",
+                                                          code=across_parents.WRONG_PARENT))]
+    assert across_parents._checked(run, {}, results, read_back=False) == results  # type: ignore[arg-type]
+    assert run.across_parents is True
+
+
+def test_the_catalogue_size_is_kept_only_when_the_store_states_it():
+    """A store (or a proxy) that leaves X-WP-Total out gets its catalogue scanned every window,
+    as before: an absent header is no empty store."""
+    from types import SimpleNamespace
+
+    from wsync.sync.adopt import find_existing
+
+    class Headless:
+        def __init__(self) -> None:
+            self.scans = 0
+
+        def get(self, path, params=None):
+            return SimpleNamespace(headers={})
+
+        def iter_pages(self, path, fields=None, per_page=100, params=None):
+            self.scans += 1
+            yield {"id": 5, "sku": "LONG-SKU-000003", "type": "simple"}
+
+    client = Headless()
+    memo: dict[str, int] = {}
+    skus = [f"LONG-SKU-{i:06d}" for i in range(600)]
+    for _ in range(2):
+        assert set(find_existing(client, skus, memo)) == {"LONG-SKU-000003"}  # type: ignore[arg-type]
+    assert memo == {} and client.scans == 2

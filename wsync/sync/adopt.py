@@ -52,8 +52,11 @@ def find_existing(client: StoreClient, skus: Iterable[str],
                 return found
         else:
             head = client.get("products", params={"per_page": 1, "_fields": "id"})
-            total = int(head.headers.get("X-WP-Total") or 0)
-            if size_memo is not None:
+            header = head.headers.get("X-WP-Total")
+            total = int(header or 0)
+            if size_memo is not None and header is not None:
+                # Only a size the store stated: without the header (a proxy stripped it) the
+                # scan below is what finds its products, every window.
                 size_memo["total"] = total
         pages = math.ceil(total / SCAN_PAGE)
         if pages < lookups:

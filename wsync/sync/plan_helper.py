@@ -88,9 +88,15 @@ class Helper:
         self.job = job
         ctx = multiprocessing.get_context("spawn")  # not fork: this process may run threads
         self._conn, child_end = ctx.Pipe()
-        self._proc = ctx.Process(target=_helper_main, args=(job, child_end), daemon=True, name="wsync-plan-helper")
-        self._proc.start()
-        child_end.close()
+        try:
+            self._proc = ctx.Process(target=_helper_main, args=(job, child_end, os.getpid()), daemon=True,
+                                     name="wsync-plan-helper")
+            self._proc.start()
+        except BaseException:
+            self._conn.close()
+            raise
+        finally:
+            child_end.close()
 
     def collect(self) -> Share | None:
         """The helper's half (its items in `job.items`), or None if it failed:
@@ -134,7 +140,7 @@ def start(products: SpilledProducts, *, window: int, ledger: Path, store: StoreS
               feed=feed, items=work_dir / "plan-helper-items.jsonl")
     try:
         return Helper(job)
-    except (OSError, RuntimeError) as exc:  # no process to be had: one core's worth of work, as before
+    except Exception as exc:  # no process to be had: one core's worth of work, as before
         log.warning("could not start the plan's helper process (%s); planning in one process", exc)
         return None
 
@@ -147,7 +153,7 @@ def plan_window(run: ImportRun, window: list[Product]) -> tuple[list[ItemPlan], 
 
 
 
-def _helper_main(job: Job, conn: Connection) -> None:
+def _helper_main(job: Job, conn: Connection, parent: int) -> None:
     # The parent reports what a plan has to say; the helper's copies would only be noise.
     logging.disable(logging.CRITICAL)
     # Ctrl-C reaches the whole process group: the parent decides, and ends this process itself.
@@ -155,7 +161,7 @@ def _helper_main(job: Job, conn: Connection) -> None:
     gc.set_threshold(200_000, 50, 1000)
     try:
         try:
-            share = plan_share(job)
+            share = plan_share(job, parent)
         except Exception as exc:  # reported to the parent, which then plans this half itself
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
             return
@@ -166,12 +172,17 @@ def _helper_main(job: Job, conn: Connection) -> None:
         conn.close()
 
 
-def plan_share(job: Job) -> Share:
-    """Plan the windows from `job.start` on, as the parent plans its own (wsync.sync.engine)."""
+class ParentGone(Exception):
+    """The process that started the helper is gone (killed): its plan is nobody's to finish."""
+
+
+def plan_share(job: Job, parent: int | None = None) -> Share:
+    """Plan the windows from `job.start` on, as the parent plans its own (wsync.sync.engine).
+    With `parent`, stops between windows once that process is gone (a SIGKILL runs no cleanup)."""
     from wsync.ledger import Ledger
     from wsync.store import StoreClient
 
-    reader = sqlite3.connect(f"file:{job.products}?mode=ro", uri=True)
+    reader = sqlite3.connect(job.products.resolve().as_uri() + "?mode=ro", uri=True)
     ledger = Ledger(job.ledger)
     client = StoreClient(job.store)
     run = ImportRun(ledger=ledger, client=client, feed=job.feed, options=job.options, ctx=JobContext(None, None),
@@ -180,6 +191,8 @@ def plan_share(job: Job) -> Share:
     try:
         with open(job.items, "w", encoding="utf-8") as out:
             for window in SpilledProducts(reader, 0, 0).windows(job.window, start=job.start):
+                if parent is not None and os.getppid() != parent:
+                    raise ParentGone(f"the plan's process {parent} is gone")
                 plans, variation_plans = plan_window(run, window)
                 add_counts(share.products, plans)
                 add_counts(share.variations, variation_plans)
@@ -193,4 +206,5 @@ def plan_share(job: Job) -> Share:
     finally:
         run.close()
         client.close()
+        ledger.close()
         reader.close()

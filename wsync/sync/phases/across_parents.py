@@ -114,7 +114,8 @@ def _send_packed(run: ImportRun, packed: list[Op], owner: dict[int, ParentWork],
                 _finish(run, w, record)
 
     rest = packed
-    if run.across_parents is None and remembered(run):
+    noted = run.across_parents is None and remembered(run)
+    if noted:
         run.across_parents = True
     if run.across_parents is None:
         # The first request holding two parents or more goes alone and is read back; requests
@@ -127,7 +128,9 @@ def _send_packed(run: ImportRun, packed: list[Op], owner: dict[int, ParentWork],
             rest = [op for c in chunks if c is not first for op in c]
     if run.across_parents is not False:
         for results in pusher.run(rest):
-            take(_checked(run, owner, results, read_back=False))
+            # Trusted from the ledger's note, the answers' up links are the only check left: an
+            # answer without one is read back instead.
+            take(_checked(run, owner, results, read_back=noted and _lacks_up_link(results)))
         return
     # The store files items elsewhere, or could not be read back: each parent on its own.
     for w in work:
@@ -163,12 +166,15 @@ def _checked(run: ImportRun, owner: dict[int, ParentWork], results: list[OpResul
         up = _up_link(r.data or {})
         if up is not None and up != _parent_of(r.op):
             misfiled[id(r)] = up
-    for r in results:
-        # An update the store looked for under the URL's product (not the one it named) is
-        # refused as another product's (contract: wrong parent on update): sent again under
-        # its own parent's URL, as a misfiled one is.
-        if not r.ok and r.op.action == "update" and getattr(r.error, "code", None) == WRONG_PARENT:
-            misfiled[id(r)] = 0
+    landed_elsewhere = bool(misfiled)
+    # An update the store looked for under the URL's product (not the one it named) is refused as
+    # another product's (contract: wrong parent on update): sent again under its own parent's
+    # URL, as a misfiled one is. The URL's product is the request's first item's (`endpoint`).
+    url_parent = _parent_of(results[0].op) if results else None
+    refused = [r for r in results if not r.ok and r.op.action == "update" and _parent_of(r.op) != url_parent
+               and getattr(r.error, "code", None) == WRONG_PARENT]
+    for r in refused:
+        misfiled[id(r)] = 0
     if read_back and saved and not misfiled:
         listed = _listed(run, {_parent_of(r.op) for r in saved})
         if listed is None:
@@ -189,7 +195,6 @@ def _checked(run: ImportRun, owner: dict[int, ParentWork], results: list[OpResul
     if not misfiled:
         return results
     run.across_parents = False
-    _remember(run, False)
     log.warning("the store filed (or, updates, looked for) %d variation(s) of a batch of several parents under "
                 "another product; taking them back and sending each parent's variations on their own", len(misfiled))
     _take_back(run, [(r, misfiled[id(r)]) for r in results if id(r) in misfiled])
@@ -204,6 +209,10 @@ def _checked(run: ImportRun, owner: dict[int, ParentWork], results: list[OpResul
     for w, ops in again.values():
         for new in send_alone(run, w, ops):
             redone[id(new.op.ref)] = new
+    # The note is dropped for a store seen filing elsewhere, or refusing what its own parent's URL
+    # then took (a refusal there too is the item's own, not the packing's).
+    if landed_elsewhere or any(redone[id(r.op.ref)].ok for r in refused if id(r.op.ref) in redone):
+        _remember(run, False)
     out = []
     for r in results:
         if id(r) not in misfiled:
@@ -232,6 +241,10 @@ def _take_back(run: ImportRun, misfiled: list[tuple[OpResult, int]]) -> None:
             run.ctx.error("variation", f"#{','.join(map(str, ids))}",
                           f"filed by the store under product {landed} and could not be deleted there: {exc}",
                           getattr(exc, "code", None))
+
+
+def _lacks_up_link(results: list[OpResult]) -> bool:
+    return any(r.ok and r.data and r.data.get("id") and _up_link(r.data) is None for r in results)
 
 
 def _up_link(answer: dict[str, Any]) -> int | None:
