@@ -34,7 +34,7 @@ import multiprocessing
 import os
 import signal
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -185,16 +185,23 @@ def _helper_main(spec: FeedSpec, path: Path, fmt: str, spill: Path, block: int, 
         if command != "build":
             return
         rows, holders, out = payload
-        try:
-            built = build_share(rows, holders, out, block)
-        except Exception as exc:  # as above: the parent builds this share itself
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
-            return
-        conn.send(("built", built))
+        report(conn, "built", lambda: build_share(rows, holders, out, block))
     except (EOFError, OSError):
         return  # the parent has gone or stopped us: nothing to report to
     finally:
         conn.close()
+
+
+def report(conn: Connection, status: str, work: Callable[[], Any]) -> bool:
+    """A helper's share done and sent to its parent as (status, result); or ("error", what went
+    wrong), and the parent does that share itself. False when the share failed."""
+    try:
+        result = work()
+    except Exception as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return False
+    conn.send((status, result))
+    return True
 
 
 def build_share(rows: Path, holders: dict[str, str], out: Path, block: int) -> Built:

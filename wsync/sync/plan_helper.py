@@ -160,12 +160,7 @@ def _helper_main(job: Job, conn: Connection, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.set_threshold(200_000, 50, 1000)
     try:
-        try:
-            share = plan_share(job, parent)
-        except Exception as exc:  # reported to the parent, which then plans this half itself
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
-            return
-        conn.send(("done", share))
+        second_core.report(conn, "done", lambda: plan_share(job, parent))
     except (EOFError, OSError):
         return  # the parent has gone or stopped us: nothing to report to
     finally:
