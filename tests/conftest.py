@@ -5,10 +5,25 @@ Areas add their own fixtures in `tests/<area>/conftest.py`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from woocommerce import API
 
 from wsync.sandbox import ImageHost, SandboxServer
+
+
+@pytest.fixture(autouse=True)
+def _cli_options_reset():
+    """The CLI's global options (--config, -v, --insecure) live in a module, as one process runs
+    one command; a test that runs commands in-process must not hand its --config to a later
+    test's load_settings (tests/store/test_config.py failed when run after tests/sync)."""
+    from wsync.cli import common
+
+    saved = dataclasses.replace(common.STATE)
+    yield
+    for f in dataclasses.fields(saved):
+        setattr(common.STATE, f.name, getattr(saved, f.name))
 
 
 @pytest.fixture
