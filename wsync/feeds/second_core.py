@@ -67,6 +67,11 @@ def wanted(path: Path | None, *, spilled: bool, joined: bool, partial: bool) -> 
             return False
     except OSError:
         return False
+    return two_cpus()
+
+
+def two_cpus() -> bool:
+    """Whether this process may run on a second CPU (its affinity, where the system tells it)."""
     return len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) >= 2
 
 

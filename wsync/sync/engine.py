@@ -365,7 +365,7 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
         size = options.window_size()
         store = settings.store if settings is not None else None
         if isinstance(products, SpilledProducts) and store is not None and plan_helper.wanted(
-                products, own_client=own_client, store=store, ledger=ledger.path):
+                products, own_client=own_client, ledger=ledger.path):
             # Only now: the missing phase may index the products' file, a write the helper's
             # reading would hold up. Its start-up runs beside this process's first windows.
             helper = plan_helper.start(products, window=size, ledger=ledger.path, store=store,

@@ -52,7 +52,6 @@ class Share:
 
     products: dict[str, int] = field(default_factory=dict)
     variations: dict[str, int] = field(default_factory=dict)
-    items: int = 0
     new_terms: list[str] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
 
@@ -71,14 +70,10 @@ class Job:
     items: Path
 
 
-def wanted(products: object, *, own_client: bool, store: StoreSettings | None, ledger: Path) -> bool:
-    if not isinstance(products, SpilledProducts) or len(products) < MIN_PRODUCTS:
+def wanted(products: SpilledProducts, *, own_client: bool, ledger: Path) -> bool:
+    if len(products) < MIN_PRODUCTS or not own_client or str(ledger) == ":memory:":
         return False
-    if not own_client or store is None or str(ledger) == ":memory:":
-        return False
-    if os.environ.get(second_core.ENV, "2").strip() == "1":
-        return False
-    return len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) >= 2
+    return os.environ.get(second_core.ENV, "2").strip() != "1" and second_core.two_cpus()
 
 
 class Helper:
@@ -152,7 +147,6 @@ def plan_window(run: ImportRun, window: list[Product]) -> tuple[list[ItemPlan], 
     return plans, variation_phase.plan(run, window, plans)
 
 
-
 def _helper_main(job: Job, conn: Connection, parent: int) -> None:
     # The parent reports what a plan has to say; the helper's copies would only be noise.
     logging.disable(logging.CRITICAL)
@@ -194,7 +188,6 @@ def plan_share(job: Job, parent: int | None = None) -> Share:
                 for p in plans + variation_plans:
                     if p.action != "unchanged":
                         out.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-                        share.items += 1
         share.new_terms = sorted(run.taxonomy.planned) if run.taxonomy else []
         share.requests = client.counters.as_dict()
         return share

@@ -195,8 +195,8 @@ def _checked(run: ImportRun, owner: dict[int, ParentWork], results: list[OpResul
     if not misfiled:
         return results
     run.across_parents = False
-    log.warning("the store filed (or, updates, looked for) %d variation(s) of a batch of several parents under "
-                "another product; taking them back and sending each parent's variations on their own", len(misfiled))
+    log.warning("the store filed %d variation(s) of a batch of several parents under another product, or looked "
+                "for them there; taking them back and sending each parent's variations on their own", len(misfiled))
     _take_back(run, [(r, misfiled[id(r)]) for r in results if id(r) in misfiled])
     again: dict[int, tuple[ParentWork, list[Op]]] = {}
     for r in results:
