@@ -179,6 +179,29 @@ def test_parents_after_their_variations_and_aliases(tmp_path: Path):
     assert_same(memory, disk)
 
 
+def test_aliases_of_a_refused_parent_and_variations_without_one(tmp_path: Path):
+    """A parent refused as a duplicate takes its alias with it: the variations naming that alias
+    are orphans, while those naming the kept parent's alias or key join it."""
+    feed = tmp_path / "wc.csv"
+    head = "ID,Type,SKU,Name,Parent,Regular price,Attribute 1 name,Attribute 1 value(s),Attribute 1 global\n"
+    body = [
+        "21,variation,V-1,,id:20,12,Size,L,1",  # names the refused parent's alias
+        "10,variable,P-1,Tee,,,Size,\"M, L, S\",1",
+        "11,variation,V-2,,id:10,12,Size,M,1",
+        "20,variable,P-1,Tee again,,,Size,\"M, L\",1",  # a duplicate SKU: refused, with its alias
+        "22,variation,V-3,,P-1,12,Size,S,1",
+        "24,variation,V-5,,id:20,12,Size,M,1",
+        "30,simple,S-1,Mug,,5,,,",
+        "31,simple,S-2,Cup,,5,,,",
+    ]
+    feed.write_text(head + "\n".join(body) + "\n", encoding="utf-8")
+    memory, disk = both(FeedSpec.adhoc(str(feed), preset="woocommerce-csv"), tmp_path)
+    orphans = [e for e in memory.errors if "orphan" in str(e)]
+    assert len(orphans) == 2, memory.errors
+    assert [v.sku for v in memory.products[0].variations] == ["V-2", "V-3"]
+    assert_same(memory, disk)
+
+
 def test_the_generated_feed_tests_what_it_claims(tmp_path: Path):
     feed = tmp_path / "supplier.csv"
     write_feed(feed, 300, 1)
