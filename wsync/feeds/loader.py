@@ -231,7 +231,7 @@ def _feed_rows_spilled(spec: FeedSpec, records: Iterable[tuple[str, Any]], map_o
         second_core.check_unchanged(path, spec.label, helper.file)
         helper = None  # stopped: pass 2 in this process
     else:
-        assembler.absorb(helper.spill)
+        assembler.absorb(helper.spill, helper.block)
     row_errors, keyless_errors = second_core.merged(ours, theirs)
     result.errors.extend(row_errors)
     # One process reports rows without a key as it adds them, after every mapping error.

@@ -140,9 +140,9 @@ class Helper:
         return share
 
     # -- pass 2 (wsync.mapping.spill.BuildHelper) ---------------------------------------
-    def build(self, rows: Path, holders: dict[str, str], out: Path) -> None:
+    def build(self, rows: Path, blobs: Path | None, holders: dict[str, str], out: Path) -> None:
         if self._proc.is_alive():
-            self._conn.send(("build", (rows, holders, out)))
+            self._conn.send(("build", (rows, blobs, holders, out)))
 
     def built(self) -> Built | None:
         status, payload = self._answer("building its share")
@@ -189,8 +189,8 @@ def _helper_main(spec: FeedSpec, path: Path, fmt: str, spill: Path, block: int, 
         command, payload = conn.recv()
         if command != "build":
             return
-        rows, holders, out = payload
-        report(conn, "built", lambda: build_share(rows, holders, out, block))
+        rows, blobs, holders, out = payload
+        report(conn, "built", lambda: build_share(rows, blobs, holders, out, block))
     except (EOFError, OSError):
         return  # the parent has gone or stopped us: nothing to report to
     finally:
@@ -209,14 +209,17 @@ def report(conn: Connection, status: str, work: Callable[[], Any]) -> bool:
     return True
 
 
-def build_share(rows: Path, holders: dict[str, str], out: Path, block: int) -> Built:
+def build_share(rows: Path, blobs: Path | None, holders: dict[str, str], out: Path, block: int) -> Built:
     """Pass 2 for the odd blocks of groups: the spill's rows read (never written: the parent reads
-    them at the same time), the products written to a file of their own."""
-    reader = sqlite3.connect(f"file:{rows}?mode=ro", uri=True)
+    them at the same time), and the odd blocks' blobs from `blobs` (this process's pass-1 file)
+    when given; the products written to a file of their own."""
+    reader = sqlite3.connect(f"{rows.resolve().as_uri()}?mode=ro", uri=True)
     reader.execute("PRAGMA cache_size=-32768")
+    if blobs is not None:
+        reader.execute("ATTACH DATABASE ? AS theirs", (f"{blobs.resolve().as_uri()}?mode=ro",))
     writer = products_file(out)
     try:
-        return build_products(reader, writer, holders, (1, block))
+        return build_products(reader, writer, holders, (1, block), block if blobs is not None else None)
     finally:
         reader.close()
         writer.close()

@@ -127,6 +127,9 @@ class SpillAssembler:
         self._blobs: list[tuple[int, bytes]] = []
         self._aliases: list[tuple[str, str, int]] = []
         self._excluded: list[tuple[str]] = []
+        # Another process's pass-1 file, attached as `theirs`, and its block size: the rows of
+        # its blocks have their blobs there (`absorb`).
+        self._theirs: tuple[Path, int] | None = None
         self.errors: list[RecordError] = []
         self.warnings: list[RecordError] = []
         self.counts: dict[str, int] = {}
@@ -191,11 +194,15 @@ class SpillAssembler:
         conn.execute("COMMIT")
         self._rows, self._blobs, self._aliases, self._excluded = [], [], [], []
 
-    def absorb(self, other: Path) -> None:
+    def absorb(self, other: Path, block: int) -> None:
         """The rows, aliases and exclusions another process's pass 1 wrote to `other` (its records
-        placed by index, as ours), merged into this file; `other` is deleted."""
+        placed by index, as ours, the odd blocks of `block` records), merged into this file. Their
+        blobs stay in `other`, read from there in pass 2: copying them was four fifths of the
+        merge, with this process alone at work (`other` is deleted at the end of pass 2)."""
         self.flush()
-        merge_file(self._conn, other, ("rows", "blobs", "aliases", "excluded"))
+        merge_file(self._conn, other, ("rows", "aliases", "excluded"), keep=True)
+        self._conn.execute("ATTACH DATABASE ? AS theirs", (str(other),))
+        self._theirs = (other, block)
 
     def close(self) -> None:
         self._conn.close()
@@ -286,7 +293,8 @@ class SpillAssembler:
                               WHERE kind = '{_VARIATION}' AND parent IN (SELECT alias FROM aliases)
                                 AND parent NOT IN (SELECT key FROM heads)""")
             conn.execute("COMMIT")
-        conn.execute(f"CREATE INDEX rows_parent ON rows(parent, seq) WHERE kind = '{_VARIATION}'")
+        # With `kind` in it, pass 2's look-up of a head's variations reads the index alone.
+        conn.execute(f"CREATE INDEX rows_parent ON rows(parent, kind) WHERE kind = '{_VARIATION}'")
         # Orphans by their parent's value: a few hundred thousand values to look up, not a million rows.
         conn.execute(f"""CREATE TEMP TABLE orphaned AS
                          SELECT parent FROM rows WHERE kind = '{_VARIATION}' AND parent IS NOT NULL GROUP BY parent
@@ -313,19 +321,20 @@ class SpillAssembler:
         holders = self._contested_holders()
         out_path = self.path.with_name(self.path.stem + "-products.sqlite")
         out = products_file(out_path)
+        split = self._theirs[1] if self._theirs else None
         if helper is not None:
             theirs_path = self.path.with_name(self.path.stem + "-helper-products.sqlite")
-            helper.build(self.path, holders, theirs_path)
-            ours = build_products(self._conn, out, holders, (0, helper.block))
+            helper.build(self.path, self._theirs[0] if self._theirs else None, holders, theirs_path)
+            ours = build_products(self._conn, out, holders, (0, helper.block), split)
             theirs = helper.built()
             if theirs is None:
                 theirs_path.unlink(missing_ok=True)  # whatever it wrote before it failed
-                theirs = build_products(self._conn, out, holders, (1, helper.block))
+                theirs = build_products(self._conn, out, holders, (1, helper.block), split)
             else:
                 merge_file(out, theirs_path, ("products", "image_urls"))
             built = [ours, theirs]
         else:
-            built = [build_products(self._conn, out, holders)]
+            built = [build_products(self._conn, out, holders, None, split)]
         for name in ("errors", "warnings"):
             getattr(self, name).extend(e for _, e in heapq.merge(*(getattr(b, name) for b in built),
                                                                 key=lambda pair: pair[0]))
@@ -338,6 +347,8 @@ class SpillAssembler:
         # The rows are no longer needed: only the products' file is kept from here on.
         self._conn.close()
         self.path.unlink(missing_ok=True)
+        if self._theirs:
+            self._theirs[0].unlink(missing_ok=True)
         return SpilledProducts(out, counts["products"], counts["variations"])
 
     def _contested_holders(self) -> dict[str, str]:
@@ -360,8 +371,9 @@ class BuildHelper(Protocol):
 
     block: int
 
-    def build(self, rows: Path, holders: dict[str, str], out: Path) -> None:
-        """Start building its share from the rows in `rows` (read only) into `out`."""
+    def build(self, rows: Path, blobs: Path | None, holders: dict[str, str], out: Path) -> None:
+        """Start building its share from the rows in `rows` (read only) into `out`; with `blobs`,
+        the odd blocks' blobs are in that file (its own pass-1 file, read only)."""
 
     def built(self) -> Built | None:
         """Its share's counts and errors once done (its products in `out`); None if it failed."""
@@ -395,7 +407,7 @@ def url_hash(url: str) -> int:
 
 
 def build_products(rows: sqlite3.Connection, out: sqlite3.Connection, holders: dict[str, str],
-                   share: tuple[int, int] | None = None) -> Built:
+                   share: tuple[int, int] | None = None, split: int | None = None) -> Built:
     """Pass 2 for the groups `share` = (mine, block) takes (those whose first row's record is in
     a block numbered mine modulo 2; all groups without): rows read back parent by parent, each
     product built with the Assembler's rules and written to `out`, numbered by its place."""
@@ -410,10 +422,10 @@ def build_products(rows: sqlite3.Connection, out: sqlite3.Connection, holders: d
     # Heads in feed order, each with its variations in feed order (the index gives them so: no
     # sort), one result row per variation; a product's own row comes with each (read once). A
     # dropped row's blob stays behind, never read; a group's mark has none.
-    read.execute(f"""SELECT h.seq, h.kind, h.key, hb.blob, vb.blob FROM heads h
-                      LEFT JOIN blobs hb ON hb.seq = h.seq AND h.kind = '{_PARENT}'
+    read.execute(f"""SELECT h.seq, h.kind, h.key, {_blob('h', split)}, {_blob('v', split)} FROM heads h
+                      {_blob_joins('h', split, f"AND h.kind = '{_PARENT}'")}
                       LEFT JOIN rows v ON v.parent = h.key AND v.kind = '{_VARIATION}'
-                      LEFT JOIN blobs vb ON vb.seq = v.seq
+                      {_blob_joins('v', split)}
                       {where} ORDER BY h.seq, v.seq""", params)
     made: list[tuple[int, str, bytes]] = []
     urls: list[tuple[int]] = []
@@ -470,6 +482,20 @@ def build_products(rows: sqlite3.Connection, out: sqlite3.Connection, holders: d
     return result
 
 
+def _blob(row: str, split: int | None) -> str:
+    return f"COALESCE({row}b.blob, {row}t.blob)" if split else f"{row}b.blob"
+
+
+def _blob_joins(row: str, split: int | None, also: str = "") -> str:
+    """The joins that give `row`'s blob: from this file's blobs, or, with `split` (a block size),
+    from the attached `theirs` for the rows of odd blocks (each row is looked up in one file)."""
+    if not split:
+        return f"LEFT JOIN blobs {row}b ON {row}b.seq = {row}.seq {also}"
+    block = f"(({row}.seq >> {_RECORD_BITS}) / {int(split)}) % 2"
+    return (f"LEFT JOIN main.blobs {row}b ON {row}b.seq = {row}.seq AND {block} = 0 {also} "
+            f"LEFT JOIN theirs.blobs {row}t ON {row}t.seq = {row}.seq AND {block} = 1 {also}")
+
+
 def _write_products(out: sqlite3.Connection, made: list[tuple[int, str, bytes]], urls: list[tuple[int]]) -> None:
     out.execute("BEGIN")
     out.executemany("INSERT INTO products VALUES (?,?,?)", made)
@@ -477,10 +503,10 @@ def _write_products(out: sqlite3.Connection, made: list[tuple[int, str, bytes]],
     out.execute("COMMIT")
 
 
-def merge_file(conn: sqlite3.Connection, other: Path, tables: tuple[str, ...]) -> None:
+def merge_file(conn: sqlite3.Connection, other: Path, tables: tuple[str, ...], keep: bool = False) -> None:
     """Every row of `tables` in the file `other` (another process's share, same schema) added to
-    conn's tables of those names, in one transaction; `other` is deleted. A key already present
-    (an exclusion both shares made) is kept once."""
+    conn's tables of those names, in one transaction; `other` is deleted unless `keep`. A key
+    already present (an exclusion both shares made) is kept once."""
     conn.execute("ATTACH DATABASE ? AS other", (str(other),))
     try:
         conn.execute("BEGIN")
@@ -489,7 +515,8 @@ def merge_file(conn: sqlite3.Connection, other: Path, tables: tuple[str, ...]) -
         conn.execute("COMMIT")
     finally:
         conn.execute("DETACH DATABASE other")
-    other.unlink(missing_ok=True)
+    if not keep:
+        other.unlink(missing_ok=True)
 
 
 class _SpillBuilder(Assembler):
