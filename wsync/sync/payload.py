@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from operator import attrgetter
 from typing import Any, Protocol
 
 from wsync.catalogue import Attribute, Details, Dimensions, Product, Variation
@@ -24,6 +25,7 @@ STOCK_FIELDS = ("manage_stock", "stock_quantity", "stock_status")
 LINK_FIELDS = ("grouped_products", "upsell_ids", "cross_sell_ids")
 # Where a GTIN goes on a store without WooCommerce 9.2's field: the meta key that field is kept in.
 GTIN_META = "_global_unique_id"
+_DETAILS_VALUES = attrgetter(*Details.__slots__)
 # Details a variation does not have (WooCommerce keeps them on the parent).
 _PRODUCT_ONLY = ("featured", "catalog_visibility", "sold_individually", "reviews_allowed", "purchase_note",
                  "external_url", "button_text")
@@ -73,8 +75,10 @@ def _common(item: Product | Variation, out: dict[str, Any]) -> None:
 
 def _details(details: Details, out: dict[str, Any], resolver: TermResolver, *, variation: bool) -> list[dict[str, Any]]:
     """The detail fields the feed gives, as WooCommerce names them; returns meta entries to add."""
-    for name in Details.__slots__:
-        value = getattr(details, name)
+    values = _DETAILS_VALUES(details)
+    if values.count(None) == len(values):
+        return []  # most items of most feeds: one C call instead of twenty look-ups per item
+    for name, value in zip(Details.__slots__, values, strict=True):
         if value is None or name in ("downloads", "shipping_class", "gtin") or (variation and name in _PRODUCT_ONLY):
             continue
         out[name] = value

@@ -19,7 +19,6 @@ helper that fails or dies costs only time: this process plans its half afterward
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import multiprocessing
 import os
@@ -38,6 +37,7 @@ from wsync.sync.options import ImportOptions
 from wsync.sync.phases import products as product_phase
 from wsync.sync.phases import variations as variation_phase
 from wsync.sync.plan import ItemPlan, add_counts, counts_for
+from wsync.sync.plan_items import encode_line
 from wsync.sync.run import ImportRun, JobContext
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ def plan_share(job: Job, parent: int | None = None) -> Share:
                 add_counts(share.variations, variation_plans)
                 for p in plans + variation_plans:
                     if p.action != "unchanged":
-                        out.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+                        out.write(encode_line(p.to_dict()) + "\n")
         share.new_terms = sorted(run.taxonomy.planned) if run.taxonomy else []
         share.requests = client.counters.as_dict()
         return share

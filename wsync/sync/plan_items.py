@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import IO, Any, overload
 
 MEMORY_ITEMS = 10_000
+# One encoder for every line: json.dumps with an argument makes a new one per call.
+encode_line = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class PlanItems(Sequence[dict[str, Any]]):
@@ -30,7 +32,7 @@ class PlanItems(Sequence[dict[str, Any]]):
             return
         if self._tail is None:
             self._tail = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wsync-plan-")  # noqa: SIM115 (closed by close())
-        self._tail.write(json.dumps(item, ensure_ascii=False) + "\n")
+        self._tail.write(encode_line(item) + "\n")
         self._tail_len += 1
 
     def extend_json_lines(self, path: Path) -> None:
