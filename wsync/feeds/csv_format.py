@@ -63,6 +63,10 @@ def detect_delimiter(sample: str) -> str | None:
         return best if counts[best] else None
 
 
+# A record another process maps: counted, not read.
+SKIPPED: tuple[str, dict[str, str | None]] = ("", {})
+
+
 class CsvFeed:
     def __init__(self, path: Path, label: str, *, encoding: str | None = None, delimiter: str | None = None,
                  warn: Callable[[str], None] = lambda m: None, pad_short_rows: bool = False):
@@ -71,6 +75,9 @@ class CsvFeed:
         # before a column appeared are shorter than the header; its importer reads them as they
         # are. With pad_short_rows such a row's missing fields are absent (None), not blank.
         self.pad_short_rows = pad_short_rows
+        # Set by a process that maps only some records (wsync.feeds.rows_pass.Share): the records
+        # at the indexes it does not take (never the first) come as SKIPPED, no dict made.
+        self.takes: Callable[[int], bool] | None = None
         self.encoding = encoding or detect_encoding(path, label, warn)
         try:
             with open(path, encoding=self.encoding, newline="") as fh:
@@ -99,6 +106,8 @@ class CsvFeed:
             header = self.header
             width = len(header)
             previous_end = 0
+            takes = self.takes
+            index = -1
             try:
                 next(reader)
                 previous_end = reader.line_num
@@ -106,6 +115,10 @@ class CsvFeed:
                     start = previous_end + 1
                     previous_end = reader.line_num
                     if not values or (len(values) == 1 and not values[0].strip()):
+                        continue
+                    index += 1
+                    if takes is not None and index and not takes(index):
+                        yield SKIPPED
                         continue
                     where = f"{name} line {start}"
                     if len(values) > width or (len(values) < width and not self.pad_short_rows):

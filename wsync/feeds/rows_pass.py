@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from wsync.catalogue import RecordError
 from wsync.errors import FeedRefused
+from wsync.feeds.csv_format import CsvFeed
 from wsync.feeds.presets import PresetMapper, mapper_for
 from wsync.feeds.spec import FeedSpec
 from wsync.mapping.assemble import Assembler, keyless
@@ -114,6 +115,17 @@ def feed_rows(records: Iterable[tuple[str, Any]], map_one: MapOne, spec: FeedSpe
                errors: list[RecordError], share: Share | None = None) -> int:
     """Map and filter every record into the assembler; with `share`, only the records it takes,
     their errors kept in it with their places in the feed (`errors` is then not used)."""
+    if share is not None and isinstance(records, CsvFeed):
+        records.takes = share.takes  # half a CSV's records are another process's: not made into dicts
+        try:
+            return _feed_rows(records, map_one, spec, assembler, errors, share)
+        finally:
+            records.takes = None
+    return _feed_rows(records, map_one, spec, assembler, errors, share)
+
+
+def _feed_rows(records: Iterable[tuple[str, Any]], map_one: MapOne, spec: FeedSpec,
+               assembler: Assembler | SpillAssembler, errors: list[RecordError], share: Share | None) -> int:
     rules = spec.rules
     seen = 0
     for where, record in records if isinstance(records, Iterator) else iter(records):
