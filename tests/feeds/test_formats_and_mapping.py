@@ -11,6 +11,7 @@ import pytest
 
 from wsync.errors import ConfigError, FeedRefused
 from wsync.feeds import FeedSpec, load_catalogue
+from wsync.mapping.fields import slug
 from wsync.mapping.images import ImageUrlError, normalise_image_url
 from wsync.mapping.numbers import NumberError, parse_decimal, parse_price
 from wsync.mapping.pricing import PricingRules
@@ -26,6 +27,8 @@ def spec(tmp_path: Path, table: dict, name: str = "s") -> FeedSpec:
     ("1.234,50", None, "1234.50"), ("12,50 €", None, "12.50"), ("1,234.50", None, "1234.50"), ("$15", None, "15"),
     ("1,234", None, "1234"), ("1.5", None, "1.5"), ("1.234", ",", "1234"), ("1,5", ".", "15"),
     ("EUR 1 234,00", None, "1234.00"), ("1.234.567", None, "1234567"),
+    # A "," locale's plain values (read on a path of their own): the comma is the decimal point.
+    ("54,30", ",", "54.30"), ("12,999", ",", "12.999"), ("054,30", ",", "54.30"), ("7", ",", "7"),
 ])
 def test_locale_numbers(text, decimal, expected):
     assert parse_decimal(text, decimal) == Decimal(expected)
@@ -173,3 +176,11 @@ def test_parent_without_variations_is_demoted(tmp_path):
         "sku": "sku", "name": "name", "regular_price": "price", "parent": "parent",
         "attributes": {"Color": "color"}, "variation_attributes": ["Color"]}}))
     assert result.products[0].type == "simple" and result.products[0].regular_price == "9.00"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Trail Tee (Oat)", "trail-tee-oat"), ("Model 123", "model-123"), ("Café Crème", "cafe-creme"),
+    ("Straße", "strasse"), ("  --Øre--  ", "ore"),
+])
+def test_slugs_of_plain_and_accented_text(text, expected):
+    assert slug(text) == expected

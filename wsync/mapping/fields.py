@@ -6,8 +6,10 @@ are recognised automatically, so `wsync feed preview supplier.csv` works on typi
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,15 +49,18 @@ def _norm(name: str) -> str:
     return synonyms.normalise(name)
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def slug(text: str, limit: int = 40) -> str:
     """A short, stable SKU from free text ("Trail Tee (Oat)" -> "trail-tee-oat"); a long one is cut
     and ends in a hash of the whole, so two long names that start alike stay apart."""
-    import hashlib
-    import unicodedata
-
-    folded = unicodedata.normalize("NFKD", text.translate(synonyms._FOLD).casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    out = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+    if text.isascii():  # most values: nothing to fold, nothing to decompose
+        folded = text.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", text.translate(synonyms._FOLD).casefold())
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    out = _NOT_SLUG.sub("-", folded).strip("-")
     if not out:
         return hashlib.sha1(text.encode()).hexdigest()[:10]
     if len(out) > limit:

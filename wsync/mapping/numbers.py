@@ -45,6 +45,8 @@ def decimal_separator_for(locale: str | None, decimal: str | None) -> str | None
 
 
 _PLAIN = re.compile(r"\d{1,15}(?:\.\d{1,10})?\Z")
+# The same in a "," locale ("54,30"): the comma is the decimal separator, there is no other.
+_PLAIN_COMMA = re.compile(r"\d{1,15}(?:,\d{1,10})?\Z")
 
 
 def parse_decimal(text: str, decimal: str | None = None) -> Decimal:
@@ -54,6 +56,8 @@ def parse_decimal(text: str, decimal: str | None = None) -> Decimal:
     # only where the dot is the decimal separator (a "," locale reads "1.234" as 1234).
     if _PLAIN.match(raw) and (decimal != "," or "." not in raw):
         return Decimal(raw)
+    if decimal == "," and _PLAIN_COMMA.match(raw):
+        return Decimal(raw.replace(",", "."))
     s = _CURRENCY.sub("", raw)
     s = _SPACES.sub("", s)
     negative = False
