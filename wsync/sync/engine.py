@@ -383,7 +383,7 @@ def _plan_only(spec: FeedSpec, *, ledger: Ledger, settings: EngineSettings | Non
                 add_counts(variation_counts, variation_plans)
                 for p in plans + variation_plans:
                     if p.action != "unchanged":
-                        items.append(p.to_dict())
+                        items.append_plan(p)
 
         new_terms: set[str] = set()
         requests: dict[str, int] = {}

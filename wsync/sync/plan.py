@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _json_str  # a str as JSON, non-ASCII kept (C)
 from typing import Any
 
 from wsync.catalogue import Attribute, Product
@@ -21,6 +22,7 @@ from wsync.sync.payload import (
     restrict,
     variation_payload,
 )
+from wsync.sync.plan_items import encode_line
 
 
 @dataclass
@@ -58,6 +60,15 @@ class ItemPlan:
         if self.reason:
             out["reason"] = self.reason
         return out
+
+    def to_json(self) -> str:
+        """to_dict() as the line of JSON json.dumps(..., ensure_ascii=False) makes of it. A plain
+        create (all but a few items of a first import's plan) is written without the dict."""
+        if self.action != "create" or self.store_id or self.adopted or self.reason:
+            return encode_line(self.to_dict())
+        sku = "null" if self.sku is None else _json_str(self.sku)
+        line = f'{{"kind": {_json_str(self.kind)}, "key": {_json_str(self.key)}, "sku": {sku}, "action": "create"'
+        return line + (f', "parent": {_json_str(self.parent_key)}}}' if self.parent_key else "}")
 
 
 def complete_variation_attributes(product: Product) -> None:

@@ -37,7 +37,6 @@ from wsync.sync.options import ImportOptions
 from wsync.sync.phases import products as product_phase
 from wsync.sync.phases import variations as variation_phase
 from wsync.sync.plan import ItemPlan, add_counts, counts_for
-from wsync.sync.plan_items import encode_line
 from wsync.sync.run import ImportRun, JobContext
 
 log = logging.getLogger(__name__)
@@ -187,7 +186,7 @@ def plan_share(job: Job, parent: int | None = None) -> Share:
                 add_counts(share.variations, variation_plans)
                 for p in plans + variation_plans:
                     if p.action != "unchanged":
-                        out.write(encode_line(p.to_dict()) + "\n")
+                        out.write(p.to_json() + "\n")
         share.new_terms = sorted(run.taxonomy.planned) if run.taxonomy else []
         share.requests = client.counters.as_dict()
         return share

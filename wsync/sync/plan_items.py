@@ -12,11 +12,19 @@ import json
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import IO, Any, Protocol, overload
 
 MEMORY_ITEMS = 10_000
 # One encoder for every line: json.dumps with an argument makes a new one per call.
 encode_line = json.JSONEncoder(ensure_ascii=False).encode
+
+
+class Item(Protocol):
+    """An item plan (wsync.sync.plan.ItemPlan) as this list takes it."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def to_json(self) -> str: ...
 
 
 class PlanItems(Sequence[dict[str, Any]]):
@@ -30,9 +38,20 @@ class PlanItems(Sequence[dict[str, Any]]):
         if len(self._head) < self._memory_items:
             self._head.append(item)
             return
+        self._write(encode_line(item))
+
+    def append_plan(self, plan: Item) -> None:
+        """An item plan's item (its to_dict()); past the first `memory_items`, its JSON line is
+        written without the dict being made (`ItemPlan.to_json`)."""
+        if len(self._head) < self._memory_items:
+            self._head.append(plan.to_dict())
+            return
+        self._write(plan.to_json())
+
+    def _write(self, line: str) -> None:
         if self._tail is None:
             self._tail = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wsync-plan-")  # noqa: SIM115 (closed by close())
-        self._tail.write(encode_line(item) + "\n")
+        self._tail.write(line + "\n")
         self._tail_len += 1
 
     def extend_json_lines(self, path: Path) -> None:
