@@ -17,7 +17,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from wsync.errors import Fail
-from wsync.mapping.numbers import format_price
+from wsync.mapping.numbers import TWO_PLACES, format_price
 
 _KEYS = {"base", "multiply", "add", "ending", "min_margin", "sale_factor", "drop_sale_not_below_regular"}
 
@@ -89,7 +89,7 @@ class PricingRules:
         return (format_price(reg) if reg is not None else None, format_price(sal) if sal is not None else None)
 
     def _round(self, value: Decimal) -> Decimal:
-        value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        value = value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
         if self.ending is None:
             return value
         # The smallest price >= value whose cents equal the ending.
