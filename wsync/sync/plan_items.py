@@ -62,10 +62,7 @@ class PlanItems(Sequence[dict[str, Any]]):
                 if len(self._head) < self._memory_items:
                     self._head.append(json.loads(line))
                     continue
-                if self._tail is None:
-                    self._tail = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wsync-plan-")  # noqa: SIM115 (closed by close())
-                self._tail.write(line)
-                self._tail_len += 1
+                self._write(line.rstrip("\n"))
         path.unlink(missing_ok=True)
 
     def __len__(self) -> int:
@@ -91,7 +88,7 @@ class PlanItems(Sequence[dict[str, Any]]):
         """Each item as one line of JSON, in order: the items on disk are already JSON and are
         passed through as they are, not decoded and encoded again."""
         for item in self._head:
-            yield json.dumps(item, ensure_ascii=False)
+            yield encode_line(item)
         yield from self._tail_lines()
 
     @overload
