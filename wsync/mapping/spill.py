@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import pickle
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any, Protocol
 from wsync.catalogue import Product, RecordError, truncate
 from wsync.mapping.assemble import Assembler, Group, is_variation_row, keyless
 from wsync.mapping.images import normalise_url
+from wsync.mapping.packing import Packer
 from wsync.mapping.rows import Row
 
 # Rows are written in batches of this many: one executemany per batch keeps the per-row cost
@@ -41,7 +41,8 @@ _WRITE_BATCH = 5000
 # before the group's first member (each grouped row leaves a free place in the numbering for it).
 # One mark per member, written as the rows come, was half the rows of a distributor's feed.
 _PARENT, _VARIATION, _GROUP = "p", "v", "g"
-_PICKLE = pickle.HIGHEST_PROTOCOL
+# Rows and products as bytes on disk (wsync.mapping.packing: marshal of their values, not pickle).
+_ROWS, _PRODUCTS = Packer(Row), Packer(Product)
 # Two processes sharing a feed's first pass (wsync.feeds.second_core) number each record's rows
 # from the record's index in the feed, shifted by this many bits: the rows of both, merged, are in
 # feed order. Room for 16 million rows (a parent's nested variations) per record.
@@ -72,11 +73,12 @@ class SpilledProducts:
         `place_of` gives them) only those from `start` on and before `stop`."""
         cursor = self._conn.execute("SELECT blob FROM products WHERE seq >= ? AND seq < ? ORDER BY seq",
                                     (-(1 << 63) if start is None else start, (1 << 63) - 1 if stop is None else stop))
+        unpack = _PRODUCTS.unpack
         while True:
             rows = cursor.fetchmany(max(1, size))
             if not rows:
                 return
-            yield [pickle.loads(blob) for (blob,) in rows]
+            yield [unpack(blob) for (blob,) in rows]
 
     def place_of(self, index: int) -> int | None:
         """The place of the product at `index` in feed order (None past the last): where a share
@@ -122,7 +124,7 @@ class SpillAssembler:
             """)
         self._seq = 0
         self._rows: list[tuple[Any, ...]] = []
-        # The pickled rows apart from what SQL reads between the passes: every UPDATE, index and
+        # The packed rows apart from what SQL reads between the passes: every UPDATE, index and
         # scan there then walks narrow pages (a row's record is rewritten whole when it changes).
         self._blobs: list[tuple[int, bytes]] = []
         self._aliases: list[tuple[str, str, int]] = []
@@ -180,7 +182,7 @@ class SpillAssembler:
         self._seq += 1
         self._rows.append((self._seq, row.key, kind, parent, owner, row.where, row.sku,
                            1 if grouped else None, row.parent_sku if grouped else None))
-        self._blobs.append((self._seq, pickle.dumps(row, _PICKLE)))
+        self._blobs.append((self._seq, _ROWS.pack(row)))
         return self._seq
 
     def flush(self) -> None:
@@ -429,6 +431,7 @@ def build_products(rows: sqlite3.Connection, out: sqlite3.Connection, holders: d
                       {where} ORDER BY h.seq, v.seq""", params)
     made: list[tuple[int, str, bytes]] = []
     urls: list[tuple[int]] = []
+    unpack = _ROWS.unpack
     group: Group | None = None
     group_seq: int = -1
     mark: str | None = None  # the key of a group mark waiting for its first member
@@ -452,7 +455,7 @@ def build_products(rows: sqlite3.Connection, out: sqlite3.Connection, holders: d
             if v.image is not None:
                 urls.append((url_hash(normalise_url(v.image.src)),))
         counts["images"] += len(product.images) + sum(1 for v in product.variations if v.image is not None)
-        made.append((group_seq, product.key, pickle.dumps(product, _PICKLE)))
+        made.append((group_seq, product.key, _PRODUCTS.pack(product)))
 
     while True:
         batch = read.fetchmany(2000)
@@ -463,12 +466,12 @@ def build_products(rows: sqlite3.Connection, out: sqlite3.Connection, holders: d
                 close_group()
                 group, group_seq, mark = None, head_seq, None
                 if kind == _PARENT:
-                    group = Group(pickle.loads(head_blob))
+                    group = Group(unpack(head_blob))
                 else:
                     mark = key
             if blob is None:
                 continue  # a head without variations
-            row: Row = pickle.loads(blob)
+            row: Row = unpack(blob)
             if group is None:
                 assert mark is not None  # a head is a product row or a group's mark
                 group = Group(builder.synthesise(row, mark), synthesised=True)
