@@ -273,3 +273,19 @@ def test_latency_alone_never_backs_off_below_two_but_an_overload_does() -> None:
     clock.now += 5
     limit.observe(write(0.1, status=503))   # the store says it is full: that may go lower
     assert limit.allowed() == 1
+
+
+def test_lone_writes_neither_move_the_limit_nor_end_its_slow_start() -> None:
+    """Categories made ahead of a window's products, a few at once: single writes of one item,
+    fast, then slower as the store's caches fill. They are not sent as the limit allows, so they
+    must not step it, nor end the slow start with a step that "did not pay" (on the real store
+    they did, and the product batches after them climbed one at a time from 2)."""
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, clock=clock)
+    clock.now += 1
+    for elapsed in [0.16] * 5 + [0.6] * 12:
+        clock.now += elapsed / limit.allowed()
+        limit.observe(Attempt("POST", "products/categories", 201, None, elapsed, 1))
+    assert limit.allowed() == 2 and limit.items == 17
+    levels = [run_level(limit, clock, 0.5) for _ in range(4)]   # product batches, a store with room
+    assert levels == [3, 6, 8, 9], levels  # one step for a new kind of request, then doubling to half the ceiling

@@ -10,7 +10,7 @@ timeouts the retries hide. `FixedLimit(n)` always allows `n` and only measures t
   to half the ceiling (2, 4, 8 under a ceiling of 16), so a short job reaches a big store's
   level in a few windows without a blind jump into a host's queue limit; the first window that
   does not pay, queues or overloads ends it (a doubling that did not pay is taken back);
-- then, after each window of answered writes (at least `MIN_WINDOW`, and one more than the limit)
+- then, after each window of answered batch writes (at least `MIN_WINDOW`, and one more than the limit)
   with no overload, compares the items done per second with the best window so far: one more in
   flight while it grows by more than `GROWTH`; a step that did not pay is taken back, and tried
   again after `REPROBE_WINDOWS` quiet windows (the store may have freed up). Items are weighted
@@ -189,7 +189,10 @@ class AdaptiveLimit(FixedLimit):
             if sent >= self._changed_at:
                 self._back_off(now)
             return
-        if not ok or not attempt.items:
+        if not ok or not attempt.items or not attempt.endpoint.endswith("batch"):
+            # Only batches are sent as the limit allows; a lone write (a category the products
+            # need, made before them) says nothing of it, and its items, a request each, would set
+            # a rate of work no window of batches could beat (the limit then sat at 2 for 30 s).
             return
         kind = _kind(attempt)
         per_item = max(attempt.elapsed_s, 0.0) / attempt.items

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from wsync.ledger.items import TermCache
@@ -115,19 +117,86 @@ class Taxonomy:
                 parent = known
             return parent
 
+    def prepare_categories(self, paths: Iterable[list[str]], concurrency: int) -> None:
+        """Make the categories `paths` need that neither the ledger nor the store has, the
+        categories of one depth at a time, up to `concurrency` requests at once.
+
+        `category_id` makes them one request after another as products ask, which on a first
+        import left the store's second core idle for seconds (20 categories of the bench
+        catalogue on the real store: 3.7 s with one request in flight). A path whose create
+        fails here is left to `category_id`, which tries again and fails that product with the
+        store's message."""
+        if self.dry_run:
+            return
+        wanted: dict[str, list[str]] = {}
+        for path in paths:
+            path = [p.strip() for p in path if p and p.strip()]
+            if path and path_key(path) not in self._categories:
+                wanted.setdefault(path_key(path), path)
+        if not wanted:
+            return
+        with self._lock:
+            store = self._load_store_categories()
+            for depth in range(1, max(len(p) for p in wanted.values()) + 1):
+                todo: dict[str, tuple[str, int]] = {}  # path key -> (name, parent id)
+                for path in wanted.values():
+                    sub_key = path_key(path[:depth])
+                    if len(path) < depth or sub_key in self._categories or sub_key in todo:
+                        continue
+                    parent = self._categories.get(path_key(path[:depth - 1])) if depth > 1 else 0
+                    if parent is None:
+                        continue  # its parent could not be made: left to category_id
+                    known = store.get((parent, _norm(path[depth - 1])))
+                    if known is not None:
+                        self._remember(sub_key, known)
+                    else:
+                        todo[sub_key] = (path[depth - 1], parent)
+                if not todo:
+                    continue
+                with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo))),
+                                        thread_name_prefix="wsync-terms") as pool:
+                    answers = list(pool.map(lambda item: self._try_post_category(*item), todo.values()))
+                # The ledger and the undo record are written here, on the job's own thread.
+                for (sub_key, (name, parent)), answer in zip(todo.items(), answers, strict=True):
+                    if answer is None:
+                        continue
+                    cid, created = answer
+                    if created:
+                        self.created += 1
+                        self._created("category", cid, name)
+                    store[(parent, _norm(name))] = cid
+                    self._remember(sub_key, cid)
+
+    def _remember(self, key: str, cid: int) -> None:
+        self._categories[key] = cid
+        self.cache.save("category", key, cid)
+
+    def _try_post_category(self, name: str, parent: int) -> tuple[int, bool] | None:
+        try:
+            return self._post_category(name, parent)
+        except StoreError as exc:
+            log.debug("category %r not made ahead: %s", name, exc)
+            return None
+
     def _create_category(self, name: str, parent: int) -> int:
+        cid, created = self._post_category(name, parent)
+        if created:
+            self.created += 1
+            self._created("category", cid, name)
+        return cid
+
+    def _post_category(self, name: str, parent: int) -> tuple[int, bool]:
+        """The category's id, and whether this request made it (False: it was there already)."""
         body: dict[str, Any] = {"name": name}
         if parent:
             body["parent"] = parent
         try:
             response = self.client.post("products/categories", body, idempotent=True)
-            self.created += 1
-            self._created("category", int(response.data["id"]), name)
-            return int(response.data["id"])
+            return int(response.data["id"]), True
         except StoreError as exc:
             resource = (exc.data or {}).get("resource_id") if isinstance(exc.data, dict) else None
             if exc.code == "term_exists" and resource:
-                return int(resource)
+                return int(resource), False
             raise
 
     # -- shipping classes --------------------------------------------------------------

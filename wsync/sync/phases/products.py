@@ -42,6 +42,7 @@ def plan(run: ImportRun, products: list[Product]) -> list[ItemPlan]:
     if run.taxonomy is None:
         run.taxonomy = Taxonomy(run.client, TermCache(run.ledger), dry_run=run.dry_run or bool(run.opts.only))
         before_images.watch_terms(run, run.taxonomy)
+    run.taxonomy.prepare_categories((path for p in products for path in p.categories), run.limit.allowed())
     # Adopted products are read whole once (100 per request), so only what differs is sent.
     ids = [int(o["id"]) for o in adopted.values() if o.get("type") != "variation" and o.get("id")]
     states = read_products(run.client, ids) if ids and not run.opts.force else {}
