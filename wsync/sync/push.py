@@ -19,11 +19,13 @@ ledger keeps what was done and a re-run (or `wsync recover`) finishes the work.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Protocol
 
 from wsync.errors import StoreUnavailable
@@ -125,8 +127,12 @@ class BatchPusher:
                  max_request_s: float = 0.0, reconcile_updates: bool = False, idempotent: bool | None = None,
                  journal: Journal | None = None, on_wait: WaitListener | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
-                 fields: Sequence[str] | None = None, endpoint_for: Callable[[list[Op]], str] | None = None):
+                 fields: Sequence[str] | None = None, endpoint_for: Callable[[list[Op]], str] | None = None,
+                 taper: bool = False):
         self.client = client
+        # The last requests of a long run made smaller (see `_chunks`): for items that do not
+        # care how they are grouped (products; a parent's variations do, it is synced per request).
+        self.taper = taper
         # Where a chunk goes, when that depends on its items (a variations batch of several
         # parents goes to the first one's endpoint); else always `endpoint`.
         self.endpoint_for = endpoint_for
@@ -158,9 +164,10 @@ class BatchPusher:
         """Send `ops` in chunks, as many requests at a time as the limit allows; yield each chunk's
         results as it completes (the caller persists them, so a crash loses at most the requests
         in flight)."""
-        chunks = self._chunks(list(ops))
+        ops = list(ops)
+        chunks = self._chunks(ops)
         if max_chunks is not None:
-            chunks = chunks[:max_chunks]
+            chunks = islice(chunks, max_chunks)
         pending: set[Future[list[OpResult]]] = set()
         with ThreadPoolExecutor(max_workers=self.limit.ceiling, thread_name_prefix="wsync-push") as pool:
             it = iter(chunks)
@@ -186,8 +193,25 @@ class BatchPusher:
                     exhausted = True
 
     # -- internals ---------------------------------------------------------------------
-    def _chunks(self, ops: list[Op]) -> list[list[Op]]:
-        return [ops[i:i + self.size] for i in range(0, len(ops), self.size)]
+    def _chunks(self, ops: list[Op]) -> Iterator[list[Op]]:
+        """Requests of `size` items; with `taper`, a run of two rounds or more (`size` items for
+        each request the limit allows, twice over) ends in smaller ones: once fewer items are left
+        than a full round holds, each request takes the remaining items' share of the requests
+        in flight (guided self-scheduling), at least a fifth of `size`. The last request sent then
+        ends about when those before it do, instead of running on alone: on the real store a last
+        batch of 50 products ran 3.7-3.9 s with nothing else in flight, half of its two cores idle."""
+        start = 0
+        taper = self.taper and len(ops) >= 2 * self.size * self.limit.allowed()
+        floor = max(1, self.size // 5)
+        while start < len(ops):
+            size = self.size
+            if taper:
+                in_flight = self.limit.allowed()
+                left = len(ops) - start
+                if left < self.size * in_flight:
+                    size = max(floor, min(self.size, math.ceil(left / in_flight)))
+            yield ops[start:start + size]
+            start += size
 
     def _payload(self, chunk: list[Op]) -> dict[str, list[Any]]:
         payload: dict[str, list[Any]] = {}

@@ -71,7 +71,7 @@ def push(run: ImportRun, plans: list[ItemPlan]) -> None:
                          concurrency=run.limit, reconcile=lambda creates: reconcile(run, creates),
                          should_stop=run.ctx.should_stop, max_request_s=run.max_request_s,
                          journal=run.journal("product", describe_create), on_wait=run.waiting,
-                         fields=ANSWER_FIELDS)
+                         fields=ANSWER_FIELDS, taper=True)
     retry: list[Op] = []
     before_images.note_before(run, "product", plans)
     for results in pusher.run(ops):
