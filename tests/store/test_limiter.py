@@ -53,28 +53,27 @@ def store(workers: int, base_s: float):
 def test_rises_while_throughput_grows_and_respects_the_ceiling() -> None:
     clock = Clock()
     limit = AdaptiveLimit(ceiling=5, clock=clock)
-    assert limit.allowed() == 2
+    assert limit.allowed() == 3
     seen = [limit.allowed()]
     latency = store(workers=100, base_s=0.5)  # never saturated: more in flight, more done
     for _ in range(6):
         seen.append(run_level(limit, clock, latency(limit.allowed())))
-    assert seen[:4] == [2, 3, 4, 5]  # a ceiling of 5: half of it leaves no room to double
+    assert seen[:3] == [3, 4, 5]  # a ceiling of 5: half of it leaves no room to double
     assert max(seen) == 5 and limit.allowed() == 5
     assert limit.snapshot()["peak"] == 5 and limit.backoffs == 0
 
 
-def test_stops_where_throughput_stops_growing() -> None:
+def test_settles_a_few_requests_past_what_the_store_serves() -> None:
     clock = Clock()
     limit = AdaptiveLimit(ceiling=16, clock=clock)
     latency = store(workers=3, base_s=0.4)
     levels = []
     for _ in range(20):
         levels.append(run_level(limit, clock, latency(limit.allowed()), most=20))
-    # Slow start: 2 -> 4 pays (3 workers busy instead of 2), but at 4 requests wait for a worker
-    # (4/3 of the best time per item): no more doubling. From there one step at a time: 5 does
-    # no more than 4 and is taken back each time it is tried.
-    assert levels[:3] == [4, 5, 4], levels
-    assert set(levels) == {4, 5} and levels.count(4) > levels.count(5)
+    # From 3 (a new kind of request: one step) to 4, where one request waits for a worker (4/3 of
+    # the best time per item): no more doubling. Then one at a time while fewer than three wait, and
+    # held at 6: three served, three waiting, so a worker never waits for the next request.
+    assert levels[:3] == [4, 5, 6] and set(levels[2:]) == {6}, levels
     assert limit.backoffs == 0
 
 
@@ -83,7 +82,9 @@ def test_slow_start_doubles_up_to_half_the_ceiling_then_one_at_a_time() -> None:
     limit = AdaptiveLimit(ceiling=16, clock=clock)
     latency = store(workers=100, base_s=0.5)
     seen = [limit.allowed()] + [run_level(limit, clock, latency(limit.allowed())) for _ in range(5)]
-    assert seen == [2, 4, 8, 9, 10, 11]
+    # The first window's answers are the first of their kind (their best time is from this very
+    # level, so they cannot show queueing): one step. Then doubling, to half the ceiling.
+    assert seen == [3, 4, 8, 9, 10, 11]
 
 
 def test_slow_start_stops_where_a_store_of_8_workers_is_full() -> None:
@@ -91,7 +92,8 @@ def test_slow_start_stops_where_a_store_of_8_workers_is_full() -> None:
     limit = AdaptiveLimit(ceiling=16, clock=clock)
     latency = store(workers=8, base_s=0.4)
     levels = [run_level(limit, clock, latency(limit.allowed()), most=20) for _ in range(20)]
-    assert levels[:2] == [4, 8] and set(levels[1:]) == {8, 9}, levels
+    # Doubling to half the ceiling (8, no queue yet), then one at a time to three waiting.
+    assert levels[:2] == [4, 8] and levels[-1] == 11 and set(levels[1:]) == {8, 9, 10, 11}, levels
     assert limit.backoffs == 0
 
 
@@ -137,25 +139,28 @@ def test_one_burst_halves_once_and_the_floor_is_one() -> None:
     assert limit.allowed() == 1  # never below one
 
 
-def test_steps_down_one_at_a_time_while_time_per_item_stays_well_above_the_best() -> None:
+def test_too_many_waiting_goes_back_to_what_the_store_serves_and_an_overload_halves() -> None:
     clock = Clock()
-    limit = AdaptiveLimit(ceiling=16, start=4, clock=clock)
+    limit = AdaptiveLimit(ceiling=16, start=8, clock=clock)
     level = run_level(limit, clock, 0.5)   # best: 10 ms an item; one step up
+    assert level == 9
     run_level(limit, clock, 2.0)           # four times as long per item, with no error answered
-    assert limit.allowed() == level - 1 and limit.backoffs == 1
-    run_level(limit, clock, 2.0)           # still: one more step down
-    assert limit.allowed() == level - 2 and limit.backoffs == 2
+    # Little's law: 9 in flight at 4x the time is 2.25 served at once, 6.75 waiting (more than 5):
+    # back to the 2.25 served plus three waiting.
+    assert limit.allowed() == 6 and limit.backoffs == 1
+    run_level(limit, clock, 2.0 * 6 / 9)   # the same store at 6: 2.25 served, 3.75 waiting: held
+    assert limit.allowed() == 6 and limit.backoffs == 1
     clock.now += 5
-    limit.observe(write(0.1, status=503))  # an overload answer still halves
-    assert limit.allowed() == (level - 2) // 2
+    limit.observe(write(0.1, status=503))  # an overload answer halves
+    assert limit.allowed() == 3 and limit.backoffs == 2
 
 
 def test_a_store_short_of_cpu_is_kept_busy() -> None:
     """Two cores: past two requests in flight each answer takes longer, yet each one more still
     gets a little more done (waits on the database overlap), as on the real store: its cores 80 %
     busy at 2 in flight, 89 % at 3, 94 % at 4, 96 % at 5. The best time per item came from a lone
-    first request, so at 5 in flight answers look queued (2.7x the best). Stepping down one then
-    keeps the store near its busiest; halving went back to 2 and climbed again every time."""
+    first request, so at 5 in flight answers take 2.7x the best: about three waiting, held there.
+    Halving on that latency went back to 2 and climbed again every time."""
     def busy(k: int) -> float:
         return 1 - 0.49 * 0.6 ** (k - 1)
 
@@ -203,7 +208,7 @@ def test_reads_and_refused_items_do_not_count_as_items_done() -> None:
     clock.now += 1
     limit.observe(Attempt("GET", "products", 200, None, 0.1, 0))
     limit.observe(write(0.2, status=400))
-    assert limit.items == 0 and limit.allowed() == 2
+    assert limit.items == 0 and limit.allowed() == 3
     assert items_in("GET", None) == 0 and items_in("DELETE", None) == 1
     assert items_in("POST", {"create": [{}, {}], "update": [{}], "delete": [5]}) == 4
 
@@ -262,30 +267,48 @@ def test_batches_of_another_kind_compare_by_their_own_best_time() -> None:
     assert levels[-1] == 8 and limit.backoffs == 0, levels
 
 
-def test_latency_alone_never_backs_off_below_two_but_an_overload_does() -> None:
+def test_latency_alone_never_goes_below_four_but_an_overload_does() -> None:
     clock = Clock()
-    limit = AdaptiveLimit(ceiling=16, start=2, clock=clock)
+    limit = AdaptiveLimit(ceiling=16, start=8, clock=clock)
     run_level(limit, clock, 0.5)            # best: 10 ms an item
-    assert limit.allowed() >= 2
     for _ in range(3):                      # answers ever slower, no error: a busy store or machine
-        run_level(limit, clock, 4.0, most=40)
-    assert limit.allowed() == 2
-    clock.now += 5
+        run_level(limit, clock, 20.0, most=40)
+    assert limit.allowed() == 4             # under a request served at once, plus three waiting
+    clock.now += 30
     limit.observe(write(0.1, status=503))   # the store says it is full: that may go lower
-    assert limit.allowed() == 1
+    assert limit.allowed() == 2
 
 
 def test_lone_writes_neither_move_the_limit_nor_end_its_slow_start() -> None:
     """Categories made ahead of a window's products, a few at once: single writes of one item,
     fast, then slower as the store's caches fill. They are not sent as the limit allows, so they
     must not step it, nor end the slow start with a step that "did not pay" (on the real store
-    they did, and the product batches after them climbed one at a time from 2)."""
+    they did, and the product batches after them climbed one at a time)."""
     clock = Clock()
     limit = AdaptiveLimit(ceiling=16, clock=clock)
     clock.now += 1
     for elapsed in [0.16] * 5 + [0.6] * 12:
         clock.now += elapsed / limit.allowed()
         limit.observe(Attempt("POST", "products/categories", 201, None, elapsed, 1))
-    assert limit.allowed() == 2 and limit.items == 17
+    assert limit.allowed() == 3 and limit.items == 17
     levels = [run_level(limit, clock, 0.5) for _ in range(4)]   # product batches, a store with room
-    assert levels == [3, 6, 8, 9], levels  # one step for a new kind of request, then doubling to half the ceiling
+    assert levels == [4, 8, 9, 10], levels  # one step for a new kind of request, then doubling to half the ceiling
+
+
+def test_after_an_overload_it_stays_under_the_level_refused_for_a_while() -> None:
+    """One worker and no queue: a second request at a time is refused. After the 503 the limit
+    must not climb straight back to where the store refused, window after window."""
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=8, start=4, clock=clock)
+    clock.now += 5
+    limit.observe(write(0.1, status=503))
+    assert limit.allowed() == 2
+    clock.now += 1                           # what was in flight at 4 has been answered
+    levels = []
+    for _ in range(40):                      # answers at the best time: nothing waiting
+        clock.now += 0.5 / limit.allowed()
+        limit.observe(write(0.5))
+        levels.append(limit.allowed())
+    # Up to one below 4 after a window at 2 (three answers); held there for six windows of four
+    # answers (after three sent at 2, which do not count); then 4 is tried again.
+    assert levels[:2] == [2, 2] and levels[2:29] == [3] * 27 and levels[29] == 4, levels

@@ -1,40 +1,50 @@
-"""How many requests a job keeps in flight: a fixed number, or found as it goes (AIMD).
+"""How many requests a job keeps in flight: a fixed number, or found as it goes.
 
 The client tells every observer about each HTTP attempt it makes (`Attempt`: status or failure
 kind, seconds, items in the request), retried ones included, so a limit sees the 429s, 503s and
 timeouts the retries hide. `FixedLimit(n)` always allows `n` and only measures the rate;
-`AdaptiveLimit` (`--concurrency auto`) starts low and:
+`AdaptiveLimit` (`--concurrency auto`) starts low and steers by how long the store takes per
+item, the way TCP Vegas steers by round-trip time:
 
-- starts like TCP's slow start: while each window does more work than the last and its time
-  per item stays near the best (`SLOW_START_LATENCY`: no queueing yet), the limit doubles, up
-  to half the ceiling (2, 4, 8 under a ceiling of 16), so a short job reaches a big store's
-  level in a few windows without a blind jump into a host's queue limit; the first window that
-  does not pay, queues or overloads ends it (a doubling that did not pay is taken back);
-- then, after each window of answered batch writes (at least `MIN_WINDOW`, and one more than the limit)
-  with no overload, compares the items done per second with the best window so far: one more in
-  flight while it grows by more than `GROWTH`; a step that did not pay is taken back, and tried
-  again after `REPROBE_WINDOWS` quiet windows (the store may have freed up). Items are weighted
-  by the best time per item seen for their kind of request, so a window of product batches and
-  one of variation batches compare;
-- halves the limit (never below 1) at once on an overload answer: 429, 503, 504, a timeout or a
+- Each answered batch's time per item is compared with the best seen for its kind of request
+  (route and batch size); a window (at least `MIN_WINDOW` answers, and one more than the limit)
+  takes the median of those ratios. By Little's law the store is serving `limit / ratio`
+  requests at once, so about `limit * (1 - 1 / ratio)` are waiting for it (for a worker, or for
+  a core).
+- Fewer than `QUEUE_LOW` waiting: one more in flight (in the slow start, while the ratio stays
+  under `SLOW_START_LATENCY`, the limit doubles instead, up to half the ceiling: a short job
+  reaches a big store's level in a few windows without a blind jump into a host's queue limit).
+  More than `QUEUE_HIGH` waiting: down to what the store serves at once plus `QUEUE_LOW`. In
+  between: held. A store with room answers as fast with more in flight, and the limit rises to
+  the ceiling; a store short of workers or cores answers slower with each one more, and the
+  limit settles a couple of requests past what it can serve, which keeps it busy between one
+  answer and the next request.
+- Halves the limit (never below 1) at once on an overload answer: 429, 503, 504, a timeout or a
   dropped / refused connection, of a request sent since the limit last changed (the others were
-  sent at a limit already given up);
-- lowers it by one when a window's time per item is `LATENCY_FACTOR` times the best seen for
-  the same kind of request (route and batch size): the store is queueing requests, not doing
-  more. One step, not half: latency is a gradual signal where an overload answer is a sharp one,
-  and a store short of CPU answers slower with every request in flight past its cores while
-  still doing a little more with each (importing the bench catalogue into the real store, the
-  seconds spent at 3 / 4 / 5 in flight were 59 / 32 / 11 when it halved, 25 / 45 / 40 after).
-  Latency alone never takes it below `LATENCY_FLOOR` (2): slow answers without an error are a
-  busy store or a busy machine, and one request in flight leaves the store idle while each
-  answer travels back (on the real store with 2 php-fpm workers, a run that backed off to 1 on
-  latency took 231 s where a pinned 2 or 4 took 158-191 s). Only an overload answer goes lower.
+  sent at a limit already given up). It then rises again only to one below the level that was
+  refused, and past it after `REPROBE_WINDOWS` quiet windows there.
+- Latency alone therefore never takes it below `QUEUE_LOW` + 1 (4): slow answers without an
+  error are a busy store or a busy machine, and too few in flight leave the store idle while
+  each answer travels back (on the real store with 2 php-fpm workers, a run that backed off to 1
+  on latency took 231 s where a pinned 2 or 4 took 158-191 s). Only an overload answer goes lower.
+  Two cores and a database serve more than two requests at once: a PHP request waits on MariaDB
+  for most of its time, and the real store's cores were 74 % busy at 2 in flight, 89 % at 3,
+  94 % at 4 and 96 % at 5, hence three waiting at the least.
+
+Why time per item and not items per second: on the real store (two cores, the bench catalogue)
+the items done per second in windows of seven answers at a pinned 6 varied by 70 % (batches of
+unlike items answered in bunches), while the median time per item of the same windows, within a
+phase, varied by 5 %. An earlier rule that kept a step up only when the rate grew by 5 % was
+deciding on noise: it hovered at 3 in flight (the cores 89 % busy) where 5 keeps them 96 % busy.
+Only batches count: a lone write (a category the products need, made before them) is not sent
+as the limit allows, and says nothing of it.
 
 Every rule reads an injected clock, so the limit is tested without sleeping. Thread-safe.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -43,16 +53,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_START = 2
+DEFAULT_START = 3
 DEFAULT_CEILING = 8
 MAX_CEILING = 16
 OVERLOAD_STATUSES = frozenset({429, 503, 504})
 OVERLOAD_FAILURES = frozenset({"timeout", "dropped", "refused", "connection"})
-MIN_WINDOW = 4           # answered writes a decision needs at the least
-GROWTH = 0.05            # a step up must raise items/s by more than 5 % to stay
-LATENCY_FACTOR = 2.5     # a window's time per item this many times the best: the store is queueing
-LATENCY_FLOOR = 2        # the lowest a back-off on latency alone (no error answered) goes
-REPROBE_WINDOWS = 6      # quiet windows at a plateau before one more step up is tried
+MIN_WINDOW = 3           # answered batches a decision needs at the least (the median of three)
+QUEUE_LOW = 3.0          # fewer requests than this waiting for the store: one more in flight
+QUEUE_HIGH = 5.0         # more than this: back to what it serves at once, plus QUEUE_LOW
+REPROBE_WINDOWS = 6      # quiet windows below a level that overloaded before it is tried again
 SLOW_START_LATENCY = 1.25  # a window's time per item above this many times the best ends the slow start
 RATE_WINDOW_S = 10.0     # the rate shown is over the last 10 s of answers
 
@@ -164,7 +173,7 @@ class FixedLimit:
 
 
 class AdaptiveLimit(FixedLimit):
-    """Additive increase while items/s grows, multiplicative decrease on overload (module doc)."""
+    """Steered by the requests waiting for the store, halved on overload (module doc)."""
 
     mode = "auto"
 
@@ -175,13 +184,11 @@ class AdaptiveLimit(FixedLimit):
         self._peak = self._limit
         self._changed_at = clock()
         self._window: list[tuple[float, int, float, tuple[str, str, int]]] = []  # (answered, items, per item, kind)
-        self._window_start: float | None = None  # first answer after the last change: not in the window
-        self._best_rate: float | None = None
+        self._window_start = self._changed_at  # when the window began: kinds seen before it are known
         self._best_per_item: dict[tuple[str, str, int], float] = {}
-        self._probing = False
-        self._quiet = 0
         self._slow_start = True
-        self._last_step = 0
+        self._overloaded_at: int | None = None  # the last level an overload answer came at
+        self._quiet = 0                          # windows held just below it
         self._kind_seen: dict[tuple[str, str, int], float] = {}  # when a kind of request was first answered
 
     def _decide(self, attempt: Attempt, now: float, sent: float, ok: bool) -> None:
@@ -190,10 +197,7 @@ class AdaptiveLimit(FixedLimit):
                 self._back_off(now)
             return
         if not ok or not attempt.items or not attempt.endpoint.endswith("batch"):
-            # Only batches are sent as the limit allows; a lone write (a category the products
-            # need, made before them) says nothing of it, and its items, a request each, would set
-            # a rate of work no window of batches could beat (the limit then sat at 2 for 30 s).
-            return
+            return  # only batches are sent as the limit allows (module doc)
         kind = _kind(attempt)
         per_item = max(attempt.elapsed_s, 0.0) / attempt.items
         best = self._best_per_item.get(kind)
@@ -203,85 +207,66 @@ class AdaptiveLimit(FixedLimit):
             self._best_per_item[kind] = per_item
         if sent < self._changed_at:
             return  # sent at the limit before: says nothing of this one
-        if self._window_start is None:
-            self._window_start = now
-            return
         self._window.append((now, attempt.items, per_item, kind))
         if len(self._window) >= max(MIN_WINDOW, self._limit + 1):
             self._close_window(now)
 
     def _close_window(self, now: float) -> None:
-        window, start = self._window, self._window_start
-        assert start is not None
-        span = now - start
-        # The store's work done per second: each item weighted by the best time seen for its kind
-        # of request, so windows of different requests (products, then variations) compare.
-        work = sum(n * self._best_per_item[k] for _, n, _, k in window)
-        rate = work / span if span > 0 else float("inf")
+        window = self._window
         ratios = sorted(p / max(self._best_per_item[k], 1e-9) for _, _, p, k in window)
-        if ratios[len(ratios) // 2] > LATENCY_FACTOR:
-            # One step down, not half: on a store short of CPU, answers slow as soon as more
-            # requests are in flight than it has cores, while each one more still adds a little
-            # (on the real store's two cores: 89 % busy at 3 in flight, 94 % at 4, 96 % at 5).
-            # Halving there threw away that little for a dozen seconds at a time.
-            self._back_off(now, floor=min(LATENCY_FLOOR, self._ceiling), by_one=True)
+        ratio = max(1.0, ratios[len(ratios) // 2])
+        serving = self._limit / ratio           # Little's law: in flight / time, at the best time
+        waiting = self._limit - serving
+        if waiting > QUEUE_HIGH:
+            target = math.ceil(serving + QUEUE_LOW)
+            self._back_off(now, floor=target, to=target)
             return
-        if ratios[len(ratios) // 2] > SLOW_START_LATENCY:
-            self._slow_start = False  # requests have begun to wait for a worker: no more doubling
+        if ratio > SLOW_START_LATENCY:
+            self._slow_start = False  # requests have begun to wait: no more doubling
+        if waiting >= QUEUE_LOW or self._limit >= self._ceiling:
+            self._restart_window(now)  # held: a couple waiting keeps the store busy
+            return
         up = 1
+        if self._overloaded_at is not None and self._limit + 1 >= self._overloaded_at:
+            # The store refused requests at that level: stay under it for a while, then try once
+            # more (it may have freed up). Without this the limit climbed back each window.
+            self._quiet += 1
+            if self._quiet < REPROBE_WINDOWS:
+                self._restart_window(now)
+                return
+            self._overloaded_at, self._quiet = None, 0
         # A kind of request first answered in this window has its best time from this very level,
         # queueing included: its ratios cannot show queueing, so they do not justify a doubling.
-        known = all(self._kind_seen.get(k, now) < start for _, _, _, k in window)
+        known = all(self._kind_seen.get(k, now) < self._window_start for _, _, _, k in window)
         if self._slow_start and known:
             up = max(1, min(self._limit, self._ceiling // 2 - self._limit))
-        if self._best_rate is None:
-            # The first window at this level since a back-off: the baseline, then a step up.
-            self._best_rate = rate
-            self._step(now, +up)
-        elif rate > self._best_rate * (1 + GROWTH):
-            self._best_rate = rate
-            self._step(now, +up)
-        elif self._probing:
-            self._slow_start = False
-            self._step(now, -self._last_step)  # the step did not pay: take it back
-            self._probing = False
-        else:
-            self._quiet += 1
-            if self._quiet >= REPROBE_WINDOWS:
-                self._step(now, +1)
-            else:
-                self._restart_window(now)
+        self._step(now, +up)
 
     def _step(self, now: float, delta: int) -> None:
         new = max(1, min(self._ceiling, self._limit + delta))
-        self._probing = delta > 0 and new != self._limit
-        self._last_step = new - self._limit
-        self._quiet = 0
         if new != self._limit:
             self._limit = new
             self._peak = max(self._peak, new)
             self._changed_at = now
-            self._window_start = None
-        else:
-            self._window_start = now
+        self._window_start = now
         self._window = []
 
     def _restart_window(self, now: float) -> None:
         self._window = []
         self._window_start = now
 
-    def _back_off(self, now: float, floor: int = 1, by_one: bool = False) -> None:
+    def _back_off(self, now: float, floor: int = 1, to: int | None = None) -> None:
+        """Halve the limit (an overload answer), or lower it `to` a level (too many waiting)."""
         self._slow_start = False
-        lowered = max(1, floor, self._limit - 1 if by_one else self._limit // 2)
+        if to is None:
+            self._overloaded_at, self._quiet = self._limit, 0
+        lowered = max(1, floor, self._limit // 2 if to is None else to)
         if lowered < self._limit:
             self.backoffs += 1
         self._limit = min(self._limit, lowered)
         self._changed_at = now
         self._window = []
-        self._window_start = None
-        self._best_rate = None  # measured again at the new limit
-        self._probing = False
-        self._quiet = 0
+        self._window_start = now
 
 
 def make_limit(concurrency: int | str, ceiling: int = DEFAULT_CEILING, *, clock: Clock = time.monotonic) -> FixedLimit:
