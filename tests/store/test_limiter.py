@@ -312,3 +312,22 @@ def test_after_an_overload_it_stays_under_the_level_refused_for_a_while() -> Non
     # Up to one below 4 after a window at 2 (three answers); held there for six windows of four
     # answers (after three sent at 2, which do not count); then 4 is tried again.
     assert levels[:2] == [2, 2] and levels[2:29] == [3] * 27 and levels[29] == 4, levels
+
+
+def test_a_kind_first_answered_at_a_queued_level_does_not_look_unqueued() -> None:
+    """Two workers: product batches take the limit to about five (two served, three waiting).
+    Then variation batches start, a kind never seen: timed with that queue, their first answers
+    would look like the store's best time and the limit would climb on into its 503s (the
+    sandbox with a queue of four answered six of them). Their best is taken over the queue seen."""
+    clock = Clock()
+    limit = AdaptiveLimit(ceiling=16, clock=clock)
+    latency = store(workers=2, base_s=0.4)
+    for _ in range(10):
+        run_level(limit, clock, latency(limit.allowed()), most=20)
+    settled = limit.allowed()
+    assert settled in (5, 6), settled       # its first batches, at 3, already queued a little
+    for _ in range(60):                     # variation batches only, the same store
+        k = limit.allowed()
+        clock.now += latency(k) / k
+        limit.observe(Attempt("POST", "products/7/variations/batch", 200, None, latency(k) * 0.6, 25))
+        assert limit.allowed() <= 6, "climbed past what two workers and a queue of four take"

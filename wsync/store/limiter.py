@@ -28,7 +28,7 @@ item, the way TCP Vegas steers by round-trip time:
   each answer travels back (on the real store with 2 php-fpm workers, a run that backed off to 1
   on latency took 231 s where a pinned 2 or 4 took 158-191 s). Only an overload answer goes lower.
   Two cores and a database serve more than two requests at once: a PHP request waits on MariaDB
-  for most of its time, and the real store's cores were 74 % busy at 2 in flight, 89 % at 3,
+  for most of its time, and the real store's cores were 80 % busy at 2 in flight, 89 % at 3,
   94 % at 4 and 96 % at 5, hence three waiting at the least.
 
 Why time per item and not items per second: on the real store (two cores, the bench catalogue)
@@ -187,6 +187,7 @@ class AdaptiveLimit(FixedLimit):
         self._window_start = self._changed_at  # when the window began: kinds seen before it are known
         self._best_per_item: dict[tuple[str, str, int], float] = {}
         self._slow_start = True
+        self._last_ratio = 1.0  # the last window's median time per item over the best
         self._overloaded_at: int | None = None  # the last level an overload answer came at
         self._quiet = 0                          # windows held just below it
         self._kind_seen: dict[tuple[str, str, int], float] = {}  # when a kind of request was first answered
@@ -203,7 +204,13 @@ class AdaptiveLimit(FixedLimit):
         best = self._best_per_item.get(kind)
         if best is None:
             self._kind_seen[kind] = now
-        if best is None or per_item < best:
+            # A kind first answered now (variation batches after product batches) is timed with
+            # the queue the store has now: its best is taken as that time over the last window's
+            # ratio, or at 6 in flight on two workers it would look unqueued and the limit climb
+            # on into the store's 503s.
+            best = per_item / self._last_ratio
+            self._best_per_item[kind] = best
+        if per_item < best:
             self._best_per_item[kind] = per_item
         if sent < self._changed_at:
             return  # sent at the limit before: says nothing of this one
@@ -215,6 +222,7 @@ class AdaptiveLimit(FixedLimit):
         window = self._window
         ratios = sorted(p / max(self._best_per_item[k], 1e-9) for _, _, p, k in window)
         ratio = max(1.0, ratios[len(ratios) // 2])
+        self._last_ratio = ratio
         serving = self._limit / ratio           # Little's law: in flight / time, at the best time
         waiting = self._limit - serving
         if waiting > QUEUE_HIGH:
