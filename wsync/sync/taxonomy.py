@@ -1,9 +1,12 @@
 """Categories, global attributes and shipping classes: resolved once, ids cached in the ledger.
 
 WooCommerce has no create-by-name for categories (a product's `categories` takes ids only), so
-each path is created parents first. A `term_exists` answer carries the existing term's id in
-`data.resource_id`: that is adopted rather than treated as a failure, which also makes two
-concurrent imports safe. Tags need no resolution: a product's `tags: [{name}]` creates them.
+each path is created parents first: before a window's products are planned, every category they
+need and the store lacks is made, one depth at a time and several requests at once
+(`prepare_categories`); a product whose path is still unknown then makes it itself. A
+`term_exists` answer carries the existing term's id in `data.resource_id`: that is adopted
+rather than treated as a failure, which also makes two concurrent imports safe. Tags need no
+resolution: a product's `tags: [{name}]` creates them.
 A product names its shipping class by slug, and an unknown slug is silently dropped (even
 clearing the class it had: recordings/30), so shipping classes are created by name first, the
 same way (`term_exists` with `resource_id` on a duplicate name, any case).
