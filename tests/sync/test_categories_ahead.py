@@ -103,3 +103,19 @@ def test_a_dry_run_makes_nothing_ahead(tmp_path: Path) -> None:
     tax = Taxonomy(store, TermCache(Ledger(tmp_path / "ledger.db")), dry_run=True)  # type: ignore[arg-type]
     tax.prepare_categories([["New", "Path"]], concurrency=4)
     assert store.posts == [] and str(tax.category_id(["New", "Path"])).startswith("new:")
+
+
+def test_a_store_that_cannot_list_its_categories_leaves_them_to_the_products(tmp_path: Path) -> None:
+    store = TermStore({})
+    failing = {"left": 1}
+
+    def iter_pages(endpoint: str, **_: Any):
+        if failing["left"]:
+            failing["left"] -= 1
+            raise StoreError("busy", code="internal_server_error", status=500, endpoint=endpoint)
+        return iter([])
+    store.iter_pages = iter_pages  # type: ignore[method-assign]
+    tax, made = taxonomy(tmp_path, store)
+    tax.prepare_categories([["Shoes"]], concurrency=2)   # nothing made, nothing raised
+    assert store.posts == []
+    assert tax.category_id(["Shoes"]) == store.terms[(0, "Shoes")] and [n for _, _, n in made] == ["Shoes"]

@@ -139,7 +139,11 @@ class Taxonomy:
         if not wanted:
             return
         with self._lock:
-            store = self._load_store_categories()
+            try:
+                store = self._load_store_categories()
+            except StoreError as exc:
+                log.debug("categories not made ahead: %s", exc)
+                return  # each product asks again, and one that cannot be served fails with it
             for depth in range(1, max(len(p) for p in wanted.values()) + 1):
                 todo: dict[str, tuple[str, int]] = {}  # path key -> (name, parent id)
                 for path in wanted.values():
