@@ -23,13 +23,15 @@ item, the way TCP Vegas steers by round-trip time:
   dropped / refused connection, of a request sent since the limit last changed (the others were
   sent at a limit already given up). It then rises again only to one below the level that was
   refused, and past it after `REPROBE_WINDOWS` quiet windows there.
-- Latency alone therefore never takes it below `QUEUE_LOW` + 1 (4): slow answers without an
+- Latency alone therefore never takes it below `QUEUE_LOW` + 1 (3): slow answers without an
   error are a busy store or a busy machine, and too few in flight leave the store idle while
   each answer travels back (on the real store with 2 php-fpm workers, a run that backed off to 1
   on latency took 231 s where a pinned 2 or 4 took 158-191 s). Only an overload answer goes lower.
-  Two cores and a database serve more than two requests at once: a PHP request waits on MariaDB
-  for most of its time, and the real store's cores were 80 % busy at 2 in flight, 89 % at 3,
-  94 % at 4 and 96 % at 5, hence three waiting at the least.
+  Two waiting, as TCP Vegas keeps two to four packets queued: the real store's cores were 80 %
+  busy at 2 in flight, 89 % at 3, 94 % at 4 and 96 % at 5, but an import that kept them 90-92 %
+  busy at 5-7 took no less time than one at 3-4 (the extra CPU went to contention), while a
+  sandbox host with two workers and a queue of four, which answers 503 past six in flight, met
+  503s when three were kept waiting.
 
 Why time per item and not items per second: on the real store (two cores, the bench catalogue)
 the items done per second in windows of seven answers at a pinned 6 varied by 70 % (batches of
@@ -59,8 +61,8 @@ MAX_CEILING = 16
 OVERLOAD_STATUSES = frozenset({429, 503, 504})
 OVERLOAD_FAILURES = frozenset({"timeout", "dropped", "refused", "connection"})
 MIN_WINDOW = 3           # answered batches a decision needs at the least (the median of three)
-QUEUE_LOW = 3.0          # fewer requests than this waiting for the store: one more in flight
-QUEUE_HIGH = 5.0         # more than this: back to what it serves at once, plus QUEUE_LOW
+QUEUE_LOW = 2.0          # fewer requests than this waiting for the store: one more in flight
+QUEUE_HIGH = 4.0         # more than this: back to what it serves at once, plus QUEUE_LOW
 REPROBE_WINDOWS = 6      # quiet windows below a level that overloaded before it is tried again
 SLOW_START_LATENCY = 1.25  # a window's time per item above this many times the best ends the slow start
 RATE_WINDOW_S = 10.0     # the rate shown is over the last 10 s of answers
