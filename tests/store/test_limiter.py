@@ -53,12 +53,12 @@ def store(workers: int, base_s: float):
 def test_rises_while_throughput_grows_and_respects_the_ceiling() -> None:
     clock = Clock()
     limit = AdaptiveLimit(ceiling=5, clock=clock)
-    assert limit.allowed() == 3
+    assert limit.allowed() == 4
     seen = [limit.allowed()]
     latency = store(workers=100, base_s=0.5)  # never saturated: more in flight, more done
     for _ in range(6):
         seen.append(run_level(limit, clock, latency(limit.allowed())))
-    assert seen[:3] == [3, 4, 5]  # a ceiling of 5: half of it leaves no room to double
+    assert seen[:2] == [4, 5]  # a ceiling of 5: half of it leaves no room to double
     assert max(seen) == 5 and limit.allowed() == 5
     assert limit.snapshot()["peak"] == 5 and limit.backoffs == 0
 
@@ -70,10 +70,11 @@ def test_settles_a_few_requests_past_what_the_store_serves() -> None:
     levels = []
     for _ in range(20):
         levels.append(run_level(limit, clock, latency(limit.allowed()), most=20))
-    # From 3 (a new kind of request: one step) to 4, where one request waits for a worker (4/3 of
-    # the best time per item): no more doubling. Then one at a time while fewer than two wait, and
-    # held at 5: three served, two waiting, so a worker never waits for the next request.
-    assert levels[:2] == [4, 5] and set(levels[1:]) == {5}, levels
+    # From 4 (a new kind of request: one step) to 5, where answers take longer than the best (from
+    # 4, itself one waiting): no more doubling. Then one at a time while fewer than two look
+    # waiting, and held at 6: three served, three waiting (two against the best seen at 4), so a
+    # worker never waits for the next request.
+    assert levels[:2] == [5, 6] and set(levels[1:]) == {6}, levels
     assert limit.backoffs == 0
 
 
@@ -84,7 +85,7 @@ def test_slow_start_doubles_up_to_half_the_ceiling_then_one_at_a_time() -> None:
     seen = [limit.allowed()] + [run_level(limit, clock, latency(limit.allowed())) for _ in range(5)]
     # The first window's answers are the first of their kind (their best time is from this very
     # level, so they cannot show queueing): one step. Then doubling, to half the ceiling.
-    assert seen == [3, 4, 8, 9, 10, 11]
+    assert seen == [4, 5, 8, 9, 10, 11]
 
 
 def test_slow_start_stops_where_a_store_of_8_workers_is_full() -> None:
@@ -93,14 +94,14 @@ def test_slow_start_stops_where_a_store_of_8_workers_is_full() -> None:
     latency = store(workers=8, base_s=0.4)
     levels = [run_level(limit, clock, latency(limit.allowed()), most=20) for _ in range(20)]
     # Doubling to half the ceiling (8, no queue yet), then one at a time to two waiting.
-    assert levels[:2] == [4, 8] and levels[-1] == 10 and set(levels[1:]) == {8, 9, 10}, levels
+    assert levels[:2] == [5, 8] and levels[-1] == 10 and set(levels[1:]) == {8, 9, 10}, levels
     assert limit.backoffs == 0
 
 
 def test_an_overload_ends_the_slow_start() -> None:
     clock = Clock()
     limit = AdaptiveLimit(ceiling=16, clock=clock)
-    assert run_level(limit, clock, 0.5) == 4
+    assert run_level(limit, clock, 0.5) == 5
     clock.now += 1
     limit.observe(write(0.5, status=503))
     assert limit.allowed() == 2
@@ -210,7 +211,7 @@ def test_reads_and_refused_items_do_not_count_as_items_done() -> None:
     clock.now += 1
     limit.observe(Attempt("GET", "products", 200, None, 0.1, 0))
     limit.observe(write(0.2, status=400))
-    assert limit.items == 0 and limit.allowed() == 3
+    assert limit.items == 0 and limit.allowed() == 4
     assert items_in("GET", None) == 0 and items_in("DELETE", None) == 1
     assert items_in("POST", {"create": [{}, {}], "update": [{}], "delete": [5]}) == 4
 
@@ -292,9 +293,9 @@ def test_lone_writes_neither_move_the_limit_nor_end_its_slow_start() -> None:
     for elapsed in [0.16] * 5 + [0.6] * 12:
         clock.now += elapsed / limit.allowed()
         limit.observe(Attempt("POST", "products/categories", 201, None, elapsed, 1))
-    assert limit.allowed() == 3 and limit.items == 17
+    assert limit.allowed() == 4 and limit.items == 17
     levels = [run_level(limit, clock, 0.5) for _ in range(4)]   # product batches, a store with room
-    assert levels == [4, 8, 9, 10], levels  # one step for a new kind of request, then doubling to half the ceiling
+    assert levels == [5, 8, 9, 10], levels  # one step for a new kind of request, then doubling to half the ceiling
 
 
 def test_after_an_overload_it_stays_under_the_level_refused_for_a_while() -> None:

@@ -23,7 +23,7 @@ item, the way TCP Vegas steers by round-trip time:
   dropped / refused connection, of a request sent since the limit last changed (the others were
   sent at a limit already given up). It then rises again only to one below the level that was
   refused, and past it after `REPROBE_WINDOWS` quiet windows there.
-- Latency alone therefore never takes it below `QUEUE_LOW` + 1 (3): slow answers without an
+- Latency alone (too many waiting) never takes it below `QUEUE_LOW` + 1 (3): slow answers without an
   error are a busy store or a busy machine, and too few in flight leave the store idle while
   each answer travels back (on the real store with 2 php-fpm workers, a run that backed off to 1
   on latency took 231 s where a pinned 2 or 4 took 158-191 s). Only an overload answer goes lower.
@@ -37,9 +37,11 @@ Why time per item and not items per second: on the real store (two cores, the be
 the items done per second in windows of seven answers at a pinned 6 varied by 70 % (batches of
 unlike items answered in bunches), while the median time per item of the same windows, within a
 phase, varied by 5 %. An earlier rule that kept a step up only when the rate grew by 5 % was
-deciding on noise: it hovered at 3 in flight (the cores 89 % busy) where 5 keeps them 96 % busy.
-Only batches count: a lone write (a category the products need, made before them) is not sent
-as the limit allows, and says nothing of it.
+deciding on noise: it hovered at 3 in flight (the cores 89 % busy). Only batches count: a lone
+write (a category the products need, made before them) is not sent as the limit allows, and says
+nothing of it. A kind of request first answered mid-job (variation batches after product
+batches) is timed with the queue of that moment, so its best is taken as that time over the
+last window's ratio rather than as it came.
 
 Every rule reads an injected clock, so the limit is tested without sleeping. Thread-safe.
 """
@@ -55,7 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_START = 3
+DEFAULT_START = 4        # two served by a two-worker host, two waiting (the sandbox sweep: below)
 DEFAULT_CEILING = 8
 MAX_CEILING = 16
 OVERLOAD_STATUSES = frozenset({429, 503, 504})
