@@ -57,7 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_START = 4        # two served by a two-worker host, two waiting (the sandbox sweep: below)
+DEFAULT_START = 4        # two served by a two-worker host, two waiting (docs/benchmarks.md, bench_concurrency)
 DEFAULT_CEILING = 8
 MAX_CEILING = 16
 OVERLOAD_STATUSES = frozenset({429, 503, 504})
