@@ -33,14 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_vs_woocommerce import reset  # the store back to its fresh install
+from bench_vs_woocommerce import machine_cpu, reset  # the store back to its fresh install
 from compare_wc_import import credentials
-
-
-def _cpu_times() -> tuple[int, int]:
-    with open("/proc/stat") as fh:
-        values = [int(v) for v in fh.readline().split()[1:]]
-    return sum(values), values[3] + values[4]  # total, idle + iowait
 
 
 class CpuSampler(threading.Thread):
@@ -53,9 +47,9 @@ class CpuSampler(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        prev = _cpu_times()
+        prev = machine_cpu()
         while not self.stop.wait(self.every):
-            cur = _cpu_times()
+            cur = machine_cpu()
             total, idle = cur[0] - prev[0], cur[1] - prev[1]
             self.samples.append((time.monotonic() - self.t0, 1 - idle / max(total, 1)))
             prev = cur
