@@ -11,9 +11,12 @@ the report says which size it ran on (ports.env's FPM_WORKERS as the pool was st
 For each setting: reset the store, then `wsync import FILE --preset woocommerce-csv --concurrency S`
 from an empty ledger, timed as a whole process. The report gives the wall time, the requests,
 the 429/503/504 answers and timeouts the client met (`overloaded`, `failures`: the limiter counts
-every HTTP attempt, retries included), failed items, and auto's level at the end and at its
-highest. Targets (issue: throughput near the store's limit): with 2 workers, auto causes no 503,
-timeout or failed item and is within 10 % of the best fixed setting.
+every HTTP attempt, retries included), failed items, auto's level at the end and at its
+highest, and the machine's busy core-seconds over the import (store, database and wsync: they
+share the machine; bench_vs_woocommerce.py's count), per item written: the store's work per item
+at each number in flight, which says what more requests in flight cost it. Targets (issue:
+throughput near the store's limit): with 2 workers, auto causes no 503, timeout or failed item
+and is within 10 % of the best fixed setting.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ def pool_size(store_dir: Path) -> str:
     return "?"
 
 
+def _written(doc: dict[str, Any]) -> int:
+    return sum((doc[k].get(n) or 0) for k in ("products", "variations") for n in ("created", "updated"))
+
+
 def run(store_dir: Path, catalogue: str, settings: list[str]) -> dict[str, Any]:
     env = credentials(store_dir)
     source = store_dir / "bench" / f"catalogue_{catalogue}.csv"
@@ -56,7 +63,9 @@ def run(store_dir: Path, catalogue: str, settings: list[str]) -> dict[str, Any]:
         failed = (doc["products"].get("failed") or 0) + (doc["variations"].get("failed") or 0)
         rows.append({"setting": setting, "wall_s": doc["wall_s"], "exit": doc["exit"], "requests": doc["requests"],
                      "overloaded": level.get("overloaded", 0), "failures": level.get("failures", 0),
-                     "failed_items": failed, "ended_at": level.get("current"), "peak": level.get("peak")})
+                     "failed_items": failed, "ended_at": level.get("current"), "peak": level.get("peak"),
+                     "busy_core_s": doc["cpu"]["busy_core_s"],
+                     "core_ms_per_item": round(1000 * doc["cpu"]["busy_core_s"] / max(1, _written(doc)), 1)})
     fixed = [r for r in rows if r["setting"] != "auto"]
     best = min(fixed, key=lambda r: r["wall_s"]) if fixed else None
     auto = next((r for r in rows if r["setting"] == "auto"), None)
@@ -81,12 +90,14 @@ def main() -> int:
         print(json.dumps(report, indent=1))
     else:
         print(f"catalogue {report['catalogue']}, php-fpm workers {report['fpm_workers']}")
-        print("| concurrency | wall | requests (read/write) | 429/503/504 | timeouts | failed items | auto level |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| concurrency | wall | requests (read/write) | 429/503/504 | timeouts | failed items | auto level "
+              "| busy core-s (ms per item) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in report["runs"]:
             level = f"{r['ended_at']} (peak {r['peak']})" if r["setting"] == "auto" else ""
             print(f"| {r['setting']} | {r['wall_s']} s | {r['requests']['read']}/{r['requests']['write']} "
-                  f"| {r['overloaded']} | {r['failures']} | {r['failed_items']} | {level} |")
+                  f"| {r['overloaded']} | {r['failures']} | {r['failed_items']} | {level} "
+                  f"| {r['busy_core_s']} ({r['core_ms_per_item']}) |")
         if "auto_vs_best" in report:
             print(f"auto / best fixed ({report['best_fixed']}): {report['auto_vs_best']}")
     return 0 if report.get("targets_met", True) else 1
