@@ -3,7 +3,7 @@
 The client tells every observer about each HTTP attempt it makes (`Attempt`: status or failure
 kind, seconds, items in the request), retried ones included, so a limit sees the 429s, 503s and
 timeouts the retries hide. `FixedLimit(n)` always allows `n` and only measures the rate;
-`AdaptiveLimit` (`--concurrency auto`) starts low and steers by how long the store takes per
+`AdaptiveLimit` (`--concurrency auto`) starts at `DEFAULT_START` and steers by how long the store takes per
 item, the way TCP Vegas steers by round-trip time:
 
 - Each answered batch's time per item is compared with the best seen for its kind of request

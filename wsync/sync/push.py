@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any, Protocol
 
 from wsync.errors import StoreUnavailable
@@ -160,14 +159,12 @@ class BatchPusher:
         self._lock = threading.Lock()
 
     # -- public ------------------------------------------------------------------------
-    def run(self, ops: Iterable[Op], *, max_chunks: int | None = None) -> Iterator[list[OpResult]]:
+    def run(self, ops: Iterable[Op]) -> Iterator[list[OpResult]]:
         """Send `ops` in chunks, as many requests at a time as the limit allows; yield each chunk's
         results as it completes (the caller persists them, so a crash loses at most the requests
         in flight)."""
         ops = list(ops)
         chunks = self._chunks(ops)
-        if max_chunks is not None:
-            chunks = islice(chunks, max_chunks)
         pending: set[Future[list[OpResult]]] = set()
         with ThreadPoolExecutor(max_workers=self.limit.ceiling, thread_name_prefix="wsync-push") as pool:
             it = iter(chunks)
