@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_vs_woocommerce import machine_cpu, reset  # the store back to its fresh install
+from bench_vs_woocommerce import machine_cpu, reset  # the machine's CPU counters; the store back to its fresh install
 from compare_wc_import import credentials
 
 
@@ -51,7 +51,7 @@ class CpuSampler(threading.Thread):
         while not self.stop.wait(self.every):
             cur = machine_cpu()
             total, idle = cur[0] - prev[0], cur[1] - prev[1]
-            self.samples.append((time.monotonic() - self.t0, 1 - idle / max(total, 1)))
+            self.samples.append((time.monotonic() - self.t0, 1 - idle / total if total > 0 else 0.0))
             prev = cur
 
 
